@@ -1,0 +1,24 @@
+"""The reference upstream: a local api.anthropic.com that journals exactly what each path sent it."""
+
+from ._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, OAUTH_BETA, UpstreamConfig
+from ._directive import Directive, find_directive, make_directive
+from ._journal import JournalEntry, UpstreamJournal
+from ._replay import Recording
+from ._runner import ReferenceUpstream
+from ._tls import UPSTREAM_HOSTNAME, LocalCA
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_OAUTH_TOKEN",
+    "OAUTH_BETA",
+    "UPSTREAM_HOSTNAME",
+    "Directive",
+    "JournalEntry",
+    "LocalCA",
+    "Recording",
+    "ReferenceUpstream",
+    "UpstreamConfig",
+    "UpstreamJournal",
+    "find_directive",
+    "make_directive",
+]

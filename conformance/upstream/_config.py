@@ -1,0 +1,42 @@
+"""Configuration of the reference upstream: which credentials are valid and the switches for disputed behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# Well-known test credentials; real deployments of the harness pass their own with --api-key / --oauth-token.
+DEFAULT_API_KEY = "sk-ant-api03-conformance-reference-key-000000000000000000000000AA"
+DEFAULT_OAUTH_TOKEN = "sk-ant-oat01-conformance-reference-token-0000000000000000000000AA"
+
+OAUTH_BETA = "oauth-2025-04-20"
+KNOWN_VERSIONS = ("2023-06-01", "2023-01-01", "2026-10-21")
+
+OAuthInApiKey = Literal["rate_limit", "invalid_key", "bad_request", "accept"]
+
+
+@dataclass
+class UpstreamConfig:
+    """What the reference upstream accepts and how it answers the cases the public record disagrees on."""
+
+    api_keys: set[str] = field(default_factory=lambda: {DEFAULT_API_KEY})
+    """API keys accepted in ``x-api-key`` or as ``Authorization: Bearer``."""
+    oauth_tokens: set[str] = field(default_factory=lambda: {DEFAULT_OAUTH_TOKEN})
+    """OAuth tokens accepted as ``Authorization: Bearer`` with the ``oauth-2025-04-20`` beta."""
+    oauth_in_api_key: OAuthInApiKey = "rate_limit"
+    """Answer to an OAuth token sent in ``x-api-key``: the seed observed 429 ``rate_limit_error`` "Error"."""
+    versions: tuple[str, ...] = KNOWN_VERSIONS
+    """Accepted ``anthropic-version`` values."""
+    gzip: bool = False
+    """Compress responses when the client sends ``Accept-Encoding: gzip`` (the real API does since 2026-03)."""
+    min_cacheable_tokens: int = 1024
+    """Shortest prefix (in the upstream's token estimate) that a ``cache_control`` breakpoint caches."""
+    signing_key: bytes = b"egress-conformance-thinking-signature-key"
+    """Key of the MAC that signs thinking blocks, so a changed byte is detected on replay."""
+    retry_after_seconds: int = 1
+    """``retry-after`` sent with a 429 when the scenario does not give one (the real API sends e.g. 16)."""
+    max_body_bytes: int = 32 * 1024 * 1024
+    """Largest accepted request body; larger gets 413 ``request_too_large``."""
+    organization_id: str = "0c5b6a3e-9d1f-4c2a-8e7b-5f4d3c2b1a09"
+    seed: int | None = None
+    """Seed for ids and SSE padding; None draws a new one per upstream."""

@@ -1,0 +1,89 @@
+"""Request validation with the Messages API's error wording (reference doc §2.3)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ._problems import ApiError
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or the API's 400."""
+    if not raw.strip():
+        raise ApiError(400, "There was an error parsing the body of your request: the body is empty")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"There was an error parsing the body of your request: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "Input should be a valid dictionary or object to extract fields from")
+    return body
+
+
+def check_messages(body: dict[str, Any], *, needs_max_tokens: bool) -> None:
+    """Field presence, types and role alternation, in the order the API reports them."""
+    if "model" not in body:
+        raise ApiError(400, "model: Field required")
+    if not isinstance(body["model"], str):
+        raise ApiError(400, "model: Input should be a valid string")
+    if needs_max_tokens:
+        if "max_tokens" not in body:
+            raise ApiError(400, "max_tokens: Field required")
+        if not isinstance(body["max_tokens"], int) or isinstance(body["max_tokens"], bool) or body["max_tokens"] < 1:
+            raise ApiError(400, "max_tokens: Input should be a valid integer greater than or equal to 1")
+    messages = body.get("messages")
+    if messages is None:
+        raise ApiError(400, "messages: Field required")
+    if not isinstance(messages, list):
+        raise ApiError(400, "messages: Input should be a valid list")
+    if not messages:
+        raise ApiError(400, "messages: at least one message is required")
+    previous = None
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            raise ApiError(400, f"messages.{i}: Input does not match the expected shape.")
+        content = message.get("content")
+        if not isinstance(content, (str, list)):
+            raise ApiError(400, f"messages.{i}.content: Input should be a valid list")
+        if i == 0 and message["role"] != "user":
+            raise ApiError(400, 'messages: first message must use the "user" role')
+        if message["role"] == previous:
+            raise ApiError(400, 'messages: roles must alternate between "user" and "assistant"')
+        previous = message["role"]
+    check_tool_results(messages)
+
+
+def check_tool_results(messages: list[dict[str, Any]]) -> None:
+    """Every ``tool_result`` must answer a ``tool_use`` of the message before it."""
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if message.get("role") != "user" or not isinstance(content, list):
+            continue
+        results = [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+        if not results:
+            continue
+        before = messages[i - 1].get("content") if i > 0 else None
+        ids = {
+            b.get("id")
+            for b in (before if isinstance(before, list) else [])
+            if isinstance(b, dict) and b.get("type") == "tool_use"
+        }
+        for block in results:
+            if block.get("tool_use_id") not in ids:
+                raise ApiError(
+                    400,
+                    f"messages.{i}.content.{content.index(block)}: unexpected `tool_use_id` found in `tool_result` "
+                    f"blocks: {block.get('tool_use_id')}. Each `tool_result` block must have a corresponding "
+                    "`tool_use` block in the previous message.",
+                )
+
+
+KNOWN_MODEL = re.compile(r"^claude-(opus|sonnet|haiku|instant|[0-9])[a-z0-9.\-]*$")
+
+
+def check_model(model: str) -> None:
+    """Unknown models get the API's 404 ``model: NAME``; every ``claude-{opus,sonnet,haiku,N}…`` name is known."""
+    if not KNOWN_MODEL.match(model):
+        raise ApiError(404, f"model: {model}")

@@ -1,0 +1,1 @@
+"""Repository-level pytest configuration: keep proxy and credential variables of the caller out of every test."""

@@ -1,0 +1,37 @@
+"""Small helpers shared by the harness's own tests."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import httpx
+
+from conformance.upstream import DEFAULT_API_KEY, make_directive
+
+_counter = itertools.count(1)
+
+
+def new_cid(prefix: str = "t") -> str:
+    return f"{prefix}{next(_counter):05d}"
+
+
+def api_headers(**extra: str) -> dict[str, str]:
+    headers = {"x-api-key": DEFAULT_API_KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+    headers.update(extra)
+    return headers
+
+
+def message_body(text: str = "Say hi", *, stream: bool = False, **directive: Any) -> dict[str, Any]:
+    content = f"{text} {make_directive(**directive)}" if directive else text
+    body: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 64,
+                            "messages": [{"role": "user", "content": content}]}
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def post(base_url: str, body: Any, headers: dict[str, str] | None = None, path: str = "/v1/messages",
+         **kwargs: Any) -> httpx.Response:
+    with httpx.Client(timeout=30) as client:
+        return client.post(base_url + path, json=body, headers=headers or api_headers(), **kwargs)
