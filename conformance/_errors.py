@@ -34,7 +34,9 @@ CATALOGUE: dict[int, ErrorKind] = {
         # doc wording for billing_error
         ErrorKind(402, "billing_error", "There is an issue with your account's billing or payment information.", False),
         # doc example
-        ErrorKind(403, "permission_error", "Your API key does not have permission to use the specified resource.", False),
+        ErrorKind(
+            403, "permission_error", "Your API key does not have permission to use the specified resource.", False
+        ),
         # doc example
         ErrorKind(404, "not_found_error", "The requested resource could not be found.", False),
         ErrorKind(409, "conflict_error", "The request conflicts with the current state of the resource.", True),
@@ -42,7 +44,10 @@ CATALOGUE: dict[int, ErrorKind] = {
         ErrorKind(413, "request_too_large", "Request exceeds the maximum allowed number of bytes.", False),
         # observed (claude-code issues, 2026)
         ErrorKind(
-            429, "rate_limit_error", "This request would exceed your account's rate limit. Please try again later.", True
+            429,
+            "rate_limit_error",
+            "This request would exceed your account's rate limit. Please try again later.",
+            True,
         ),
         # doc example
         ErrorKind(500, "api_error", "Internal server error", True),

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 PING_DATA = b'{"type": "ping"}'
 _BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r")

@@ -24,14 +24,18 @@ def api_headers(**extra: str) -> dict[str, str]:
 
 def message_body(text: str = "Say hi", *, stream: bool = False, **directive: Any) -> dict[str, Any]:
     content = f"{text} {make_directive(**directive)}" if directive else text
-    body: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 64,
-                            "messages": [{"role": "user", "content": content}]}
+    body: dict[str, Any] = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": content}],
+    }
     if stream:
         body["stream"] = True
     return body
 
 
-def post(base_url: str, body: Any, headers: dict[str, str] | None = None, path: str = "/v1/messages",
-         **kwargs: Any) -> httpx.Response:
+def post(
+    base_url: str, body: Any, headers: dict[str, str] | None = None, path: str = "/v1/messages", **kwargs: Any
+) -> httpx.Response:
     with httpx.Client(timeout=30) as client:
         return client.post(base_url + path, json=body, headers=headers or api_headers(), **kwargs)

@@ -9,8 +9,17 @@ import pytest
 
 from conformance.upstream import ReferenceUpstream, UpstreamConfig
 
-_SCRUBBED = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
-             "ANTHROPIC_BASE_URL", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+_SCRUBBED = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+)
 
 
 @pytest.fixture(autouse=True)

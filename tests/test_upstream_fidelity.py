@@ -26,19 +26,39 @@ import pytest
 from conformance._shape import shape
 from conformance._sse import decode_events
 from conformance.upstream import _replay
-from conformance.upstream._thinking import sign
 from conformance.upstream._directive import make_directive
+from conformance.upstream._thinking import sign
 
 from ._helpers import api_headers, new_cid, post
 
 # Keys whose presence depends on the recording's date (reference doc §4.2, §4.3, §5): absent before, present after.
-ERA_KEYS = {"stop_details", "inference_geo", "cache_creation", "caller", "service_tier",
-            "cache_creation_input_tokens", "cache_read_input_tokens", "input_tokens"}
+ERA_KEYS = {
+    "stop_details",
+    "inference_geo",
+    "cache_creation",
+    "caller",
+    "service_tier",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "input_tokens",
+}
 # Response headers that depend on the date, the recorder, or the connection rather than on the API's contract.
 VOLATILE_HEADERS = {
-    "via", "x-cloud-trace-context", "set-cookie", "server-timing", "vary", "content-encoding", "content-length",
-    "transfer-encoding", "connection", "content-security-policy", "x-envoy-upstream-service-time",
-    "strict-transport-security", "cf-cache-status", "anthropic-organization-id", "x-robots-tag",
+    "via",
+    "x-cloud-trace-context",
+    "set-cookie",
+    "server-timing",
+    "vary",
+    "content-encoding",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "content-security-policy",
+    "x-envoy-upstream-service-time",
+    "strict-transport-security",
+    "cf-cache-status",
+    "anthropic-organization-id",
+    "x-robots-tag",
 }
 # Recordings whose answers need server-side tools the reference model does not emulate; replay serves them instead.
 SERVER_TOOLS = {"dd-trace__json_server_tool_use_gzip_2026-03", "dd-trace__sse_beta_tool_search_gzip_2026-03"}
@@ -46,10 +66,7 @@ SERVER_TOOLS = {"dd-trace__json_server_tool_use_gzip_2026-03", "dd-trace__sse_be
 HAND_WRITTEN = {("otel-contrib__errors_401_400_404_2024-12_to_2026-02", 0)}
 
 CASES = [
-    (name, rec.index)
-    for name in _replay.names()
-    for rec in _replay.load(name)
-    if (name, rec.index) not in HAND_WRITTEN
+    (name, rec.index) for name in _replay.names() for rec in _replay.load(name) if (name, rec.index) not in HAND_WRITTEN
 ]
 
 
@@ -100,9 +117,7 @@ def _scenario(rec: _replay.Recording, recorded: Any, cid: str) -> tuple[str, dic
 def _content_blocks(rec: _replay.Recording, recorded: Any) -> list[dict[str, Any]]:
     if rec.is_sse:
         return [
-            e.json()["content_block"]
-            for e in decode_events(_recorded_body(rec))
-            if e.name == "content_block_start"
+            e.json()["content_block"] for e in decode_events(_recorded_body(rec)) if e.name == "content_block_start"
         ]
     return recorded.get("content", []) if isinstance(recorded, dict) else []
 
@@ -145,8 +160,12 @@ def test_synthetic_answer_matches_recording(upstream, name: str, index: int) -> 
     cid = new_cid("fid")
     directive, headers = _scenario(rec, recorded, cid)
     url = urlsplit(rec.uri)
-    response = post(upstream.base_url, _request_body(rec, directive, upstream.config.signing_key), headers,
-                    path=url.path + (f"?{url.query}" if url.query else ""))
+    response = post(
+        upstream.base_url,
+        _request_body(rec, directive, upstream.config.signing_key),
+        headers,
+        path=url.path + (f"?{url.query}" if url.query else ""),
+    )
 
     assert response.status_code == rec.status, response.text
 

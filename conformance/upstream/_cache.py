@@ -111,7 +111,8 @@ class PromptCache:
                 breakpoints.append((prefix, digest.hexdigest(), seg.ttl))
         if len(breakpoints) > MAX_BREAKPOINTS:
             raise ApiError(
-                400, f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {len(breakpoints)}."
+                400,
+                f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {len(breakpoints)}.",
             )
         total = prefix
         now = time.monotonic()

@@ -56,12 +56,18 @@ def sse_events(answer: Answer) -> list[tuple[str, dict[str, Any], bool]]:
     events.append(("message_start", {"type": "message_start", "message": start}, False))
     for index, block in enumerate(answer.blocks):
         events.append(
-            ("content_block_start", {"type": "content_block_start", "index": index, "content_block": block.start}, False)
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": block.start},
+                False,
+            )
         )
         if index == 0:
             events.append(("ping", {"type": "ping"}, False))
         for delta in block.deltas:
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}, True))
+            events.append(
+                ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}, True)
+            )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}, False))
     u = answer.usage
     events.append(

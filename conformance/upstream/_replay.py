@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-RECORDINGS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "recordings"
+from .._fixtures import RECORDINGS_DIR
+
 # Framing headers are the server's to write; the recorded values describe the recorder's connection.
 _FRAMING = {"transfer-encoding", "content-length", "connection"}
 
@@ -76,9 +77,7 @@ def load(name: str, directory: Path = RECORDINGS_DIR) -> tuple[Recording, ...]:
         body, exact = _body(response)
         request_body, _ = _body(request)
         raw_headers = response.get("headers") or {}
-        headers = [
-            (k, str(v)) for k, values in raw_headers.items() if k.lower() not in _FRAMING for v in values
-        ]
+        headers = [(k, str(v)) for k, values in raw_headers.items() if k.lower() not in _FRAMING for v in values]
         chunked = any(k.lower() == "transfer-encoding" for k in raw_headers)
         out.append(
             Recording(

@@ -30,7 +30,8 @@ from ._validate import check_messages, check_model, parse_body
 
 CONTROL_PREFIX = "/_conformance"
 MODELS = (
-    ("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
+    ("claude-opus-4-6", "Claude Opus 4.6", "2026-02-05T00:00:00Z"),
+    ("claude-sonnet-4-6", "Claude Sonnet 4.6", "2026-02-17T00:00:00Z"),
     ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
     ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-01T00:00:00Z"),
 )
@@ -61,19 +62,22 @@ class _Writer:
         self.entry.response_headers = [(k, v) for k, v in response.headers.items()]
 
     async def write(self, data: bytes, *, last: bool = False) -> None:
+        """Send one chunk; ``last`` marks the response complete before its final bytes can reach the client."""
         assert self.response is not None
         if self._compressor is not None:
             data = self._compressor.compress(data) + self._compressor.flush(
                 zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
             )
+        # Journal first: a client may read the last byte before this coroutine resumes.
+        self.entry.completed = self.entry.completed or last
         if data:
-            await self.response.write(data)
             self.entry.chunks.append((time.time(), data))
+            await self.response.write(data)
 
     async def finish(self) -> None:
         assert self.response is not None
-        await self.response.write_eof()
         self.entry.completed = True
+        await self.response.write_eof()
 
 
 def _gzip_body(data: bytes) -> bytes:
@@ -234,7 +238,7 @@ class UpstreamApp:
         else:
             headers = self._headers(writer, "application/json", authenticated=True)
         await writer.start(status, headers, length=len(data))
-        await writer.write(data)
+        await writer.write(data, last=True)
         await writer.finish()
         assert writer.response is not None
         return writer.response
@@ -259,7 +263,7 @@ class UpstreamApp:
             headers.append(("x-should-retry", "true" if error.should_retry else "false"))
         headers += error.extra_headers
         await writer.start(error.status, headers, length=len(data))
-        await writer.write(data)
+        await writer.write(data, last=True)
         await writer.finish()
         assert writer.response is not None
         return writer.response
@@ -316,10 +320,11 @@ class UpstreamApp:
             await writer.start(recording.status, recording.headers)
             for match in re.finditer(rb".*?\n\n|.+", recording.body, re.DOTALL):
                 await writer.write(match.group(0))
+            writer.entry.completed = True
         else:
             length = None if recording.chunked else len(recording.body)
             await writer.start(recording.status, recording.headers, length=length)
-            await writer.write(recording.body)
+            await writer.write(recording.body, last=True)
         await writer.finish()
         assert writer.response is not None
         return writer.response

@@ -80,7 +80,7 @@ def check_tool_results(messages: list[dict[str, Any]]) -> None:
                 )
 
 
-KNOWN_MODEL = re.compile(r"^claude-(opus|sonnet|haiku|instant|[0-9])[a-z0-9.\-]*$")
+KNOWN_MODEL = re.compile(r"^claude-(opus|sonnet|haiku|instant|mythos|fable|[0-9])[a-z0-9.\-]*$")
 
 
 def check_model(model: str) -> None:

@@ -1,0 +1,9 @@
+"""Where the project's data files live (request bodies, recordings, schemas, path configs, expectations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
+RECORDINGS_DIR = FIXTURES_DIR / "recordings"
+SCHEMAS_DIR = FIXTURES_DIR / "schemas"

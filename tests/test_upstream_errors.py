@@ -1,0 +1,151 @@
+"""
+Error envelope, catalogue and request validation of the reference upstream (reference doc §2).
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import jsonschema
+import pytest
+
+from conformance._errors import CATALOGUE
+from conformance._fixtures import SCHEMAS_DIR
+
+from ._helpers import api_headers, message_body, new_cid, post
+
+SCHEMA = json.loads((SCHEMAS_DIR / "error-envelope.schema.json").read_text())
+
+
+@pytest.mark.parametrize("status", sorted(CATALOGUE))
+def test_catalogue_error_has_the_compact_envelope(upstream, status):
+    """
+    Each catalogue status comes back as the compact envelope with the header's request id and x-should-retry.
+    """
+    cid = new_cid()
+    response = post(upstream.base_url, message_body(cid=cid, status=status))
+    assert response.status_code == status
+    body = response.json()
+    jsonschema.validate(body, SCHEMA)
+    assert body["error"]["type"] == CATALOGUE[status].type
+    assert response.content == json.dumps(body, separators=(",", ":")).encode()
+    assert body["request_id"] == response.headers["request-id"]
+    assert response.headers["x-should-retry"] == ("true" if CATALOGUE[status].should_retry else "false")
+    assert ("retry-after" in response.headers) == (status == 429)
+    assert upstream.journal.last(cid).status == status
+
+
+def test_retry_hints_follow_the_directive(upstream):
+    """
+    retry_after and should_retry in the directive set or remove the headers.
+    """
+    response = post(upstream.base_url, message_body(status=529, retry_after=3, should_retry="none"))
+    assert response.headers["retry-after"] == "3"
+    assert "x-should-retry" not in response.headers
+    response = post(upstream.base_url, message_body(status=429, retry_after="none", should_retry="false"))
+    assert "retry-after" not in response.headers
+    assert response.headers["x-should-retry"] == "false"
+
+
+def test_stream_request_that_fails_gets_json(upstream):
+    """
+    A stream:true request that fails validation gets a JSON error, not SSE.
+    """
+    response = post(upstream.base_url, message_body(stream=True, status=400))
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "There was an error parsing the body of your request"),
+        (b"", "There was an error parsing the body of your request"),
+        (b"[1, 2]", "Input should be a valid dictionary"),
+        (b'{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"x"}]}', "max_tokens: Field required"),
+        (b'{"model":"claude-sonnet-4-5","max_tokens":5}', "messages: Field required"),
+        (
+            b'{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"a"},'
+            b'{"role":"user","content":"b"}]}',
+            'messages: roles must alternate between "user" and "assistant"',
+        ),
+    ],
+)
+def test_validation_errors_use_the_real_wording(upstream, body, message):
+    """
+    Malformed or incomplete bodies get 400 invalid_request_error in the API's style, never a 500.
+    """
+    with httpx.Client() as client:
+        response = client.post(upstream.base_url + "/v1/messages", content=body, headers=api_headers())
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert response.json()["error"]["message"].startswith(message)
+
+
+def test_wrong_content_type_is_still_parsed_as_json(upstream):
+    """
+    A text/plain content type with a JSON body is read as JSON, as the API does; a non-JSON body is a 400.
+    """
+    with httpx.Client() as client:
+        ok = client.post(
+            upstream.base_url + "/v1/messages",
+            content=json.dumps(message_body()),
+            headers=api_headers(**{"content-type": "text/plain"}),
+        )
+        bad = client.post(
+            upstream.base_url + "/v1/messages", content=b"hello", headers=api_headers(**{"content-type": "text/plain"})
+        )
+    assert ok.status_code == 200
+    assert bad.status_code == 400
+
+
+def test_unknown_path_is_anthropic_404(upstream):
+    """
+    An unknown path gets an Anthropic-shaped 404.
+    """
+    with httpx.Client() as client:
+        response = client.get(upstream.base_url + "/v1/nothing-here", headers=api_headers())
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found_error"
+
+
+def test_unknown_model_is_404(upstream):
+    """
+    An unknown model gets 404 "model: NAME".
+    """
+    body = message_body()
+    body["model"] = "invalid-model-name"
+    response = post(upstream.base_url, body)
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "model: invalid-model-name"
+
+
+def test_body_over_32_mb_is_413(upstream):
+    """
+    A body larger than 32 MB gets 413 request_too_large.
+    """
+    big = (
+        b'{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"'
+        + b"a" * (32 * 1024 * 1024)
+        + b'"}]}'
+    )
+    with httpx.Client(timeout=60) as client:
+        response = client.post(upstream.base_url + "/v1/messages", content=big, headers=api_headers())
+    assert response.status_code == 413
+    assert response.json()["error"]["type"] == "request_too_large"
+
+
+def test_tool_result_without_tool_use_is_400(upstream):
+    """
+    A tool_result whose tool_use_id matches nothing in the previous message gets 400.
+    """
+    body = message_body()
+    body["messages"] = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [{"type": "text", "text": "ok"}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01nothing", "content": "x"}]},
+    ]
+    response = post(upstream.base_url, body)
+    assert response.status_code == 400
+    assert "unexpected `tool_use_id`" in response.json()["error"]["message"]
