@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,19 @@ class JournalEntry:
 
     @property
     def response_body(self) -> bytes:
+        """The response body as written to the socket (still gzip when the upstream compressed it)."""
         return b"".join(chunk for _, chunk in self.chunks)
+
+    @property
+    def decoded_body(self) -> bytes:
+        """The response body with any gzip content-encoding removed, as a client parses it."""
+        body = self.response_body
+        if any("gzip" in v for v in self.response_header("content-encoding")):
+            try:
+                return zlib.decompress(body, wbits=31)
+            except zlib.error:
+                return body
+        return body
 
     def header(self, name: str) -> list[str]:
         """All values of a request header, case-insensitively, in arrival order."""

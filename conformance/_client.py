@@ -1,0 +1,145 @@
+"""The harness's HTTP client: keeps what a real client would lose (raw bytes, chunk times, header case and order)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ._sse import SseEvent, decode_timed
+
+
+@dataclass
+class Exchange:
+    """One request the harness sent through a path and everything that came back."""
+
+    method: str
+    url: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    sent_at: float
+    status: int | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    """Response headers in arrival order with their case as received."""
+    chunks: list[tuple[float, bytes]] = field(default_factory=list)
+    """Raw response body chunks (still content-encoded) with their arrival times."""
+    body: bytes = b""
+    """The decoded body (gzip removed), which is what an SDK parses."""
+    error: str | None = None
+    """Transport failure (connection refused, reset, timeout), if any."""
+    cid: str | None = None
+
+    @property
+    def raw_body(self) -> bytes:
+        return b"".join(c for _, c in self.chunks)
+
+    def header(self, name: str) -> str | None:
+        values = self.header_all(name)
+        return values[0] if values else None
+
+    def header_all(self, name: str) -> list[str]:
+        lname = name.lower()
+        return [v for k, v in self.headers if k.lower() == lname]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
+    @property
+    def is_sse(self) -> bool:
+        return "text/event-stream" in (self.header("content-type") or "")
+
+    def events(self) -> list[SseEvent]:
+        """SSE events decoded from the decoded body, timed by chunk arrival when not compressed."""
+        if self.header("content-encoding"):
+            return decode_timed([(self.chunks[-1][0] if self.chunks else 0.0, self.body)])
+        return decode_timed(self.chunks)
+
+
+class HarnessClient:
+    """Sends requests to one path and records exchanges; every call is bounded by ``timeout`` seconds."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        extensions: dict[str, Any] | None = None,
+        connect_host: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.extensions = extensions or {}
+        self.connect_host = connect_host
+        self._client = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=5.0), trust_env=False)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: list[tuple[str, str]] | dict[str, str],
+        body: Any = None,
+        content: bytes | None = None,
+        cid: str | None = None,
+    ) -> Exchange:
+        """Send one request and read the whole response as it arrives; a transport failure is recorded, not raised."""
+        if content is None and body is not None:
+            content = json.dumps(body, ensure_ascii=False).encode()
+        header_list = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        request = self._client.build_request(method, self.base_url + path, headers=header_list, content=content)
+        request.extensions.update(self.extensions)
+        if self.connect_host:
+            # Keep Host, SNI and certificate check as in the URL; only the TCP connect goes elsewhere.
+            request.headers["host"] = request.url.netloc.decode()
+            request.extensions.setdefault("sni_hostname", request.url.host)
+            request.url = request.url.copy_with(host=self.connect_host)
+        exchange = Exchange(
+            method=method,
+            url=self.base_url + path,
+            request_headers=[(k.decode(), v.decode()) for k, v in request.headers.raw],
+            request_body=content or b"",
+            sent_at=time.time(),
+            cid=cid,
+        )
+        try:
+            response = self._client.send(request, stream=True)
+            try:
+                exchange.status = response.status_code
+                exchange.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+                for chunk in response.iter_raw():
+                    exchange.chunks.append((time.time(), chunk))
+            finally:
+                response.close()
+            exchange.body = _decode(exchange.raw_body, exchange.header("content-encoding"))
+        except httpx.HTTPError as exc:
+            exchange.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            exchange.body = exchange.raw_body
+        return exchange
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _decode(raw: bytes, encoding: str | None) -> bytes:
+    if not encoding or encoding == "identity":
+        return raw
+    import zlib
+
+    try:
+        if encoding == "gzip":
+            return zlib.decompress(raw, wbits=31)
+        if encoding == "deflate":
+            return zlib.decompress(raw)
+    except zlib.error:
+        return raw
+    return raw

@@ -1,0 +1,129 @@
+"""Runs one check against one target within a time bound and turns its findings into a verdict."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._redact import redact, redact_any
+from ._verdict import HarnessError, Unsupported, Verdict
+from .checks._context import CheckContext, Finding, TargetRun
+from .checks._registry import Check
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check on one target, with its evidence (already redacted)."""
+
+    check_id: str
+    target: str
+    verdict: Verdict
+    message: str
+    duration_ms: int
+    level: str
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check_id,
+            "target": self.target,
+            "verdict": self.verdict.value,
+            "message": self.message,
+            "duration_ms": self.duration_ms,
+            "level": self.level,
+            "findings": self.findings,
+            "evidence": self.evidence,
+        }
+
+
+def verdict_of(findings: list[Finding], level: str) -> tuple[Verdict, str]:
+    """``fail`` if a must failed, ``pass-nonstrict`` if only a should failed, ``info`` for observations."""
+    failed_must = [f for f in findings if not f.ok and f.level == "must"]
+    failed_should = [f for f in findings if not f.ok and f.level == "should"]
+    if level == "info":
+        return Verdict.INFO, "; ".join(f.message for f in findings[:3])
+    if failed_must:
+        return Verdict.FAIL, "; ".join(f.message for f in failed_must[:3])
+    if failed_should:
+        return Verdict.PASS_NONSTRICT, "; ".join(f.message for f in failed_should[:3])
+    return Verdict.PASS, f"{len(findings)} assertion(s) held"
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return redact_any(
+        {
+            "ok": finding.ok,
+            "level": finding.level,
+            "message": finding.message,
+            "expected": _jsonable(finding.expected),
+            "actual": _jsonable(finding.actual),
+        }
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, (set, frozenset, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0) -> CheckResult:
+    """Run ``check`` on ``run``'s target; never raises, never takes longer than ``timeout`` seconds."""
+    start = time.perf_counter()
+
+    def result(verdict: Verdict, message: str, ctx: CheckContext | None = None) -> CheckResult:
+        findings = [_finding_json(f) for f in ctx.findings] if ctx else []
+        evidence = redact_any(_jsonable(ctx.evidence)) if ctx else {}
+        return CheckResult(
+            check.id,
+            run.path.name,
+            verdict,
+            redact(message),
+            int((time.perf_counter() - start) * 1000),
+            check.level,
+            findings,
+            evidence,
+        )
+
+    if run.startup_error:
+        return result(Verdict.ERROR, run.startup_error)
+    missing = sorted(check.features - run.path.features)
+    if missing:
+        reasons = "; ".join(f"{m}: {run.path.unsupported_reasons.get(m, 'not declared by the path')}" for m in missing)
+        return result(Verdict.UNSUPPORTED, f"needs {', '.join(missing)} ({reasons})")
+
+    ctx = CheckContext(run, check.level)
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            check.func(ctx)
+            outcome.append(None)
+        except BaseException as exc:  # reported as the verdict below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=target, name=f"check-{check.id}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        return result(Verdict.ERROR, f"timed out after {timeout:.0f} s", ctx)
+    error = outcome[0] if outcome else None
+    if isinstance(error, Unsupported):
+        return result(Verdict.UNSUPPORTED, str(error), ctx)
+    if isinstance(error, HarnessError):
+        return result(Verdict.ERROR, str(error), ctx)
+    if error is not None:
+        return result(Verdict.ERROR, f"check crashed: {type(error).__name__}: {error}", ctx)
+    if not ctx.findings:
+        return result(Verdict.ERROR, "the check made no observation", ctx)
+    verdict, message = verdict_of(ctx.findings, check.level)
+    return result(verdict, message, ctx)

@@ -1,0 +1,105 @@
+"""``results.json``: the one file every report and the gate are built from, and the compact terminal matrix."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ._engine import CheckResult
+from ._fixtures import SCHEMAS_DIR
+from ._redact import redact_any
+from .checks import REGISTRY
+
+KIND = "EgressConformanceResults"
+SCHEMA_VERSION = 1
+SYMBOLS = {"pass": "✅", "pass-nonstrict": "🟡", "fail": "❌", "info": "ℹ️", "unsupported": "➖", "error": "⚠️"}
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def results_document(
+    results: list[CheckResult], *, run_id: str, started_at: float, upstream_mode: str, targets: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The results document (valid against ``fixtures/schemas/results.schema.json``), redacted."""
+    from . import __version__
+
+    used = sorted({r.check_id for r in results})
+    document = {
+        "kind": KIND,
+        "version": SCHEMA_VERSION,
+        "run": {
+            "id": run_id,
+            "harness_version": __version__,
+            "git_sha": _git_sha(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at)),
+            "duration_s": round(time.time() - started_at, 2),
+            "upstream_mode": upstream_mode,
+            "anthropic_sdk_version": _version("anthropic"),
+            "python": platform.python_version(),
+            "targets": targets,
+        },
+        "checks": [
+            {
+                "id": c.id,
+                "title": c.title,
+                "level": c.level,
+                "requirement": c.requirement,
+                "source": c.source,
+                "features": sorted(c.features),
+                "location": c.location,
+            }
+            for c in (REGISTRY[i] for i in used if i in REGISTRY)
+        ],
+        "results": [r.to_json() for r in results],
+    }
+    return redact_any(document)
+
+
+def write_results(document: dict[str, Any], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "results.json"
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def load_schema() -> dict[str, Any]:
+    return json.loads((SCHEMAS_DIR / "results.schema.json").read_text())
+
+
+def matrix_lines(results: list[CheckResult]) -> list[str]:
+    """A compact check × target matrix for the terminal."""
+    targets = list(dict.fromkeys(r.target for r in results))
+    cells = {(r.check_id, r.target): r.verdict.value for r in results}
+    checks = list(dict.fromkeys(r.check_id for r in results))
+    width = max((len(c) for c in checks), default=10)
+    column = max([len(t) for t in targets] + [14])
+    lines = [" " * width + "  " + "  ".join(t.ljust(column) for t in targets)]
+    for check_id in checks:
+        row = [cells.get((check_id, t), "-").ljust(column) for t in targets]
+        lines.append(check_id.ljust(width) + "  " + "  ".join(row))
+    totals = []
+    for target in targets:
+        verdicts = [v for (c, t), v in cells.items() if t == target]
+        counts = {v: verdicts.count(v) for v in SYMBOLS if verdicts.count(v)}
+        totals.append(f"{target}: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    return lines + [""] + totals

@@ -1,0 +1,157 @@
+"""A checklist session: the upstream, every selected target started once, the results, torn down at the end."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ._client import HarnessClient
+from ._engine import CheckResult, run_check
+from ._observer import UpstreamObserver
+from ._redact import redact, register_secret
+from .checks import REGISTRY
+from .checks._context import DEFAULT_MODEL, TargetRun
+from .paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
+from .upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
+
+LIVE_URL = "https://api.anthropic.com"
+
+
+@dataclass
+class SessionOptions:
+    """Everything the command line decides about a run."""
+
+    targets: list[str] = field(default_factory=lambda: ["direct"])
+    base_url: str | None = None
+    proxy_headers: list[tuple[str, str]] = field(default_factory=list)
+    model: str = DEFAULT_MODEL
+    upstream: str = "reference"
+    upstream_url: str | None = None
+    without: frozenset[str] = frozenset()
+    check_timeout: float = 60.0
+    request_timeout: float = 30.0
+
+
+class ChecklistSession:
+    """Starts the upstream and the targets, runs checks (slow ones ahead, in the background), stops everything."""
+
+    def __init__(self, options: SessionOptions, say: callable = print) -> None:  # type: ignore[valid-type]
+        self.options = options
+        self.say = say
+        self.upstream: ReferenceUpstream | None = None
+        self.observer: UpstreamObserver | None = None
+        self.runs: dict[str, TargetRun] = {}
+        self.results: list[CheckResult] = []
+        self.started_at = time.time()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slow-check")
+        self._ahead: dict[tuple[str, str], Future[CheckResult]] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.observer = self._start_upstream()
+        side = UpstreamSide(
+            base_url=self.observer.base_url,
+            credentials=self.observer.credentials,
+            ca_pem=str(self.upstream.ca.ca_pem) if self.upstream and self.upstream.ca else None,
+        )
+        for word in self.options.targets:
+            self.runs[word] = self._start_target(word, side)
+        for word, run in self.runs.items():
+            if run.startup_error:
+                continue
+            for check in REGISTRY.values():
+                if check.slow:
+                    self._ahead[(check.id, word)] = self._pool.submit(
+                        run_check, check, run, timeout=self.options.check_timeout
+                    )
+
+    def _start_upstream(self) -> UpstreamObserver:
+        mode = self.options.upstream
+        if mode == "live":
+            credentials = Credentials(
+                os.environ.get("ANTHROPIC_API_KEY", ""), os.environ.get("CLAUDE_CODE_OAUTH_TOKEN", "")
+            )
+            for secret in (credentials.api_key, credentials.oauth_token):
+                register_secret(secret)
+            return UpstreamObserver(mode, LIVE_URL, credentials)
+        credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
+        if self.options.upstream_url:
+            url = self.options.upstream_url.rstrip("/")
+            return UpstreamObserver("remote", url, credentials, journal_url=url)
+        self.upstream = ReferenceUpstream(UpstreamConfig()).start()
+        return UpstreamObserver(mode, self.upstream.base_url, credentials, upstream=self.upstream)
+
+    def _start_target(self, word: str, side: UpstreamSide) -> TargetRun:
+        assert self.observer is not None
+        started = time.perf_counter()
+        try:
+            path = resolve_target(word, self.options.base_url, self.options.proxy_headers, self.options.without)
+        except PathError as exc:
+            self.say(f"error: {exc}")
+            return self._failed_run(EgressPath(name=word), str(exc))
+        for _, value in path.proxy_headers:
+            register_secret(value.split(" ", 1)[-1])
+        try:
+            path.start(side)
+            _reachable(path.base_url)
+        except (PathError, OSError) as exc:
+            message = f"target {word}: {exc}"
+            self.say(f"error: {redact(message)}")
+            path.stop()
+            return self._failed_run(path, message)
+        path.metadata.setdefault("startup_s", round(time.perf_counter() - started, 3))
+        direct = HarnessClient(self.observer.base_url, timeout=self.options.request_timeout)
+        return TargetRun(
+            path=path,
+            observer=self.observer,
+            client=path.client(self.options.request_timeout),
+            direct=direct,
+            model=self.options.model,
+        )
+
+    def _failed_run(self, path: EgressPath, message: str) -> TargetRun:
+        assert self.observer is not None
+        client = HarnessClient("http://127.0.0.1:9", timeout=1)
+        return TargetRun(path=path, observer=self.observer, client=client, direct=None, startup_error=message)
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for run in self.runs.values():
+            try:
+                run.path.stop()
+            finally:
+                run.client.close()
+                if run.direct:
+                    run.direct.close()
+        if self.upstream is not None:
+            self.upstream.stop()
+
+    # -- running ---------------------------------------------------------------------------------------------
+
+    def run(self, check_id: str, target: str) -> CheckResult:
+        """The result of one check on one target (from the background when it was started ahead)."""
+        check = REGISTRY[check_id]
+        future = self._ahead.pop((check_id, target), None)
+        if future is not None:
+            result = future.result(timeout=self.options.check_timeout + 5)
+        else:
+            result = run_check(check, self.runs[target], timeout=self.options.check_timeout)
+        self.results.append(result)
+        return result
+
+
+def _reachable(base_url: str) -> None:
+    """Raise PathError when nothing listens at ``base_url`` (one clear line instead of N timeouts)."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            pass
+    except OSError as exc:
+        raise PathError(f"unreachable base URL {base_url}: {exc.strerror or exc}") from None

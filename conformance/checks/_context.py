@@ -1,0 +1,259 @@
+"""What a check works with: a client for the path, the upstream's journal, the direct oracle, and its findings."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from .._client import Exchange, HarnessClient
+from .._observer import UpstreamObserver
+from .._verdict import HarnessError, Unsupported
+from ..paths import EgressPath
+from ..upstream import JournalEntry, make_directive
+from ..upstream._config import KNOWN_VERSIONS
+
+DEFAULT_MODEL = "claude-haiku-4-5"
+EXCERPT = 2048
+_counter = itertools.count(1)
+
+
+@dataclass
+class Finding:
+    """One assertion a check made: what was compared and whether it held."""
+
+    ok: bool
+    level: str
+    message: str
+    expected: Any = None
+    actual: Any = None
+
+
+class SharedProbes:
+    """Probe results shared by several checks of one target (one error sweep serves every ``errors.*`` check)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: str, make: Callable[[], Any]) -> Any:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                try:
+                    self._values[key] = make()
+                except BaseException as exc:  # remembered: every check sharing the probe sees the same failure
+                    self._values[key] = exc
+            value = self._values[key]
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+
+@dataclass
+class TargetRun:
+    """One started target, shared by every check that runs against it."""
+
+    path: EgressPath
+    observer: UpstreamObserver
+    client: HarnessClient
+    direct: HarnessClient | None
+    model: str = DEFAULT_MODEL
+    version: str = KNOWN_VERSIONS[0]
+    shared: SharedProbes = field(default_factory=SharedProbes)
+    startup_error: str | None = None
+
+
+class CheckContext:
+    """The API a check function uses; it collects findings and evidence for the verdict."""
+
+    def __init__(self, run: TargetRun, level: str) -> None:
+        self.run = run
+        self.path = run.path
+        self.level = level
+        self.findings: list[Finding] = []
+        self.evidence: dict[str, Any] = {}
+
+    # -- requests --------------------------------------------------------------------------------------------
+
+    def new_cid(self) -> str:
+        return f"c{next(_counter):04d}{uuid.uuid4().hex[:8]}"
+
+    def body(
+        self, text: str = "Say hi.", *, cid: str | None = None, stream: bool = False, **directive: Any
+    ) -> dict[str, Any]:
+        """A small Messages request whose user text carries the scenario directive and the correlation id."""
+        cid = cid or self.new_cid()
+        body: dict[str, Any] = {
+            "model": self.run.model,
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": f"{text} {make_directive(cid=cid, **directive)}"}],
+        }
+        if stream:
+            body["stream"] = True
+        return body
+
+    def auth_headers(self, kind: str = "api-key") -> list[tuple[str, str]]:
+        """Headers for credential ``kind`` on this path, or ``unsupported`` when the path cannot carry it."""
+        feature = "oauth" if kind == "oauth" else "api-key"
+        self.require_feature(feature)
+        headers = self.path.client_auth(kind, self.run.observer.credentials)
+        if headers is None:
+            self.unsupported(f"the path does not carry credential kind {kind}")
+        return headers
+
+    def send(
+        self,
+        body: Any = None,
+        *,
+        auth: str = "api-key",
+        path: str = "/v1/messages",
+        method: str = "POST",
+        headers: list[tuple[str, str]] | None = None,
+        content: bytes | None = None,
+        label: str | None = None,
+        direct: bool = False,
+        version: bool = True,
+    ) -> Exchange:
+        """Send a request through the path (or straight to the upstream with ``direct``) and keep it as evidence."""
+        base = [("content-type", "application/json")] if method == "POST" else []
+        if version:
+            base.append(("anthropic-version", self.run.version))
+        auth_list = self.auth_headers(auth) if auth else []
+        if direct:
+            auth_list = self._direct_auth(auth)
+        all_headers = base + auth_list + list(headers or [])
+        cid = _cid_of(body)
+        client = self.run.direct if direct else self.run.client
+        if client is None:
+            self.unsupported("no direct route to the upstream in this mode")
+        exchange = client.send(method, path, headers=_merge_beta(all_headers), body=body, content=content, cid=cid)
+        self.evidence.setdefault("exchanges", []).append(
+            {"label": label or path, "direct": direct, **exchange_evidence(exchange)}
+        )
+        return exchange
+
+    def _direct_auth(self, kind: str) -> list[tuple[str, str]]:
+        credentials = self.run.observer.credentials
+        if kind == "oauth":
+            return [("authorization", f"Bearer {credentials.oauth_token}"), ("anthropic-beta", "oauth-2025-04-20")]
+        if kind == "api-key-bearer":
+            return [("authorization", f"Bearer {credentials.api_key}")]
+        return [("x-api-key", credentials.api_key)] if kind else []
+
+    def reached(self, exchange: Exchange) -> Exchange:
+        """The exchange, or verdict ``error`` when the path could not be reached at all."""
+        if exchange.status is None:
+            raise HarnessError(f"{self.path.name} unreachable at {exchange.url}: {exchange.error}")
+        return exchange
+
+    # -- the upstream's side ---------------------------------------------------------------------------------
+
+    def upstream_entries(self, exchange: Exchange) -> list[JournalEntry]:
+        """Everything the upstream received for this exchange's correlation id."""
+        if not self.run.observer.observable:
+            self.unsupported("upstream not observable (no journal in this upstream mode)")
+        if exchange.cid is None:
+            raise HarnessError("exchange has no correlation id")
+        entries = self.run.observer.entries(exchange.cid)
+        if entries:
+            self.evidence.setdefault("upstream", []).extend(entry_evidence(e) for e in entries[-2:])
+        return entries
+
+    def upstream_entry(self, exchange: Exchange) -> JournalEntry | None:
+        """The last thing the upstream received for this exchange, or None (a finding is recorded)."""
+        entries = self.upstream_entries(exchange)
+        if not entries:
+            self.expect(
+                False,
+                f"the upstream received no request for {exchange.cid}",
+                actual=f"client got {exchange.status}: {exchange.body[:300]!r}",
+            )
+            return None
+        return entries[-1]
+
+    # -- findings --------------------------------------------------------------------------------------------
+
+    def expect(
+        self, ok: bool, message: str, *, expected: Any = None, actual: Any = None, level: str | None = None
+    ) -> bool:
+        """Record an assertion at the check's level (or ``level``); returns ``ok``."""
+        self.findings.append(Finding(bool(ok), level or self.level, message, expected, actual))
+        return bool(ok)
+
+    def note(self, key: str, value: Any) -> None:
+        """Store an observation in the evidence."""
+        self.evidence[key] = value
+
+    def require_feature(self, feature: str) -> None:
+        if feature not in self.path.features:
+            reason = self.path.unsupported_reasons.get(feature, "not declared by the path")
+            self.unsupported(f"needs feature {feature}: {reason}")
+
+    def unsupported(self, reason: str) -> NoReturn:
+        raise Unsupported(reason)
+
+    def shared(self, key: str, make: Callable[[], Any]) -> Any:
+        return self.run.shared.get(key, make)
+
+
+def _cid_of(body: Any) -> str | None:
+    from ..upstream import find_directive
+
+    return find_directive(body).cid if isinstance(body, dict) else None
+
+
+def _merge_beta(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Join several anthropic-beta headers into one, as a client does."""
+    betas = [v for k, v in headers if k.lower() == "anthropic-beta"]
+    if len(betas) <= 1:
+        return headers
+    out = [(k, v) for k, v in headers if k.lower() != "anthropic-beta"]
+    return out + [("anthropic-beta", ",".join(betas))]
+
+
+def _excerpt(data: bytes) -> str:
+    text = data[:EXCERPT].decode("utf-8", errors="replace")
+    return text + (f"… ({len(data)} bytes)" if len(data) > EXCERPT else "")
+
+
+def exchange_evidence(exchange: Exchange) -> dict[str, Any]:
+    return {
+        "request": {
+            "method": exchange.method,
+            "url": exchange.url,
+            "headers": exchange.request_headers,
+            "body": _excerpt(exchange.request_body),
+        },
+        "response": {
+            "status": exchange.status,
+            "headers": exchange.headers,
+            "body": _excerpt(exchange.body),
+            "error": exchange.error,
+            "chunks": len(exchange.chunks),
+        },
+    }
+
+
+def entry_evidence(entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "received": {
+            "method": entry.method,
+            "path": entry.path,
+            "query": entry.query,
+            "headers": entry.headers,
+            "body": _excerpt(entry.body),
+            "sni": entry.sni,
+        },
+        "sent": {
+            "status": entry.status,
+            "headers": entry.response_headers,
+            "body": _excerpt(entry.response_body),
+            "completed": entry.completed,
+        },
+    }

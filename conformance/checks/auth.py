@@ -1,0 +1,183 @@
+"""auth.* — do credentials reach the upstream in the header kind the client used, and do auth failures come back?"""
+
+from __future__ import annotations
+
+from ..upstream._auth import betas
+from ..upstream._config import OAUTH_BETA
+from ._context import CheckContext
+from ._registry import check
+from ._requirements import API_ERRORS, CLAUDE_CODE_GATEWAY, OAUTH, WIRE_DOC
+
+_CREDENTIAL_HEADERS = ("x-api-key", "authorization")
+
+
+def _answered(ctx: CheckContext, kind: str) -> None:
+    exchange = ctx.reached(ctx.send(ctx.body(), auth=kind, label=f"{kind} request"))
+    ctx.expect(
+        exchange.status == 200,
+        f"a request with credential kind {kind} was answered {exchange.status}",
+        expected=200,
+        actual=f"{exchange.status} {exchange.body[:300]!r}",
+    )
+    entry = ctx.upstream_entry(exchange)
+    if entry is not None:
+        ctx.expect(
+            entry.status == 200,
+            f"the upstream answered {entry.status} to the {kind} request",
+            expected=200,
+            actual=f"{entry.status} {entry.response_body[:300]!r}",
+        )
+
+
+@check(
+    id="auth.api-key-accepted",
+    title="Is a request authenticated with an API key answered by the upstream?",
+    requirement="x-api-key: sk-ant-api03-… authenticates a Messages request.",
+    source=f"{WIRE_DOC} §3.1",
+    level="must",
+    features=("messages", "api-key"),
+    failure_example="a request with credential kind api-key was answered 401",
+)
+def api_key_accepted(ctx: CheckContext) -> None:
+    _answered(ctx, "api-key")
+
+
+@check(
+    id="auth.oauth-accepted",
+    title="Is a request authenticated with an OAuth token (Bearer + oauth beta) answered end to end?",
+    requirement=OAUTH,
+    source=f"{WIRE_DOC} §3.1-3.2",
+    level="must",
+    features=("messages", "oauth"),
+    failure_example="a request with credential kind oauth was answered 429",
+)
+def oauth_accepted(ctx: CheckContext) -> None:
+    _answered(ctx, "oauth")
+
+
+@check(
+    id="auth.header-kind-preserved",
+    title="Does the credential arrive upstream in the header kind it should (x-api-key stays x-api-key, Bearer "
+    "stays Bearer)?",
+    requirement=OAUTH,
+    source=f"{WIRE_DOC} §3",
+    level="must",
+    features=("messages", "api-key"),
+    evidence="the credential headers the upstream received (redacted to their class)",
+    failure_example="oauth: expected authorization: Bearer sk-ant-oat01-… upstream, got x-api-key: sk-ant-oat01-…",
+)
+def header_kind_preserved(ctx: CheckContext) -> None:
+    kinds = ["api-key", "api-key-bearer"] + (["oauth"] if "oauth" in ctx.path.features else [])
+    for kind in kinds:
+        exchange = ctx.reached(ctx.send(ctx.body(), auth=kind, label=f"{kind} request"))
+        entry = ctx.upstream_entry(exchange)
+        if entry is None:
+            continue
+        name, value = ctx.path.expected_upstream_auth(kind, ctx.run.observer.credentials)
+        got = [(k.lower(), v) for k, v in entry.headers if k.lower() in _CREDENTIAL_HEADERS]
+        ctx.expect(
+            got == [(name, value)],
+            f"{kind}: expected {name}: {value[:20]}… upstream, got "
+            + (", ".join(f"{k}: {v[:20]}…" for k, v in got) or "no credential"),
+            expected=[(name, value)],
+            actual=got,
+        )
+
+
+@check(
+    id="auth.oauth-beta-once",
+    title="Does the oauth-2025-04-20 beta reach the upstream exactly once, with the client's other betas?",
+    requirement=OAUTH,
+    source=f"{WIRE_DOC} §3.1",
+    level="must",
+    features=("messages", "oauth"),
+    failure_example="anthropic-beta upstream: ['oauth-2025-04-20', 'oauth-2025-04-20', 'interleaved-thinking-…']",
+)
+def oauth_beta_once(ctx: CheckContext) -> None:
+    extra = "interleaved-thinking-2025-05-14"
+    exchange = ctx.reached(ctx.send(ctx.body(), auth="oauth", headers=[("anthropic-beta", extra)]))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    received = betas(entry.header("anthropic-beta"))
+    ctx.expect(
+        received.count(OAUTH_BETA) == 1,
+        f"the oauth beta arrived {received.count(OAUTH_BETA)} times",
+        expected=1,
+        actual=received,
+    )
+    if ctx.path.holds_credential is None:
+        ctx.expect(extra in received, f"the client's beta {extra} did not arrive", expected=extra, actual=received)
+
+
+@check(
+    id="auth.invalid-credential-401",
+    title="Is an invalid credential answered with the upstream's 401 authentication_error, unmasked?",
+    requirement="401 authentication_error: There's an issue with your API key.",
+    source=API_ERRORS,
+    level="must",
+    features=("messages", "api-key"),
+    failure_example="invalid credential answered 500 with error.type None",
+)
+def invalid_credential(ctx: CheckContext) -> None:
+    if ctx.path.holds_credential is not None:
+        ctx.unsupported("the path injects its own upstream credential; the client cannot present an invalid one")
+    bad = "sk-ant-api03-invalid-conformance-credential-000000000000000000000000"
+    body = ctx.body()
+    exchange = ctx.reached(ctx.send(body, auth="", headers=[("x-api-key", bad)], label="invalid credential"))
+    data = exchange.json_or_none() or {}
+    error = data.get("error") if isinstance(data, dict) else None
+    ctx.expect(
+        exchange.status == 401, f"invalid credential answered {exchange.status}", expected=401, actual=exchange.status
+    )
+    ctx.expect(
+        isinstance(error, dict) and error.get("type") == "authentication_error",
+        "the 401 body is not an authentication_error envelope",
+        expected="authentication_error",
+        actual=exchange.body[:300],
+    )
+    entry = ctx.upstream_entry(exchange)
+    if entry is not None and isinstance(error, dict):
+        upstream_error = _json(entry.response_body).get("error", {})
+        ctx.expect(
+            error.get("message") == upstream_error.get("message"),
+            "the 401 message differs from the upstream's",
+            expected=upstream_error.get("message"),
+            actual=error.get("message"),
+        )
+
+
+@check(
+    id="auth.no-proxy-credential-upstream",
+    title="Is no proxy-only credential (a gateway key, x-litellm-api-key) sent on to the upstream?",
+    requirement="Credentials that authenticate the client to the gateway are the gateway's; they must not leave it.",
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=("messages",),
+    failure_example="the upstream received the gateway credential in x-litellm-api-key",
+)
+def no_proxy_credential(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(ctx.body()))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    secrets = [v for _, v in ctx.path.proxy_headers if v]
+    secrets = [s.split(" ", 1)[-1] for s in secrets]
+    leaked = [(k, "…") for k, v in entry.headers if any(s and s in v for s in secrets)]
+    leaked += [(k, "…") for k, _ in entry.headers if k.lower() == "x-litellm-api-key"]
+    ctx.expect(
+        not leaked,
+        f"the upstream received proxy credentials in {sorted({k for k, _ in leaked})}",
+        expected=[],
+        actual=leaked,
+    )
+
+
+def _json(data: bytes) -> dict:
+    import json
+
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

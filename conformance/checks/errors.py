@@ -1,0 +1,184 @@
+"""errors.* — does every upstream error reach the client as the upstream sent it?"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+
+from .._client import Exchange
+from .._fixtures import SCHEMAS_DIR
+from ..upstream import JournalEntry
+from ._context import CheckContext
+from ._registry import check
+from ._requirements import API_ERRORS, API_RATE_LIMITS, CLAUDE_CODE_GATEWAY, ERROR_ENVELOPE, ERRORS_UNMODIFIED
+
+STATUSES = (400, 401, 403, 404, 413, 429, 500, 529)
+SCHEMA = json.loads((SCHEMAS_DIR / "error-envelope.schema.json").read_text())
+
+Sweep = dict[int, tuple[Exchange, JournalEntry | None]]
+
+
+def error_sweep(ctx: CheckContext) -> Sweep:
+    """One request per catalogue status through the path (shared by every errors.* check of a target)."""
+
+    def make() -> Sweep:
+        sweep: Sweep = {}
+        for status in STATUSES:
+            extra = {"retry_after": 7} if status in (429, 529) else {}
+            exchange = ctx.reached(ctx.send(ctx.body(status=status, **extra), label=f"upstream {status}"))
+            entries = ctx.upstream_entries(exchange)
+            sweep[status] = (exchange, entries[-1] if entries else None)
+        return sweep
+
+    return ctx.shared("errors.sweep", make)
+
+
+def _body(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+@check(
+    id="errors.status-preserved",
+    title="Does each upstream error status (400…529) reach the client unchanged?",
+    requirement=ERRORS_UNMODIFIED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    failure_example="upstream 529 reached the client as 500",
+)
+def status_preserved(ctx: CheckContext) -> None:
+    for status, (exchange, entry) in error_sweep(ctx).items():
+        upstream_status = entry.status if entry else status
+        ctx.expect(
+            exchange.status == upstream_status,
+            f"upstream {upstream_status} reached the client as {exchange.status}",
+            expected=upstream_status,
+            actual=exchange.status,
+        )
+
+
+@check(
+    id="errors.envelope-valid",
+    title="Is every error body the Anthropic envelope {type:error, error:{type,message}, request_id}?",
+    requirement=ERROR_ENVELOPE,
+    source=API_ERRORS,
+    level="must",
+    evidence="the client's error bodies and the JSON Schema fixtures/schemas/error-envelope.schema.json",
+    failure_example='upstream 429: body is not the envelope: \'None\' is not one of … ({"error":{"message":"{\\"type…',
+)
+def envelope_valid(ctx: CheckContext) -> None:
+    for status, (exchange, _) in error_sweep(ctx).items():
+        body = _body(exchange.body)
+        try:
+            jsonschema.validate(body, SCHEMA)
+            problem = None
+        except jsonschema.ValidationError as exc:
+            problem = exc.message
+        ctx.expect(
+            problem is None, f"upstream {status}: body is not the envelope: {problem}", actual=exchange.body[:400]
+        )
+
+
+@check(
+    id="errors.type-and-message-preserved",
+    title="Are error.type and error.message the upstream's, word for word?",
+    requirement=ERRORS_UNMODIFIED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    failure_example="upstream 429: error.type 'None' != 'rate_limit_error'",
+)
+def type_preserved(ctx: CheckContext) -> None:
+    for status, (exchange, entry) in error_sweep(ctx).items():
+        if entry is None:
+            ctx.expect(False, f"upstream {status}: the upstream received nothing")
+            continue
+        theirs = (_body(entry.response_body) or {}).get("error", {})
+        ours = _body(exchange.body)
+        ours = ours.get("error") if isinstance(ours, dict) else None
+        ours = ours if isinstance(ours, dict) else {}
+        ctx.expect(
+            ours.get("type") == theirs.get("type"),
+            f"upstream {status}: error.type {ours.get('type')!r} != {theirs.get('type')!r}",
+            expected=theirs.get("type"),
+            actual=ours.get("type"),
+        )
+        ctx.expect(
+            ours.get("message") == theirs.get("message"),
+            f"upstream {status}: error.message changed",
+            expected=theirs.get("message"),
+            actual=ours.get("message"),
+        )
+
+
+@check(
+    id="errors.body-identical",
+    title="Are error bodies byte-identical to the upstream's?",
+    requirement=ERRORS_UNMODIFIED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="should",
+    failure_example="upstream 400: body bytes differ (JSON re-serialised)",
+)
+def body_identical(ctx: CheckContext) -> None:
+    for status, (exchange, entry) in error_sweep(ctx).items():
+        if entry is not None:
+            ctx.expect(
+                exchange.body == entry.response_body,
+                f"upstream {status}: body bytes differ",
+                expected=entry.response_body[:300],
+                actual=exchange.body[:300],
+            )
+
+
+@check(
+    id="errors.retry-headers-preserved",
+    title="Do retry-after and x-should-retry reach the client as the upstream sent them?",
+    requirement=f"{ERRORS_UNMODIFIED} — the SDKs read x-should-retry and retry-after to decide whether to retry.",
+    source=API_RATE_LIMITS,
+    level="must",
+    failure_example="upstream 529: x-should-retry 'true' became None",
+)
+def retry_headers(ctx: CheckContext) -> None:
+    for status, (exchange, entry) in error_sweep(ctx).items():
+        if entry is None:
+            continue
+        for name in ("retry-after", "x-should-retry"):
+            theirs = entry.response_header(name)
+            ours = exchange.header_all(name)
+            ctx.expect(
+                ours == theirs,
+                f"upstream {status}: {name} {theirs[0] if theirs else None!r} became {ours[0] if ours else None!r}",
+                expected=theirs,
+                actual=ours,
+            )
+
+
+@check(
+    id="errors.stream-request-gets-json",
+    title="Does a stream:true request that fails before streaming get the upstream's JSON error, not SSE?",
+    requirement="A stream:true request that fails validation returns a normal JSON error with a 4xx status.",
+    source="shared/reference/anthropic-wire.md §0.5",
+    level="must",
+    features=("messages", "streaming"),
+    failure_example="stream:true + upstream 429 reached the client as 200 text/event-stream",
+)
+def stream_request_json(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(ctx.body(stream=True, status=429), label="stream:true, upstream 429"))
+    entry = ctx.upstream_entry(exchange)
+    ctx.expect(exchange.status == 429, f"answered {exchange.status}", expected=429, actual=exchange.status)
+    ctx.expect(
+        "application/json" in (exchange.header("content-type") or ""),
+        f"content-type {exchange.header('content-type')!r}",
+        expected="application/json",
+        actual=exchange.header("content-type"),
+    )
+    if entry is not None:
+        ctx.expect(
+            _body(exchange.body) == _body(entry.response_body),
+            "the error JSON differs from the upstream's",
+            expected=entry.response_body[:300],
+            actual=exchange.body[:300],
+        )

@@ -1,0 +1,199 @@
+"""request.* — does the upstream receive the request the client sent: body, versions, betas, query, headers?"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from ._context import CheckContext
+from ._payloads import claude_code_session
+from ._registry import check
+from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
+
+# Hop-by-hop and framing headers a proxy legitimately rewrites (RFC 9110 §7.6.1).
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "accept-encoding",
+}
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+@check(
+    id="request.body-unchanged",
+    title="Does the upstream receive the request body the client sent (JSON-equal; ideally byte-identical)?",
+    requirement=FORWARD_UNCHANGED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    failure_example="the body upstream is not JSON-equal: keys ['temperature'] added",
+)
+def body_unchanged(ctx: CheckContext) -> None:
+    body = ctx.body()
+    body["temperature"] = 1.0
+    body["system"] = [{"type": "text", "text": 'Unicode: café — 東京 ✓ and <tags attr="x">kept</tags>'}]
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    exchange = ctx.reached(ctx.send(body, content=content))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    received = _json(entry.body)
+    if not ctx.expect(
+        received == body,
+        "the body upstream is not JSON-equal" + _diff(body, received),
+        expected=body,
+        actual=received if received is not None else entry.body[:300],
+    ):
+        return
+    ctx.expect(
+        entry.body == content,
+        "the body upstream is JSON-equal but not byte-identical (re-serialised)",
+        expected=content[:200],
+        actual=entry.body[:200],
+        level="should",
+    )
+
+
+def _diff(sent: Any, got: Any) -> str:
+    if isinstance(sent, dict) and isinstance(got, dict):
+        added, removed = sorted(set(got) - set(sent)), sorted(set(sent) - set(got))
+        changed = sorted(k for k in set(sent) & set(got) if sent[k] != got[k])
+        return f": added {added}, removed {removed}, changed {changed}"
+    return ""
+
+
+@check(
+    id="request.version-and-beta-once",
+    title="Do anthropic-version and anthropic-beta reach the upstream once each, unchanged?",
+    requirement=FORWARD_UNCHANGED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    failure_example="anthropic-version upstream ['2023-06-01', '2023-06-01'] (sent once)",
+)
+def version_and_beta(ctx: CheckContext) -> None:
+    beta = "interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
+    exchange = ctx.reached(ctx.send(ctx.body(), headers=[("anthropic-beta", beta)]))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    ctx.expect(
+        entry.header("anthropic-version") == [ctx.run.version],
+        f"anthropic-version upstream {entry.header('anthropic-version')} (sent once)",
+        expected=[ctx.run.version],
+        actual=entry.header("anthropic-version"),
+    )
+    betas = entry.header("anthropic-beta")
+    ours = [b.strip() for v in betas for b in v.split(",")]
+    sent = beta.split(",")
+    ctx.expect(
+        all(ours.count(b) == 1 for b in sent),
+        f"anthropic-beta upstream {betas} (sent {beta!r})",
+        expected=sent,
+        actual=ours,
+    )
+
+
+@check(
+    id="request.beta-query-kept",
+    title="Is the ?beta=true query string kept on the way to the upstream?",
+    requirement="Beta resources add ?beta=true to the URL.",
+    source=f"{WIRE_DOC} §3.3",
+    level="must",
+    features=("messages", "beta-query"),
+    failure_example="the upstream received query '' for /v1/messages?beta=true",
+)
+def beta_query(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(ctx.body(), path="/v1/messages?beta=true"))
+    entry = ctx.upstream_entry(exchange)
+    if entry is not None:
+        ctx.expect(
+            "beta=true" in entry.query.split("&"),
+            f"the upstream received query {entry.query!r} for /v1/messages?beta=true",
+            expected="beta=true",
+            actual=entry.query,
+        )
+
+
+@check(
+    id="request.metadata-kept",
+    title="Does metadata.user_id reach the upstream?",
+    requirement=FORWARD_UNCHANGED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    failure_example="metadata upstream None (sent {'user_id': 'user_…'})",
+)
+def metadata_kept(ctx: CheckContext) -> None:
+    body = ctx.body()
+    body["metadata"] = {"user_id": "user_conformance_0123456789abcdef_account__session_1"}
+    exchange = ctx.reached(ctx.send(body))
+    entry = ctx.upstream_entry(exchange)
+    if entry is not None:
+        got = (_json(entry.body) or {}).get("metadata")
+        ctx.expect(
+            got == body["metadata"],
+            f"metadata upstream {got} (sent {body['metadata']})",
+            expected=body["metadata"],
+            actual=got,
+        )
+
+
+@check(
+    id="request.no-duplicate-headers",
+    title="Does no end-to-end request header reach the upstream more times than the client sent it?",
+    requirement=FORWARD_UNCHANGED + " (A duplicated anthropic-version is rejected: 9router#2357.)",
+    source=f"{WIRE_DOC} §2.3",
+    level="must",
+    failure_example="duplicated upstream: ['anthropic-version']",
+)
+def no_duplicates(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(ctx.body(), headers=[("x-stainless-retry-count", "0")]))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    sent = Counter(k.lower() for k, _ in exchange.request_headers)
+    got = Counter(k.lower() for k, _ in entry.headers)
+    duplicated = sorted(k for k, n in got.items() if n > max(sent.get(k, 0), 1) and k not in HOP_BY_HOP)
+    ctx.expect(not duplicated, f"duplicated upstream: {duplicated}", expected=[], actual=duplicated)
+
+
+@check(
+    id="request.realistic-payload",
+    title="Does a Claude-Code-sized request (tens of kB, code with XML-like tags, many tools, history, a signed "
+    "thinking block) pass unchanged and get answered?",
+    requirement="Exempt the path from request-body WAF inspection: real prompts carry source code and XML-like tags; "
+    "a WAF returns 403 on real sessions while short test requests pass.",
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    evidence="the payload's size, the status, and where the upstream-received body first differs",
+    failure_example="Claude-Code-sized request answered 403",
+)
+def realistic_payload(ctx: CheckContext) -> None:
+    body = claude_code_session(ctx)
+    exchange = ctx.reached(ctx.send(body, label="claude-code-sized request"))
+    ctx.note("payload_bytes", len(exchange.request_body))
+    ctx.expect(
+        exchange.status == 200,
+        f"Claude-Code-sized request answered {exchange.status}",
+        expected=200,
+        actual=f"{exchange.status} {exchange.body[:300]!r}",
+    )
+    entry = ctx.upstream_entry(exchange)
+    if entry is not None:
+        received = _json(entry.body)
+        ctx.expect(
+            received == body,
+            "the Claude-Code-sized body changed on the way" + _diff(body, received),
+            actual=entry.body[:300],
+        )

@@ -1,0 +1,316 @@
+"""sse.* — does a stream reach the client as the upstream sent it: same events, same bytes, same timing?"""
+
+from __future__ import annotations
+
+import re
+
+from .._client import Exchange
+from .._sse import PING_DATA, SseEvent, decode_events, decode_timed, event_names
+from ..upstream import JournalEntry
+from ._context import CheckContext
+from ._registry import check
+from ._requirements import API_STREAMING, CLAUDE_CODE_GATEWAY, SSE_FRAMING, STREAM_AS_ARRIVED, WIRE_DOC
+
+FEATURES = ("messages", "streaming")
+PACED_INTERVAL_MS = 150
+# A path may add this much latency per event before we call it buffering (loopback; a real proxy adds < 10 ms).
+LAG_BOUND_S = 0.5
+
+
+def _stream(ctx: CheckContext, key: str, **directive: object) -> tuple[Exchange, JournalEntry | None]:
+    def make() -> tuple[Exchange, JournalEntry | None]:
+        exchange = ctx.reached(ctx.send(ctx.body(stream=True, **directive), label=f"stream {key}"))
+        entries = ctx.upstream_entries(exchange)
+        return exchange, entries[-1] if entries else None
+
+    return ctx.shared(f"sse.{key}", make)
+
+
+def _plain(ctx: CheckContext) -> tuple[Exchange, JournalEntry | None]:
+    return _stream(ctx, "plain", deltas=12)
+
+
+def _upstream_events(entry: JournalEntry) -> list[SseEvent]:
+    return decode_timed(entry.chunks)
+
+
+def _need(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None) -> bool:
+    ctx.expect(
+        exchange.status == 200,
+        f"the stream was answered {exchange.status}",
+        expected=200,
+        actual=f"{exchange.status} {exchange.body[:200]!r}",
+    )
+    return entry is not None and exchange.status == 200
+
+
+@check(
+    id="sse.content-type",
+    title="Is the stream's content-type the upstream's text/event-stream?",
+    requirement=SSE_FRAMING,
+    source=API_STREAMING,
+    level="must",
+    features=FEATURES,
+    failure_example="content-type 'application/json' (upstream: 'text/event-stream; charset=utf-8')",
+)
+def content_type(ctx: CheckContext) -> None:
+    exchange, entry = _plain(ctx)
+    if not _need(ctx, exchange, entry):
+        return
+    assert entry is not None
+    theirs = entry.response_header("content-type")
+    ctx.expect(
+        "text/event-stream" in (exchange.header("content-type") or ""),
+        f"content-type {exchange.header('content-type')!r} (upstream: {theirs[0] if theirs else None!r})",
+        expected=theirs,
+        actual=exchange.header("content-type"),
+    )
+    ctx.expect(
+        exchange.header_all("content-type") == theirs,
+        "content-type parameters changed",
+        expected=theirs,
+        actual=exchange.header_all("content-type"),
+        level="should",
+    )
+
+
+@check(
+    id="sse.event-sequence",
+    title="Does the client get the same event names in the same order as the upstream sent?",
+    requirement=SSE_FRAMING,
+    source=API_STREAMING,
+    level="must",
+    features=FEATURES,
+    failure_example="event names differ at position 2: 'content_block_delta' != 'ping'",
+)
+def event_sequence(ctx: CheckContext) -> None:
+    exchange, entry = _plain(ctx)
+    if not _need(ctx, exchange, entry):
+        return
+    assert entry is not None
+    ours = event_names(decode_events(exchange.body))
+    theirs = event_names(decode_events(entry.response_body))
+    position = next(
+        (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs))
+    )
+    ctx.expect(
+        ours == theirs,
+        f"event names differ at position {position}: "
+        f"{ours[position] if position < len(ours) else None!r} != "
+        f"{theirs[position] if position < len(theirs) else None!r}",
+        expected=theirs,
+        actual=ours,
+    )
+
+
+@check(
+    id="sse.data-json-equal",
+    title="Is every event's data payload JSON-equal to the upstream's?",
+    requirement=STREAM_AS_ARRIVED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=FEATURES,
+    failure_example="event 0 (message_start): data differs",
+)
+def data_json_equal(ctx: CheckContext) -> None:
+    exchange, entry = _plain(ctx)
+    if not _need(ctx, exchange, entry):
+        return
+    assert entry is not None
+    ours = [e for e in decode_events(exchange.body) if e.data]
+    theirs = [e for e in decode_events(entry.response_body) if e.data]
+    ctx.expect(
+        len(ours) == len(theirs),
+        f"{len(ours)} data events, upstream sent {len(theirs)}",
+        expected=len(theirs),
+        actual=len(ours),
+    )
+    for index, (a, b) in enumerate(zip(ours, theirs, strict=False)):
+        try:
+            same = a.json() == b.json()
+        except ValueError:
+            same = False
+        if not same:
+            ctx.expect(False, f"event {index} ({b.name}): data differs", expected=b.data[:300], actual=a.data[:300])
+            return
+    ctx.expect(True, "every data payload is JSON-equal")
+
+
+@check(
+    id="sse.bytes-identical",
+    title="Are the stream's bytes identical to what the upstream sent (framing, padding, key order)?",
+    requirement=STREAM_AS_ARRIVED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="should",
+    features=FEATURES,
+    failure_example="stream bytes differ from byte 213 (JSON re-serialised)",
+)
+def bytes_identical(ctx: CheckContext) -> None:
+    exchange, entry = _plain(ctx)
+    if not _need(ctx, exchange, entry):
+        return
+    assert entry is not None
+    ours, theirs = exchange.body, entry.decoded_body
+    at = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs)))
+    ctx.expect(
+        ours == theirs,
+        f"stream bytes differ from byte {at}",
+        expected=theirs[at : at + 120],
+        actual=ours[at : at + 120],
+    )
+
+
+_PADDING = re.compile(rb"( *)\}\n?$")
+
+
+@check(
+    id="sse.padding-and-ping",
+    title="Are the API's whitespace padding and its exact ping event kept?",
+    requirement='ping is always exactly data: {"type": "ping"}; other data JSON is padded with 0-15 spaces.',
+    source=f"{WIRE_DOC} §4.2",
+    level="should",
+    features=FEATURES,
+    failure_example="2 pings upstream, 0 reached the client; padding changed on 14 of 18 events",
+)
+def padding_and_ping(ctx: CheckContext) -> None:
+    exchange, entry = _plain(ctx)
+    if not _need(ctx, exchange, entry):
+        return
+    assert entry is not None
+    ours = decode_events(exchange.body)
+    theirs = decode_events(entry.decoded_body)
+    our_pings = [e for e in ours if e.name == "ping"]
+    their_pings = [e for e in theirs if e.name == "ping"]
+    ctx.expect(
+        len(our_pings) == len(their_pings) and all(e.data.encode() == PING_DATA for e in our_pings),
+        f"{len(their_pings)} pings upstream, {len(our_pings)} reached the client as sent",
+        expected=[e.data for e in their_pings],
+        actual=[e.data for e in our_pings],
+    )
+    pad = [_pad(e) for e in ours if e.name != "ping"]
+    their_pad = [_pad(e) for e in theirs if e.name != "ping"]
+    changed = sum(a != b for a, b in zip(pad, their_pad, strict=False)) + abs(len(pad) - len(their_pad))
+    ctx.expect(changed == 0, f"padding changed on {changed} of {len(their_pad)} events", expected=their_pad, actual=pad)
+
+
+def _pad(event: SseEvent) -> int:
+    match = _PADDING.search(event.data.encode())
+    return len(match.group(1)) if match else -1
+
+
+@check(
+    id="sse.not-buffered",
+    title="Does each event reach the client about when the upstream sent it (no buffering)?",
+    requirement=STREAM_AS_ARRIVED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=FEATURES,
+    evidence="per-event upstream send times and client arrival times (seconds), and the lag of each",
+    failure_example="first event arrived 1.83 s after the upstream sent it (bound 0.5 s): buffered",
+)
+def not_buffered(ctx: CheckContext) -> None:
+    exchange, entry = _stream(ctx, "paced", deltas=10, interval=PACED_INTERVAL_MS)
+    if not _need(ctx, exchange, entry):
+        return
+    assert entry is not None
+    sent = [e.arrived_at or 0.0 for e in _upstream_events(entry)]
+    got = [e.arrived_at or 0.0 for e in exchange.events()]
+    lags = [round(b - a, 3) for a, b in zip(sent, got, strict=False)]
+    ctx.note("lags_s", lags)
+    ctx.note("upstream_sent_at", [round(t - sent[0], 3) for t in sent] if sent else [])
+    ctx.note("client_arrived_at", [round(t - sent[0], 3) for t in got] if sent else [])
+    ctx.expect(
+        len(got) >= len(sent),
+        f"{len(got)} events arrived, upstream sent {len(sent)}",
+        expected=len(sent),
+        actual=len(got),
+    )
+    if lags:
+        ctx.expect(
+            lags[0] <= LAG_BOUND_S,
+            f"first event arrived {lags[0]:.2f} s after the upstream sent it (bound {LAG_BOUND_S} s): buffered",
+            expected=f"<= {LAG_BOUND_S}",
+            actual=lags[0],
+        )
+        worst = max(lags)
+        ctx.expect(
+            worst <= LAG_BOUND_S,
+            f"an event arrived {worst:.2f} s after the upstream sent it (bound {LAG_BOUND_S} s): buffered",
+            expected=f"<= {LAG_BOUND_S}",
+            actual=worst,
+        )
+
+
+def _complete(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None, what: str) -> None:
+    if not _need(ctx, exchange, entry):
+        return
+    names = event_names(decode_events(exchange.body))
+    ctx.expect(exchange.error is None, f"{what}: the client's stream broke: {exchange.error}", actual=exchange.error)
+    ctx.expect(
+        names[-1:] == ["message_stop"],
+        f"{what}: the stream ended with {names[-1:] or 'nothing'}, not message_stop",
+        expected="message_stop",
+        actual=names[-3:],
+    )
+    ctx.note("stream_seconds", round((exchange.chunks[-1][0] - exchange.sent_at) if exchange.chunks else 0, 2))
+
+
+@check(
+    id="sse.long-stream-not-cut",
+    title="Does a stream that lasts longer than 15 s reach its end?",
+    requirement=STREAM_AS_ARRIVED + " (Envoy's default route timeout is 15 s.)",
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=FEATURES,
+    failure_example="16 s stream: the stream ended with ['content_block_delta'], not message_stop",
+    slow=True,
+)
+def long_stream(ctx: CheckContext) -> None:
+    exchange, entry = _stream(ctx, "long", deltas=20, duration=16)
+    _complete(ctx, exchange, entry, "16 s stream")
+
+
+@check(
+    id="sse.idle-gap-survives",
+    title="Does a stream survive a silent gap of several seconds between events?",
+    requirement=STREAM_AS_ARRIVED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=FEATURES,
+    failure_example="6 s gap: the client's stream broke: RemoteProtocolError",
+    slow=True,
+)
+def idle_gap(ctx: CheckContext) -> None:
+    exchange, entry = _stream(ctx, "gap", deltas=4, gap=6)
+    _complete(ctx, exchange, entry, "6 s gap")
+
+
+@check(
+    id="sse.midstream-error-delivered",
+    title="Is an `event: error` sent after the 200 delivered to the client as the upstream sent it?",
+    requirement="Errors after the 200 arrive as event: error; the SDK raises it immediately.",
+    source=API_STREAMING,
+    level="must",
+    features=FEATURES,
+    failure_example="the last event is 'content_block_delta', not 'error'",
+)
+def midstream_error(ctx: CheckContext) -> None:
+    exchange, entry = _stream(ctx, "midstream", deltas=5, midstream="overloaded_error", after=2)
+    if not _need(ctx, exchange, entry):
+        return
+    assert entry is not None
+    ours = [e for e in decode_events(exchange.body) if e.name]
+    theirs = [e for e in decode_events(entry.decoded_body) if e.name]
+    ctx.expect(
+        bool(ours) and ours[-1].name == "error",
+        f"the last event is {ours[-1].name if ours else None!r}, not 'error'",
+        expected="error",
+        actual=[e.name for e in ours[-3:]],
+    )
+    if ours and theirs and ours[-1].name == "error":
+        ctx.expect(
+            ours[-1].json() == theirs[-1].json(),
+            "the error event's data differs",
+            expected=theirs[-1].data,
+            actual=ours[-1].data,
+        )

@@ -1,0 +1,9 @@
+"""The checklist as pytest items: one per check × target; the check's code lives in its area module."""
+
+from conformance._session import ChecklistSession
+from conformance.plugin import outcome
+
+
+def test_check(checklist: ChecklistSession, check_id: str, target: str) -> None:
+    result = checklist.run(check_id, target)
+    outcome(result.verdict, result.message)

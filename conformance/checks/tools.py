@@ -1,0 +1,219 @@
+"""tools.* — do tool definitions, tool_use blocks and tool_result turns cross the path intact?"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._sse import decode_events
+from ._context import CheckContext
+from ._registry import check
+from ._requirements import API_TOOLS, FORWARD_UNCHANGED, TOOL_USE
+
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "Current weather for a city.",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "City name"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7},
+            },
+            "required": ["city", "unit", "days"],
+            "additionalProperties": False,
+        },
+    },
+    {
+        "name": "search_code",
+        "description": "Search the repository.",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "pattern": {"type": "string"},
+                "paths": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+                "options": {"type": "object", "properties": {"regex": {"type": "boolean"}}, "required": ["regex"]},
+            },
+            "required": ["pattern", "paths", "options"],
+        },
+    },
+]
+
+
+def tool_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> dict[str, Any]:
+    body = ctx.body("Use the tools.", stream=stream, **directive)
+    body["tools"] = json.loads(json.dumps(TOOLS))
+    return body
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def _streamed_blocks(data: bytes) -> list[dict[str, Any]]:
+    """Content blocks rebuilt from a stream, tool inputs reassembled from their input_json_delta chunks."""
+    blocks: dict[int, dict[str, Any]] = {}
+    partial: dict[int, str] = {}
+    for event in decode_events(data):
+        if not event.data or event.name not in ("content_block_start", "content_block_delta"):
+            continue
+        payload = event.json()
+        index = payload.get("index", 0)
+        if event.name == "content_block_start":
+            blocks[index] = dict(payload["content_block"])
+        elif payload["delta"].get("type") == "input_json_delta":
+            partial[index] = partial.get(index, "") + payload["delta"]["partial_json"]
+    for index, text in partial.items():
+        try:
+            blocks[index]["input"] = json.loads(text) if text else {}
+        except (ValueError, KeyError):
+            blocks.setdefault(index, {})["input"] = f"<unparseable: {text[:80]}>"
+    return [blocks[i] for i in sorted(blocks)]
+
+
+@check(
+    id="tools.definitions-intact",
+    title="Do tool definitions (names, descriptions, input_schema) reach the upstream unchanged?",
+    requirement=FORWARD_UNCHANGED,
+    source=API_TOOLS,
+    level="must",
+    failure_example="tools differ upstream: input_schema.additionalProperties dropped",
+)
+def definitions_intact(ctx: CheckContext) -> None:
+    body = tool_body(ctx)
+    exchange = ctx.reached(ctx.send(body))
+    entry = ctx.upstream_entry(exchange)
+    if entry is not None:
+        received = (_json(entry.body) or {}).get("tools")
+        ctx.expect(received == body["tools"], "tools differ upstream", expected=body["tools"], actual=received)
+
+
+@check(
+    id="tools.tool-use-intact",
+    title="Does a tool_use answer (id, name, input, stop_reason tool_use) come back as the upstream sent it?",
+    requirement=TOOL_USE,
+    source=API_TOOLS,
+    level="must",
+    failure_example="tool_use input {} != {'city': 'example city', …}",
+)
+def tool_use_intact(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(tool_body(ctx, tool="get_weather")))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    ours, theirs = _json(exchange.body) or {}, _json(entry.response_body) or {}
+    ctx.expect(
+        ours.get("stop_reason") == theirs.get("stop_reason") == "tool_use",
+        f"stop_reason {ours.get('stop_reason')!r}",
+        expected="tool_use",
+        actual=ours.get("stop_reason"),
+    )
+    ctx.expect(
+        ours.get("content") == theirs.get("content"),
+        "tool_use content differs from the upstream's",
+        expected=theirs.get("content"),
+        actual=ours.get("content"),
+    )
+
+
+@check(
+    id="tools.streamed-input-reassembles",
+    title="Streamed, do the input_json_delta chunks reassemble to the upstream's tool input?",
+    requirement=TOOL_USE + " The final input is the concatenated partial_json parsed at content_block_stop.",
+    source=API_TOOLS,
+    level="must",
+    features=("messages", "streaming"),
+    failure_example='streamed tool_use blocks differ: input \'<unparseable: {"city": "exa>\'',
+)
+def streamed_input(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(tool_body(ctx, stream=True, tool="search_code")))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    ours, theirs = _streamed_blocks(exchange.body), _streamed_blocks(entry.decoded_body)
+    ctx.expect(bool(theirs) and ours == theirs, "streamed tool_use blocks differ", expected=theirs, actual=ours)
+
+
+@check(
+    id="tools.parallel-tool-use",
+    title="Do parallel tool_use blocks all come back, in order, with their ids?",
+    requirement=TOOL_USE,
+    source=API_TOOLS,
+    level="must",
+    failure_example="2 tool_use blocks upstream, 1 reached the client",
+)
+def parallel(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(tool_body(ctx, tool="*", parallel=2)))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    ours = [b for b in (_json(exchange.body) or {}).get("content", []) if b.get("type") == "tool_use"]
+    theirs = [b for b in (_json(entry.response_body) or {}).get("content", []) if b.get("type") == "tool_use"]
+    ctx.expect(
+        len(ours) == len(theirs) == 2,
+        f"{len(theirs)} tool_use blocks upstream, {len(ours)} reached the client",
+        expected=len(theirs),
+        actual=len(ours),
+    )
+    ctx.expect(
+        [b.get("id") for b in ours] == [b.get("id") for b in theirs],
+        "tool_use ids differ",
+        expected=[b.get("id") for b in theirs],
+        actual=[b.get("id") for b in ours],
+    )
+
+
+@check(
+    id="tools.result-roundtrip",
+    title="Does the tool_result follow-up reach the upstream intact (ids, content, is_error) and its answer return?",
+    requirement=TOOL_USE,
+    source=API_TOOLS,
+    level="must",
+    failure_example="messages upstream differ from what the client sent: is_error dropped",
+)
+def result_roundtrip(ctx: CheckContext) -> None:
+    first = ctx.reached(ctx.send(tool_body(ctx, tool="*", parallel=2), label="tool_use turn"))
+    message = first.json_or_none() or {}
+    uses = [b for b in message.get("content", []) if isinstance(b, dict) and b.get("type") == "tool_use"]
+    if not ctx.expect(
+        len(uses) == 2, f"the first turn returned {len(uses)} tool_use blocks", expected=2, actual=len(uses)
+    ):
+        return
+    body = tool_body(ctx)
+    body["messages"] += [
+        {"role": "assistant", "content": message["content"]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": uses[0]["id"], "content": "Sunny, 21 °C <b>ok</b>"},
+                {
+                    "type": "tool_result",
+                    "tool_use_id": uses[1]["id"],
+                    "is_error": True,
+                    "content": [{"type": "text", "text": "grep: paths: No such file or directory"}],
+                },
+            ],
+        },
+    ]
+    exchange = ctx.reached(ctx.send(body, label="tool_result turn"))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    received = (_json(entry.body) or {}).get("messages")
+    ctx.expect(
+        received == body["messages"],
+        "messages upstream differ from what the client sent",
+        expected=body["messages"][-1],
+        actual=(received or [None])[-1],
+    )
+    ours, theirs = _json(exchange.body) or {}, _json(entry.response_body) or {}
+    ctx.expect(
+        exchange.status == 200 and ours.get("content") == theirs.get("content"),
+        f"the final answer differs ({exchange.status})",
+        expected=theirs.get("content"),
+        actual=ours.get("content") or exchange.body[:300],
+    )

@@ -1,0 +1,98 @@
+"""What every egress path declares: how to start it, how a client reaches it, what it carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._client import HarnessClient
+from ..upstream._config import OAUTH_BETA
+
+# Features a check may need; a path that lacks one is reported ``unsupported`` for that check, with the reason.
+ALL_FEATURES = frozenset({"messages", "streaming", "count_tokens", "models", "api-key", "oauth", "beta-query"})
+
+
+class PathError(Exception):
+    """A path could not be started or reached; its checks get verdict ``error`` with this message."""
+
+
+@dataclass
+class Credentials:
+    """The Anthropic credentials a client holds for this run (the upstream accepts them)."""
+
+    api_key: str
+    oauth_token: str
+
+
+@dataclass
+class UpstreamSide:
+    """What sits behind the path, as far as a path needs to know it to start."""
+
+    base_url: str
+    credentials: Credentials
+    ca_pem: str | None = None
+    tls_port: int | None = None
+
+
+@dataclass
+class EgressPath:
+    """An egress path under test. Subclasses start and stop real processes; this base describes one already there."""
+
+    name: str
+    base_url: str = ""
+    family: str = "deployed"
+    mode: str = "deployed"
+    version: str = "unknown"
+    features: frozenset[str] = ALL_FEATURES
+    unsupported_reasons: dict[str, str] = field(default_factory=dict)
+    """Why a missing feature is missing (shown in the ``unsupported`` verdict)."""
+    proxy_headers: list[tuple[str, str]] = field(default_factory=list)
+    """Headers that authenticate the client to the path itself; they must never reach the upstream."""
+    holds_credential: str | None = None
+    """When the path injects its own upstream credential: ``api-key`` or ``oauth``; None when it forwards the client's."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def start(self, upstream: UpstreamSide) -> None:
+        """Start the path against ``upstream`` (nothing to do for a deployed path)."""
+
+    def stop(self) -> None:
+        """Stop everything ``start`` started; safe to call twice and after a failed start."""
+
+    def client(self, timeout: float) -> HarnessClient:
+        """A client that reaches the path."""
+        return HarnessClient(self.base_url, timeout=timeout)
+
+    def client_auth(self, kind: str, credentials: Credentials) -> list[tuple[str, str]] | None:
+        """Headers the client sends for credential ``kind`` (``api-key``, ``api-key-bearer``, ``oauth``), or None."""
+        if self.holds_credential is not None:
+            return list(self.proxy_headers)
+        if kind == "api-key":
+            return [("x-api-key", credentials.api_key)]
+        if kind == "api-key-bearer":
+            return [("authorization", f"Bearer {credentials.api_key}")]
+        if kind == "oauth":
+            return [("authorization", f"Bearer {credentials.oauth_token}"), ("anthropic-beta", OAUTH_BETA)]
+        return None
+
+    def expected_upstream_auth(self, kind: str, credentials: Credentials) -> tuple[str, str]:
+        """``(header name, value)`` the upstream should receive when the client used credential ``kind``."""
+        effective = self.holds_credential or kind
+        if effective == "api-key":
+            return "x-api-key", credentials.api_key
+        if effective == "api-key-bearer":
+            return "authorization", f"Bearer {credentials.api_key}"
+        return "authorization", f"Bearer {credentials.oauth_token}"
+
+    def describe(self) -> dict[str, Any]:
+        """Run metadata for the report."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "mode": self.mode,
+            "version": self.version,
+            "base_url": self.base_url,
+            "features": sorted(self.features),
+            "unsupported": dict(self.unsupported_reasons),
+            "holds_credential": self.holds_credential,
+            **self.metadata,
+        }

@@ -1,0 +1,145 @@
+"""The pytest plugin (entry point ``pytest11``): options, markers, the checklist session and results.json.
+
+``pytest conformance/checks --target=direct`` runs every check against every selected target; each check × target is
+one test item (``test_check[sse.bytes-identical@direct]``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ._redact import redact
+from ._results import matrix_lines, results_document, write_results
+from ._session import ChecklistSession, SessionOptions
+from ._verdict import Verdict
+from .checks import REGISTRY
+from .paths import split_targets
+
+_SESSION_KEY = pytest.StashKey[ChecklistSession]()
+_RUN_DIR_KEY = pytest.StashKey[Path]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("egress-conformance", "egress-path conformance checklist")
+    group.addoption(
+        "--target",
+        action="append",
+        default=[],
+        help="target(s) to check, e.g. direct,envoy "
+        "(repeatable, comma-separated; NAME[key=value,...] for options). Default: direct",
+    )
+    group.addoption("--base-url", default=None, help="check a path that is already deployed at this URL")
+    group.addoption(
+        "--auth",
+        action="append",
+        default=[],
+        metavar="'HEADER: VALUE'",
+        help="header that authenticates the client to the deployed path itself (repeatable)",
+    )
+    group.addoption("--model", default=None, help="model name the checks send")
+    group.addoption(
+        "--upstream",
+        default="reference",
+        choices=["reference", "replay", "live"],
+        help="what sits behind the path (live = the real api.anthropic.com behind a deployed path)",
+    )
+    group.addoption(
+        "--upstream-url",
+        default=None,
+        help="a reference upstream you started yourself (python -m "
+        "conformance.upstream) behind your gateway; its journal is read over HTTP",
+    )
+    group.addoption("--without", action="append", default=[], help="features the path lacks (e.g. count_tokens)")
+    group.addoption("--check-timeout", type=float, default=60.0, help="seconds one check may take")
+    group.addoption("--report-dir", default="reports", help="where reports/<run-id>/results.json is written")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance_check(id): a checklist item (set by the egress-conformance plugin)")
+
+
+def _options(config: pytest.Config) -> SessionOptions:
+    headers = []
+    for item in config.getoption("auth"):
+        name, _, value = item.partition(":")
+        headers.append((name.strip(), value.strip()))
+    without = frozenset(w for value in config.getoption("without") for w in value.split(",") if w)
+    options = SessionOptions(
+        targets=split_targets(config.getoption("target")) or ["direct"],
+        base_url=config.getoption("base_url"),
+        proxy_headers=headers,
+        upstream=config.getoption("upstream"),
+        upstream_url=config.getoption("upstream_url"),
+        without=without,
+        check_timeout=config.getoption("check_timeout"),
+    )
+    if config.getoption("model"):
+        options.model = config.getoption("model")
+    return options
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if {"check_id", "target"} <= set(metafunc.fixturenames):
+        targets = split_targets(metafunc.config.getoption("target")) or ["direct"]
+        pairs = [(c, t) for c in REGISTRY for t in targets]
+        metafunc.parametrize(("check_id", "target"), pairs, ids=[f"{c}@{t}" for c, t in pairs])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "check_id" in callspec.params:
+            item.add_marker(pytest.mark.conformance_check(callspec.params["check_id"]))
+
+
+@pytest.fixture(scope="session")
+def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
+    """The started checklist session (upstream and targets); stopped at the end of the run, whatever happens."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(redact(line))
+
+    session = ChecklistSession(_options(request.config), say=say)
+    request.config.stash[_SESSION_KEY] = session
+    try:
+        session.start()
+        yield session
+    finally:
+        session.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    session = config.stash.get(_SESSION_KEY, None)
+    if session is None or not session.results:
+        return
+    run_id = time.strftime("run-%Y%m%d-%H%M%S", time.gmtime(session.started_at))
+    directory = Path(config.getoption("report_dir")) / run_id
+    document = results_document(
+        session.results,
+        run_id=run_id,
+        started_at=session.started_at,
+        upstream_mode=session.observer.mode if session.observer else "?",
+        targets=[r.path.describe() for r in session.runs.values()],
+    )
+    path = write_results(document, directory)
+    config.stash[_RUN_DIR_KEY] = directory
+    terminalreporter.section("egress conformance")
+    for line in matrix_lines(session.results):
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"results: {path}")
+
+
+def outcome(result_verdict: Verdict, message: str) -> None:
+    """Turn a verdict into the pytest outcome: fail and error fail the item, unsupported skips it visibly."""
+    if result_verdict is Verdict.FAIL:
+        pytest.fail(f"fail: {message}", pytrace=False)
+    if result_verdict is Verdict.ERROR:
+        pytest.fail(f"error: {message}", pytrace=False)
+    if result_verdict is Verdict.UNSUPPORTED:
+        pytest.skip(f"unsupported: {message}")
