@@ -10,19 +10,16 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     PASS = "pass"
     PASS_NONSTRICT = "pass-nonstrict"
     FAIL = "fail"
     INFO = "info"
     UNSUPPORTED = "unsupported"
     ERROR = "error"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class Unsupported(Exception):

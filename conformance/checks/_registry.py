@@ -1,4 +1,4 @@
-"""The check registry: each check is a record (id, question, requirement, level, features, evidence), then a function."""
+"""The check registry: each check is a record (id, question, requirement, level, features), then a function."""
 
 from __future__ import annotations
 

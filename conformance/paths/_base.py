@@ -49,7 +49,7 @@ class EgressPath:
     proxy_headers: list[tuple[str, str]] = field(default_factory=list)
     """Headers that authenticate the client to the path itself; they must never reach the upstream."""
     holds_credential: str | None = None
-    """When the path injects its own upstream credential: ``api-key`` or ``oauth``; None when it forwards the client's."""
+    """The credential kind the path injects upstream (``api-key`` / ``oauth``); None when it forwards the client's."""
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def start(self, upstream: UpstreamSide) -> None:

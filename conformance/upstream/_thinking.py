@@ -26,7 +26,8 @@ def redacted_data(key: bytes, seed: str) -> str:
     return base64.b64encode(_TAG + mac + payload).decode()
 
 
-def _mac_ok(key: bytes, encoded: Any, label: bytes, message: bytes | None) -> bool:
+def _redacted_ok(key: bytes, encoded: Any) -> bool:
+    """True when ``encoded`` is tag + MAC + payload and the MAC matches the payload."""
     if not isinstance(encoded, str):
         return False
     try:
@@ -35,9 +36,8 @@ def _mac_ok(key: bytes, encoded: Any, label: bytes, message: bytes | None) -> bo
         return False
     if len(raw) < 34 or raw[:2] != _TAG:
         return False
-    mac, rest = raw[2:34], raw[34:]
-    signed = message if message is not None else rest
-    return hmac.compare_digest(mac, hmac.new(key, label + signed, hashlib.sha256).digest())
+    mac, payload = raw[2:34], raw[34:]
+    return hmac.compare_digest(mac, hmac.new(key, b"redacted\x00" + payload, hashlib.sha256).digest())
 
 
 def verify_history(key: bytes, messages: list[Any]) -> None:
@@ -53,9 +53,11 @@ def verify_history(key: bytes, messages: list[Any]) -> None:
                 continue
             if block.get("type") == "thinking":
                 thinking = block.get("thinking")
-                text = thinking.encode() if isinstance(thinking, str) else b""
-                if not _mac_ok(key, block.get("signature"), b"thinking\x00", text):
+                signature = block.get("signature")
+                # The whole signature must be the one issued: any changed byte fails, as on the real API.
+                valid = isinstance(thinking, str) and isinstance(signature, str)
+                if not valid or not hmac.compare_digest(signature, sign(key, thinking)):
                     raise ApiError(400, f"messages.{m}.content.{c}: Invalid `signature` in `thinking` block")
             elif block.get("type") == "redacted_thinking":
-                if not _mac_ok(key, block.get("data"), b"redacted\x00", None):
+                if not _redacted_ok(key, block.get("data")):
                     raise ApiError(400, f"messages.{m}.content.{c}: Invalid `data` in `redacted_thinking` block")

@@ -1,0 +1,146 @@
+"""
+Every check can fail: each runs against a fault-injecting proxy that breaks exactly what it asks about.
+
+The same proxy with no fault passes every check, so each failure below is the fault's doing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conformance._client import HarnessClient
+from conformance._engine import CheckResult, run_check
+from conformance._observer import UpstreamObserver
+from conformance._verdict import Verdict
+from conformance.checks import REGISTRY, TargetRun
+from conformance.paths import Credentials, EgressPath
+from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
+
+from .faultproxy import PROXY_KEY_HEADER, FaultProxy
+
+PROXY_KEY = "sk-proxy-SENTINEL-0123456789abcdef"
+
+FAIL, NONSTRICT, INFO = Verdict.FAIL, Verdict.PASS_NONSTRICT, Verdict.INFO
+CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
+    ("auth.api-key-accepted", ("drop-request-header=x-api-key",), FAIL),
+    ("auth.oauth-accepted", ("oauth-to-x-api-key",), FAIL),
+    ("auth.header-kind-preserved", ("bearer-to-x-api-key",), FAIL),
+    ("auth.header-kind-preserved", ("oauth-to-x-api-key",), FAIL),
+    ("auth.oauth-beta-once", ("duplicate-beta",), FAIL),
+    ("auth.oauth-beta-once", ("strip-beta",), FAIL),
+    ("auth.invalid-credential-401", ("errors-to-500",), FAIL),
+    ("auth.no-proxy-credential-upstream", ("leak-proxy-key",), FAIL),
+    ("cache.control-forwarded", ("strip-cache-control",), FAIL),
+    ("cache.usage-preserved", ("strip-cache-usage",), FAIL),
+    ("cache.usage-preserved-streaming", ("strip-cache-usage",), FAIL),
+    ("endpoints.count-tokens", ("block-path=/v1/messages/count_tokens",), FAIL),
+    ("endpoints.models", ("block-path=/v1/models",), NONSTRICT),
+    ("errors.status-preserved", ("errors-to-500",), FAIL),
+    ("errors.envelope-valid", ("wrap-errors",), FAIL),
+    ("errors.type-and-message-preserved", ("wrap-errors",), FAIL),
+    ("errors.body-identical", ("reserialize-json",), NONSTRICT),
+    ("errors.retry-headers-preserved", ("drop-response-header=x-should-retry",), FAIL),
+    ("errors.retry-headers-preserved", ("drop-response-header=retry-after",), FAIL),
+    ("errors.stream-request-gets-json", ("stream-errors-as-sse",), FAIL),
+    ("request.body-unchanged", ("drop-body-field=temperature",), FAIL),
+    ("request.body-unchanged", ("reserialize-request",), NONSTRICT),
+    ("request.version-and-beta-once", ("duplicate-version",), FAIL),
+    ("request.version-and-beta-once", ("strip-beta",), FAIL),
+    ("request.beta-query-kept", ("drop-query",), FAIL),
+    ("request.metadata-kept", ("drop-body-field=metadata",), FAIL),
+    ("request.no-duplicate-headers", ("duplicate-version",), FAIL),
+    ("request.realistic-payload", ("waf",), FAIL),
+    ("request_id.header-equal", ("drop-response-header=request-id",), FAIL),
+    ("request_id.body-equal", ("wrap-errors",), FAIL),
+    ("sse.content-type", ("sse-content-type",), FAIL),
+    ("sse.event-sequence", ("drop-pings",), FAIL),
+    ("sse.data-json-equal", ("mutate-text",), FAIL),
+    ("sse.bytes-identical", ("reserialize-sse",), NONSTRICT),
+    ("sse.padding-and-ping", ("reserialize-sse",), NONSTRICT),
+    ("sse.padding-and-ping", ("drop-pings",), NONSTRICT),
+    ("sse.not-buffered", ("buffer-stream",), FAIL),
+    ("sse.long-stream-not-cut", ("cut-after=2",), FAIL),
+    ("sse.idle-gap-survives", ("idle-timeout=2",), FAIL),
+    ("sse.midstream-error-delivered", ("drop-sse-errors",), FAIL),
+    ("tools.definitions-intact", ("strip-schema-field",), FAIL),
+    ("tools.tool-use-intact", ("empty-tool-input",), FAIL),
+    ("tools.streamed-input-reassembles", ("empty-tool-input",), FAIL),
+    ("tools.parallel-tool-use", ("first-tool-use-only",), FAIL),
+    ("tools.result-roundtrip", ("strip-is-error",), FAIL),
+    ("thinking.blocks-identical", ("reencode-signature",), FAIL),
+    ("thinking.streamed-signature-identical", ("drop-signature-delta",), FAIL),
+    ("thinking.replay-accepted", ("reencode-signature",), FAIL),
+    ("headers.response-diff", ("add-response-header",), INFO),
+    ("headers.request-diff", ("add-request-header",), INFO),
+]
+
+
+@pytest.fixture(scope="module")
+def shared_upstream() -> Iterator[ReferenceUpstream]:
+    with ReferenceUpstream() as upstream:
+        yield upstream
+
+
+def _run(upstream: ReferenceUpstream, proxy: FaultProxy, check_id: str) -> CheckResult:
+    credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
+    path = EgressPath(name="fault-proxy", base_url=proxy.base_url, proxy_headers=[(PROXY_KEY_HEADER, PROXY_KEY)])
+    observer = UpstreamObserver("reference", upstream.base_url, credentials, upstream=upstream)
+    client = HarnessClient(proxy.base_url, timeout=30)
+    direct = HarnessClient(upstream.base_url, timeout=30)
+    try:
+        run = TargetRun(path=path, observer=observer, client=client, direct=direct)
+        return run_check(REGISTRY[check_id], run, timeout=60)
+    finally:
+        client.close()
+        direct.close()
+
+
+def _client_auth_with_proxy_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fault proxy's clients also send the proxy key, as a LiteLLM client would."""
+    original = EgressPath.client_auth
+
+    def client_auth(self, kind, credentials):  # type: ignore[no-untyped-def]
+        headers = original(self, kind, credentials)
+        return None if headers is None else headers + list(self.proxy_headers)
+
+    monkeypatch.setattr(EgressPath, "client_auth", client_auth)
+
+
+def test_every_check_has_a_failing_case():
+    """
+    No check is without a broken path that it catches.
+    """
+    assert {c for c, _, _ in CASES} == set(REGISTRY)
+
+
+@pytest.mark.parametrize(("check_id", "faults", "expected"), CASES,
+                         ids=[f"{c}[{','.join(f)}]" for c, f, _ in CASES])
+def test_check_catches_its_fault(shared_upstream, monkeypatch, check_id, faults, expected):
+    """
+    The check reaches the expected verdict against the broken path, with a message saying what broke.
+    """
+    _client_auth_with_proxy_key(monkeypatch)
+    with FaultProxy(shared_upstream.base_url, *faults) as proxy:
+        result = _run(shared_upstream, proxy, check_id)
+    assert result.verdict == expected, f"{result.verdict}: {result.message}"
+    if expected is INFO:
+        diff = result.evidence.get("response_header_diff") or result.evidence.get("request_header_diff")
+        assert diff["added"] == ["x-fault-proxy"]
+    else:
+        assert result.message and result.findings
+        assert any(not f["ok"] for f in result.findings)
+    assert "SENTINEL" not in repr(result.to_json())
+
+
+def test_every_check_passes_through_the_transparent_proxy(shared_upstream, monkeypatch):
+    """
+    With no fault the proxy is transparent enough that every check passes (info checks observe nothing added).
+    """
+    _client_auth_with_proxy_key(monkeypatch)
+    with FaultProxy(shared_upstream.base_url) as proxy, ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda c: _run(shared_upstream, proxy, c), list(REGISTRY)))
+    bad = [(r.check_id, r.verdict.value, r.message) for r in results if r.verdict not in (Verdict.PASS, Verdict.INFO)]
+    assert not bad
