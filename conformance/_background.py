@@ -12,8 +12,15 @@ from aiohttp import web
 class BackgroundServer:
     """Serves ``app`` in its own thread and event loop; ``start`` returns once the port is bound."""
 
-    def __init__(self, app: web.Application, *, host: str = "127.0.0.1", port: int = 0,
-                 ssl_context: ssl.SSLContext | None = None, name: str = "background-server") -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        name: str = "background-server",
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port

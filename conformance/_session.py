@@ -79,11 +79,18 @@ class ChecklistSession:
             for secret in (credentials.api_key, credentials.oauth_token):
                 register_secret(secret)
             return UpstreamObserver(mode, LIVE_URL, credentials)
-        credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
+        # The reference upstream's credentials; overridable so a run can use sentinel values (redaction tests).
+        credentials = Credentials(
+            os.environ.get("EGRESS_CONFORMANCE_API_KEY", DEFAULT_API_KEY),
+            os.environ.get("EGRESS_CONFORMANCE_OAUTH_TOKEN", DEFAULT_OAUTH_TOKEN),
+        )
+        for secret in (credentials.api_key, credentials.oauth_token):
+            register_secret(secret)
         if self.options.upstream_url:
             url = self.options.upstream_url.rstrip("/")
             return UpstreamObserver("remote", url, credentials, journal_url=url)
-        self.upstream = ReferenceUpstream(UpstreamConfig()).start()
+        config = UpstreamConfig(api_keys={credentials.api_key}, oauth_tokens={credentials.oauth_token})
+        self.upstream = ReferenceUpstream(config).start()
         return UpstreamObserver(mode, self.upstream.base_url, credentials, upstream=self.upstream)
 
     def _start_target(self, word: str, side: UpstreamSide) -> TargetRun:

@@ -18,8 +18,16 @@ from aiohttp import web
 from conformance._background import BackgroundServer
 from conformance._sse import SseDecoder, compact_json, encode_event
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade", "host",
-              "content-length"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
 PROXY_KEY_HEADER = "x-litellm-api-key"
 
 FAULTS = {
@@ -113,16 +121,22 @@ class FaultProxy:
 
     def _request_headers(self, request: web.Request) -> list[tuple[str, str]]:
         f = self.faults
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers
-                   if k.decode("latin-1").lower() not in HOP_BY_HOP]
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in request.raw_headers
+            if k.decode("latin-1").lower() not in HOP_BY_HOP
+        ]
         if "leak-proxy-key" not in f:
             headers = [(k, v) for k, v in headers if k.lower() != PROXY_KEY_HEADER]
         out: list[tuple[str, str]] = []
         for name, value in headers:
             lower = name.lower()
-            if lower == "authorization" and value.startswith("Bearer ") and (
-                    "bearer-to-x-api-key" in f or ("oauth-to-x-api-key" in f and "sk-ant-oat" in value)):
-                out.append(("x-api-key", value[len("Bearer "):]))
+            if (
+                lower == "authorization"
+                and value.startswith("Bearer ")
+                and ("bearer-to-x-api-key" in f or ("oauth-to-x-api-key" in f and "sk-ant-oat" in value))
+            ):
+                out.append(("x-api-key", value[len("Bearer ") :]))
                 continue
             if lower == "anthropic-beta" and "strip-beta" in f:
                 continue
@@ -139,8 +153,13 @@ class FaultProxy:
 
     def _request_body(self, raw: bytes) -> bytes:
         f = self.faults
-        edits = {"drop-body-field", "reserialize-request", "strip-cache-control", "strip-schema-field",
-                 "strip-is-error"}
+        edits = {
+            "drop-body-field",
+            "reserialize-request",
+            "strip-cache-control",
+            "strip-schema-field",
+            "strip-is-error",
+        }
         if not raw or not edits & set(f):
             return raw
         try:
@@ -174,10 +193,16 @@ class FaultProxy:
         stream_request = b'"stream": true' in raw or b'"stream":true' in raw
         if self._session is None:
             self._session = aiohttp.ClientSession(auto_decompress=False)
-        url = self.upstream_url + request.path + ("" if "drop-query" in f or not request.query_string
-                                                  else "?" + request.query_string)
+        url = (
+            self.upstream_url
+            + request.path
+            + ("" if "drop-query" in f or not request.query_string else "?" + request.query_string)
+        )
         upstream = await self._session.request(
-            request.method, url, headers=self._request_headers(request), data=self._request_body(raw),
+            request.method,
+            url,
+            headers=self._request_headers(request),
+            data=self._request_body(raw),
             skip_auto_headers={"User-Agent", "Accept-Encoding", "Accept", "Content-Type"},
             timeout=aiohttp.ClientTimeout(total=120),
         )
@@ -191,20 +216,25 @@ class FaultProxy:
         drop = {"transfer-encoding", "connection", "keep-alive"}
         if not keep_length:
             drop.add("content-length")
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.raw_headers
-                   if k.decode("latin-1").lower() not in drop]
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in upstream.raw_headers
+            if k.decode("latin-1").lower() not in drop
+        ]
         if f.get("drop-response-header"):
             headers = [(k, v) for k, v in headers if k.lower() != f["drop-response-header"].lower()]
         if "add-response-header" in f:
             headers.append(("x-fault-proxy", "1"))
         return headers
 
-    async def _respond(self, request: web.Request, upstream: aiohttp.ClientResponse, stream_request: bool
-                       ) -> web.StreamResponse:
+    async def _respond(
+        self, request: web.Request, upstream: aiohttp.ClientResponse, stream_request: bool
+    ) -> web.StreamResponse:
         f = self.faults
         is_sse = "text/event-stream" in upstream.headers.get("content-type", "")
-        if upstream.status >= 400 and ({"wrap-errors", "errors-to-500"} & set(f) or
-                                       ("stream-errors-as-sse" in f and stream_request)):
+        if upstream.status >= 400 and (
+            {"wrap-errors", "errors-to-500"} & set(f) or ("stream-errors-as-sse" in f and stream_request)
+        ):
             return await self._error(request, upstream, stream_request)
         if not is_sse:
             body = await upstream.read()
@@ -219,8 +249,9 @@ class FaultProxy:
             return response
         return await self._stream(request, upstream)
 
-    async def _error(self, request: web.Request, upstream: aiohttp.ClientResponse, stream_request: bool
-                     ) -> web.StreamResponse:
+    async def _error(
+        self, request: web.Request, upstream: aiohttp.ClientResponse, stream_request: bool
+    ) -> web.StreamResponse:
         f = self.faults
         body = await upstream.read()
         if "stream-errors-as-sse" in f and stream_request:
@@ -231,15 +262,27 @@ class FaultProxy:
             await response.write_eof()
             return response
         if "wrap-errors" in f:
-            wrapped = {"error": {"message": body.decode(errors="replace"), "type": "None", "param": "None",
-                                 "code": str(upstream.status)}}
+            wrapped = {
+                "error": {
+                    "message": body.decode(errors="replace"),
+                    "type": "None",
+                    "param": "None",
+                    "code": str(upstream.status),
+                }
+            }
             return web.json_response(wrapped, status=upstream.status)
         return web.json_response({"error": {"message": "upstream failed", "type": "api_error"}}, status=500)
 
     def _json_body(self, body: bytes) -> bytes:
         f = self.faults
-        edits = {"reserialize-json", "strip-cache-usage", "mutate-text", "empty-tool-input", "first-tool-use-only",
-                 "reencode-signature"}
+        edits = {
+            "reserialize-json",
+            "strip-cache-usage",
+            "mutate-text",
+            "empty-tool-input",
+            "first-tool-use-only",
+            "reencode-signature",
+        }
         if not edits & set(f):
             return body
         try:
@@ -277,8 +320,14 @@ class FaultProxy:
             return None
         if name == "error" and "drop-sse-errors" in f:
             return None
-        edits = {"reserialize-sse", "strip-cache-usage", "mutate-text", "empty-tool-input", "drop-signature-delta",
-                 "reencode-signature"}
+        edits = {
+            "reserialize-sse",
+            "strip-cache-usage",
+            "mutate-text",
+            "empty-tool-input",
+            "drop-signature-delta",
+            "reencode-signature",
+        }
         if not edits & set(f) or not data or name == "ping":
             return raw
         payload = json.loads(data)
@@ -308,8 +357,19 @@ class FaultProxy:
         started = time.monotonic()
         cut_after = float(f["cut-after"]) if "cut-after" in f else None
         idle = float(f["idle-timeout"]) if "idle-timeout" in f else None
-        reframe = bool({"drop-pings", "drop-sse-errors", "reserialize-sse", "strip-cache-usage", "mutate-text",
-                        "empty-tool-input", "drop-signature-delta", "reencode-signature"} & set(f))
+        reframe = bool(
+            {
+                "drop-pings",
+                "drop-sse-errors",
+                "reserialize-sse",
+                "strip-cache-usage",
+                "mutate-text",
+                "empty-tool-input",
+                "drop-signature-delta",
+                "reencode-signature",
+            }
+            & set(f)
+        )
         decoder = SseDecoder()
         held: list[bytes] = []
         while True:
@@ -320,7 +380,7 @@ class FaultProxy:
                 wait = idle if wait is None else min(wait, idle)
             try:
                 chunk = await asyncio.wait_for(upstream.content.readany(), timeout=wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if request.transport is not None:
                     request.transport.abort()  # the way a proxy timeout ends a stream: mid-body
                 return response

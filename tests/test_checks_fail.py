@@ -98,17 +98,6 @@ def _run(upstream: ReferenceUpstream, proxy: FaultProxy, check_id: str) -> Check
         direct.close()
 
 
-def _client_auth_with_proxy_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fault proxy's clients also send the proxy key, as a LiteLLM client would."""
-    original = EgressPath.client_auth
-
-    def client_auth(self, kind, credentials):  # type: ignore[no-untyped-def]
-        headers = original(self, kind, credentials)
-        return None if headers is None else headers + list(self.proxy_headers)
-
-    monkeypatch.setattr(EgressPath, "client_auth", client_auth)
-
-
 def test_every_check_has_a_failing_case():
     """
     No check is without a broken path that it catches.
@@ -116,13 +105,11 @@ def test_every_check_has_a_failing_case():
     assert {c for c, _, _ in CASES} == set(REGISTRY)
 
 
-@pytest.mark.parametrize(("check_id", "faults", "expected"), CASES,
-                         ids=[f"{c}[{','.join(f)}]" for c, f, _ in CASES])
-def test_check_catches_its_fault(shared_upstream, monkeypatch, check_id, faults, expected):
+@pytest.mark.parametrize(("check_id", "faults", "expected"), CASES, ids=[f"{c}[{','.join(f)}]" for c, f, _ in CASES])
+def test_check_catches_its_fault(shared_upstream, check_id, faults, expected):
     """
     The check reaches the expected verdict against the broken path, with a message saying what broke.
     """
-    _client_auth_with_proxy_key(monkeypatch)
     with FaultProxy(shared_upstream.base_url, *faults) as proxy:
         result = _run(shared_upstream, proxy, check_id)
     assert result.verdict == expected, f"{result.verdict}: {result.message}"
@@ -135,11 +122,10 @@ def test_check_catches_its_fault(shared_upstream, monkeypatch, check_id, faults,
     assert "SENTINEL" not in repr(result.to_json())
 
 
-def test_every_check_passes_through_the_transparent_proxy(shared_upstream, monkeypatch):
+def test_every_check_passes_through_the_transparent_proxy(shared_upstream):
     """
     With no fault the proxy is transparent enough that every check passes (info checks observe nothing added).
     """
-    _client_auth_with_proxy_key(monkeypatch)
     with FaultProxy(shared_upstream.base_url) as proxy, ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda c: _run(shared_upstream, proxy, c), list(REGISTRY)))
     bad = [(r.check_id, r.verdict.value, r.message) for r in results if r.verdict not in (Verdict.PASS, Verdict.INFO)]

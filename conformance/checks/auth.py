@@ -124,7 +124,8 @@ def invalid_credential(ctx: CheckContext) -> None:
         ctx.unsupported("the path injects its own upstream credential; the client cannot present an invalid one")
     bad = "sk-ant-api03-invalid-conformance-credential-000000000000000000000000"
     body = ctx.body()
-    exchange = ctx.reached(ctx.send(body, auth="", headers=[("x-api-key", bad)], label="invalid credential"))
+    headers = [("x-api-key", bad), *ctx.path.proxy_headers]
+    exchange = ctx.reached(ctx.send(body, auth="", headers=headers, label="invalid credential"))
     data = exchange.json_or_none() or {}
     error = data.get("error") if isinstance(data, dict) else None
     ctx.expect(

@@ -63,16 +63,21 @@ class EgressPath:
         return HarnessClient(self.base_url, timeout=timeout)
 
     def client_auth(self, kind: str, credentials: Credentials) -> list[tuple[str, str]] | None:
-        """Headers the client sends for credential ``kind`` (``api-key``, ``api-key-bearer``, ``oauth``), or None."""
+        """Headers the client sends for credential ``kind`` (``api-key``, ``api-key-bearer``, ``oauth``), or None.
+
+        The path's own ``proxy_headers`` always go along; a path that holds its credential gets only those.
+        """
         if self.holds_credential is not None:
             return list(self.proxy_headers)
         if kind == "api-key":
-            return [("x-api-key", credentials.api_key)]
-        if kind == "api-key-bearer":
-            return [("authorization", f"Bearer {credentials.api_key}")]
-        if kind == "oauth":
-            return [("authorization", f"Bearer {credentials.oauth_token}"), ("anthropic-beta", OAUTH_BETA)]
-        return None
+            own = [("x-api-key", credentials.api_key)]
+        elif kind == "api-key-bearer":
+            own = [("authorization", f"Bearer {credentials.api_key}")]
+        elif kind == "oauth":
+            own = [("authorization", f"Bearer {credentials.oauth_token}"), ("anthropic-beta", OAUTH_BETA)]
+        else:
+            return None
+        return own + list(self.proxy_headers)
 
     def expected_upstream_auth(self, kind: str, credentials: Credentials) -> tuple[str, str]:
         """``(header name, value)`` the upstream should receive when the client used credential ``kind``."""

@@ -58,8 +58,9 @@ class ReferenceUpstream:
     def start(self) -> ReferenceUpstream:
         """Start serving; returns once the port is bound."""
         ssl_context = self.ca.server_context() if (self.tls and self.ca) else None
-        self._server = BackgroundServer(self._app.app, host=self.host, port=self.port, ssl_context=ssl_context,
-                                        name="reference-upstream")
+        self._server = BackgroundServer(
+            self._app.app, host=self.host, port=self.port, ssl_context=ssl_context, name="reference-upstream"
+        )
         self._server.start()
         self.port = self._server.port
         return self

@@ -1,0 +1,208 @@
+"""
+The checklist as a user runs it: pytest with the plugin, results.json, bad input, a gateway of the user's own.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conformance._client import HarnessClient
+from conformance._engine import run_check
+from conformance._observer import UpstreamObserver
+from conformance._results import load_schema
+from conformance._verdict import Verdict
+from conformance.checks import REGISTRY, TargetRun
+from conformance.paths import Credentials, EgressPath
+from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
+
+from .faultproxy import FaultProxy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pytest(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+    import os
+
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "conformance/checks",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--report-dir",
+        str(tmp_path),
+        *args,
+    ]
+    process = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=240, env={**os.environ, **(env or {})}
+    )
+    found = sorted(tmp_path.glob("run-*/results.json"))
+    document = json.loads(found[-1].read_text()) if found else {}
+    return process, document
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_run_writes_results_valid_against_the_schema(tmp_path):
+    """
+    A run writes reports/<run-id>/results.json, valid against its schema, one record per check x target.
+    """
+    process, document = _pytest(tmp_path, "--target=direct", "-k", "auth or errors")
+    assert process.returncode == 0, process.stdout[-2000:]
+    jsonschema.validate(document, load_schema())
+    checks = {r["check"] for r in document["results"]}
+    assert checks == {c for c in REGISTRY if c.startswith(("auth.", "errors."))}
+    assert {r["verdict"] for r in document["results"]} == {"pass"}
+    assert "egress conformance" in process.stdout and "results:" in process.stdout
+
+
+def test_unknown_target_is_one_line_and_error_verdicts(tmp_path):
+    """
+    An unknown target name gives one clear line and verdict error with its cause; the known target still runs.
+    """
+    process, document = _pytest(tmp_path, "--target=direct,nosuch", "-k", "request.metadata")
+    assert "error: unknown target 'nosuch'" in process.stdout
+    assert "Traceback" not in process.stdout + process.stderr
+    verdicts = {r["target"]: (r["verdict"], r["message"]) for r in document["results"]}
+    assert verdicts["direct"][0] == "pass"
+    assert verdicts["nosuch"][0] == "error" and "unknown target" in verdicts["nosuch"][1]
+
+
+def test_unreachable_base_url_is_one_line_and_error_verdicts(tmp_path):
+    """
+    A deployed path that is not listening gives one clear line and verdict error, quickly.
+    """
+    url = f"http://127.0.0.1:{_free_port()}"
+    process, document = _pytest(tmp_path, "--target=mygateway", f"--base-url={url}", "-k", "auth")
+    assert process.stdout.count("unreachable base URL") >= 1
+    assert "Traceback" not in process.stdout + process.stderr
+    assert {r["verdict"] for r in document["results"]} == {"error"}
+
+
+def test_malformed_target_is_an_error_verdict(tmp_path):
+    """
+    A malformed target word is reported, not a crash.
+    """
+    process, document = _pytest(tmp_path, "--target=direct[oops", "-k", "request.metadata")
+    assert "malformed target" in process.stdout
+    assert {r["verdict"] for r in document["results"]} == {"error"}
+
+
+def test_path_that_dies_mid_run_gives_error_with_cause(session_upstream):
+    """
+    When the path goes away between checks, later checks get verdict error naming the cause, without hanging.
+    """
+    proxy = FaultProxy(session_upstream.base_url).start()
+    credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
+    observer = UpstreamObserver("reference", session_upstream.base_url, credentials, upstream=session_upstream)
+    client = HarnessClient(proxy.base_url, timeout=5)
+    run = TargetRun(
+        path=EgressPath(name="dies", base_url=proxy.base_url), observer=observer, client=client, direct=None
+    )
+    try:
+        assert run_check(REGISTRY["request.metadata-kept"], run).verdict is Verdict.PASS
+        proxy.stop()
+        result = run_check(REGISTRY["request.metadata-kept"], run, timeout=20)
+        assert result.verdict is Verdict.ERROR
+        assert "unreachable" in result.message and "ConnectError" in result.message
+    finally:
+        client.close()
+
+
+def test_users_own_gateway_against_a_standalone_upstream(tmp_path):
+    """
+    The README walk-through: start python -m conformance.upstream, put a gateway in front, run with --base-url and
+    --upstream-url; the journal is read over HTTP.
+    """
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "conformance.upstream", "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert upstream.stdout is not None
+        upstream_url = upstream.stdout.readline().strip()
+        with FaultProxy(upstream_url, "drop-query") as gateway:
+            process, document = _pytest(
+                tmp_path,
+                "--target=my-nginx",
+                f"--base-url={gateway.base_url}",
+                f"--upstream-url={upstream_url}",
+                "-k",
+                "request.",
+            )
+    finally:
+        upstream.terminate()
+        upstream.wait(10)
+    verdicts = {r["check"]: r["verdict"] for r in document["results"]}
+    assert document["run"]["upstream_mode"] == "remote"
+    assert verdicts["request.beta-query-kept"] == "fail"
+    assert verdicts["request.metadata-kept"] == "pass"
+    assert process.returncode == 1
+
+
+@pytest.mark.parametrize("upstream_mode", ["live"])
+def test_live_mode_without_journal_is_unsupported_not_failed(tmp_path, upstream_mode):
+    """
+    With the real API behind a deployed path, checks that need the journal are unsupported: upstream not observable.
+    """
+    with FaultProxy("http://127.0.0.1:9") as gateway:
+        process, document = _pytest(
+            tmp_path,
+            "--target=gw",
+            f"--base-url={gateway.base_url}",
+            f"--upstream={upstream_mode}",
+            "-k",
+            "request.metadata",
+        )
+    (result,) = document["results"]
+    assert result["verdict"] in ("unsupported", "error")
+    assert "not observable" in result["message"] or "unreachable" in result["message"]
+
+
+def test_sentinel_credentials_never_reach_any_output(tmp_path):
+    """
+    With sentinel credentials (upstream key, OAuth token, proxy key) nothing written or printed contains them.
+    """
+    api = "sk-ant-api03-SENTINELapi0000000000000000000000000000000000000000000000"
+    oauth = "sk-ant-oat01-SENTINELoat0000000000000000000000000000000000000000000000"
+    proxy_key = "sk-SENTINELproxy00000000000000"
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "conformance.upstream", "--port", "0", "--api-key", api, "--oauth-token", oauth],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert upstream.stdout is not None
+        upstream_url = upstream.stdout.readline().strip()
+        with FaultProxy(upstream_url, "leak-proxy-key", "oauth-to-x-api-key") as gateway:
+            process, document = _pytest(
+                tmp_path,
+                "--target=gw",
+                f"--base-url={gateway.base_url}",
+                f"--upstream-url={upstream_url}",
+                f"--auth=x-litellm-api-key: {proxy_key}",
+                "-k",
+                "auth or errors",
+                "-rA",
+                env={"EGRESS_CONFORMANCE_API_KEY": api, "EGRESS_CONFORMANCE_OAUTH_TOKEN": oauth},
+            )
+    finally:
+        upstream.terminate()
+        upstream.wait(10)
+    assert document["results"], process.stdout[-2000:]
+    outputs = process.stdout + process.stderr + "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    assert "SENTINEL" not in outputs
+    assert "sk-ant-oat01-…" in outputs
