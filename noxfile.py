@@ -1,4 +1,4 @@
-"""Sessions: ``tests`` (the harness's own tests) and ``lint``. Run ``nox -l`` for the list."""
+"""Sessions: ``conformance`` (the main job), ``tests`` (the harness's own tests) and ``lint``. ``nox -l`` lists them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,23 @@ import nox
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
+# The local matrix: every target the harness starts itself against the embedded reference upstream.
+LOCAL_MATRIX = "direct"
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The checklist against the local matrix (or -- --target=… / --base-url=…); writes reports/<run-id>/."""
+    session.install("-e", ".")
+    args = list(session.posargs)
+    if not any(a.startswith("--target") for a in args):
+        args.append(f"--target={LOCAL_MATRIX}")
+    session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", *args)
+
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The harness's own tests: the reference upstream's fidelity, the checks' ability to fail."""
+    """The harness's own tests: the reference upstream's fidelity, every check failing against a broken path."""
     session.install("-e", ".[test]")
     session.run("pytest", "tests", *session.posargs)
 

@@ -4,4 +4,10 @@ from . import auth, cache, endpoints, errors, headers, request, request_id, sse,
 from ._context import CheckContext, TargetRun
 from ._registry import REGISTRY, Check, check
 
-__all__ = ["REGISTRY", "Check", "CheckContext", "TargetRun", "check"]
+# Report order: what breaks agents first (auth, request, errors), then streams and content, then observations.
+AREAS = ("auth", "request", "errors", "request_id", "sse", "cache", "tools", "thinking", "endpoints", "headers")
+_ordered = sorted(REGISTRY.values(), key=lambda c: AREAS.index(c.area))
+REGISTRY.clear()
+REGISTRY.update((c.id, c) for c in _ordered)
+
+__all__ = ["AREAS", "REGISTRY", "Check", "CheckContext", "TargetRun", "check"]

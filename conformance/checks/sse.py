@@ -26,7 +26,13 @@ def _stream(ctx: CheckContext, key: str, **directive: object) -> tuple[Exchange,
     return ctx.shared(f"sse.{key}", make)
 
 
+# In --upstream=replay the plain stream is a real recorded one, served byte for byte (padding, ping and all).
+REPLAYED_STREAM = "llm-anthropic__sse_text_2026-02"
+
+
 def _plain(ctx: CheckContext) -> tuple[Exchange, JournalEntry | None]:
+    if ctx.run.observer.mode == "replay":
+        return _stream(ctx, "plain", replay=REPLAYED_STREAM)
     return _stream(ctx, "plain", deltas=12)
 
 
