@@ -1,4 +1,4 @@
-"""``python -m conformance docs``: write docs/checks.md from the check registry."""
+"""``python -m conformance docs|envoy-prod``: generated files (docs/checks.md, production Envoy configs)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     docs = commands.add_parser("docs", help="write docs/checks.md from the registry")
     docs.add_argument("--output", type=Path, default=DOCS)
+    commands.add_parser("envoy-prod", help="write the production Envoy configs to fixtures/envoy/prod/")
     args = parser.parse_args(argv)
+    if args.command == "envoy-prod":
+        from .paths.envoy import PROD_DIR, PROD_LISTEN_PORTS, production_config
+
+        PROD_DIR.mkdir(parents=True, exist_ok=True)
+        for mode in PROD_LISTEN_PORTS:
+            (PROD_DIR / f"{mode}.yaml").write_text(production_config(mode))
+            print(PROD_DIR / f"{mode}.yaml")
     if args.command == "docs":
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(checks_markdown())

@@ -20,12 +20,16 @@ class BackgroundServer:
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
         name: str = "background-server",
+        extra_tls: ssl.SSLContext | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
         self.name = name
+        # When given, the same app is also served over TLS on a second free port, ``tls_port``.
+        self.extra_tls = extra_tls
+        self.tls_port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -57,11 +61,17 @@ class BackgroundServer:
     async def _bind(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
+        self.port = await self._site(self.port, self.ssl_context)
+        if self.extra_tls is not None:
+            self.tls_port = await self._site(0, self.extra_tls)
+
+    async def _site(self, port: int, ssl_context: ssl.SSLContext | None) -> int:
+        assert self._runner is not None
+        site = web.TCPSite(self._runner, self.host, port, ssl_context=ssl_context)
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[union-attr]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
 
     def stop(self) -> None:
         """Stop serving and join the thread (open connections are closed)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,16 +72,19 @@ class HarnessClient:
         self,
         base_url: str,
         *,
-        transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
-        extensions: dict[str, Any] | None = None,
-        connect_host: str | None = None,
+        verify: ssl.SSLContext | bool = True,
+        proxy: str | None = None,
+        connect_to: tuple[str, int] | None = None,
     ) -> None:
+        """``connect_to`` sends the TCP connect elsewhere while URL, Host, SNI and certificate check stay as in
+        ``base_url`` (what a DNS override does in a cluster); ``proxy`` tunnels through an HTTP CONNECT proxy."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.extensions = extensions or {}
-        self.connect_host = connect_host
-        self._client = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=5.0), trust_env=False)
+        self.connect_to = connect_to
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=5.0), trust_env=False, verify=verify, proxy=proxy
+        )
 
     def send(
         self,
@@ -97,12 +101,10 @@ class HarnessClient:
             content = json.dumps(body, ensure_ascii=False).encode()
         header_list = list(headers.items()) if isinstance(headers, dict) else list(headers)
         request = self._client.build_request(method, self.base_url + path, headers=header_list, content=content)
-        request.extensions.update(self.extensions)
-        if self.connect_host:
-            # Keep Host, SNI and certificate check as in the URL; only the TCP connect goes elsewhere.
+        if self.connect_to is not None:
             request.headers["host"] = request.url.netloc.decode()
-            request.extensions.setdefault("sni_hostname", request.url.host)
-            request.url = request.url.copy_with(host=self.connect_host)
+            request.extensions["sni_hostname"] = request.url.host
+            request.url = request.url.copy_with(host=self.connect_to[0], port=self.connect_to[1])
         exchange = Exchange(
             method=method,
             url=self.base_url + path,

@@ -7,7 +7,6 @@ import socket
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from ._client import HarnessClient
 from ._engine import CheckResult, run_check
@@ -47,7 +46,9 @@ class ChecklistSession:
         self.runs: dict[str, TargetRun] = {}
         self.results: list[CheckResult] = []
         self.started_at = time.time()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slow-check")
+        # Slow checks mostly wait on the clock (16 s streams): one worker each, so they all overlap.
+        slow = sum(1 for c in REGISTRY.values() if c.slow) * max(len(options.targets), 1)
+        self._pool = ThreadPoolExecutor(max_workers=max(slow, 1), thread_name_prefix="slow-check")
         self._ahead: dict[tuple[str, str], Future[CheckResult]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -58,6 +59,7 @@ class ChecklistSession:
             base_url=self.observer.base_url,
             credentials=self.observer.credentials,
             ca_pem=str(self.upstream.ca.ca_pem) if self.upstream and self.upstream.ca else None,
+            tls_port=self.upstream.tls_port if self.upstream else None,
         )
         for word in self.options.targets:
             self.runs[word] = self._start_target(word, side)
@@ -90,7 +92,7 @@ class ChecklistSession:
             url = self.options.upstream_url.rstrip("/")
             return UpstreamObserver("remote", url, credentials, journal_url=url)
         config = UpstreamConfig(api_keys={credentials.api_key}, oauth_tokens={credentials.oauth_token})
-        self.upstream = ReferenceUpstream(config).start()
+        self.upstream = ReferenceUpstream(config, also_tls=True).start()
         return UpstreamObserver(mode, self.upstream.base_url, credentials, upstream=self.upstream)
 
     def _start_target(self, word: str, side: UpstreamSide) -> TargetRun:
@@ -105,7 +107,7 @@ class ChecklistSession:
             register_secret(value.split(" ", 1)[-1])
         try:
             path.start(side)
-            _reachable(path.base_url)
+            _reachable(*path.reach_address())
         except (PathError, OSError) as exc:
             message = f"target {word}: {exc}"
             self.say(f"error: {redact(message)}")
@@ -152,13 +154,10 @@ class ChecklistSession:
         return result
 
 
-def _reachable(base_url: str) -> None:
-    """Raise PathError when nothing listens at ``base_url`` (one clear line instead of N timeouts)."""
-    parts = urlsplit(base_url)
-    host = parts.hostname or "127.0.0.1"
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+def _reachable(host: str, port: int) -> None:
+    """Raise PathError when nothing listens at ``host:port`` (one clear line instead of N timeouts)."""
     try:
         with socket.create_connection((host, port), timeout=5):
             pass
     except OSError as exc:
-        raise PathError(f"unreachable base URL {base_url}: {exc.strerror or exc}") from None
+        raise PathError(f"unreachable base URL {host}:{port}: {exc.strerror or exc}") from None

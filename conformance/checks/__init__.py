@@ -1,11 +1,23 @@
 """The checklist: one module per behaviour area; importing this package registers every check in ``REGISTRY``."""
 
-from . import auth, cache, endpoints, errors, headers, request, request_id, sse, thinking, tools  # noqa: F401
+from . import auth, cache, egress, endpoints, errors, headers, request, request_id, sse, thinking, tools  # noqa: F401
 from ._context import CheckContext, TargetRun
 from ._registry import REGISTRY, Check, check
 
 # Report order: what breaks agents first (auth, request, errors), then streams and content, then observations.
-AREAS = ("auth", "request", "errors", "request_id", "sse", "cache", "tools", "thinking", "endpoints", "headers")
+AREAS = (
+    "auth",
+    "request",
+    "errors",
+    "request_id",
+    "sse",
+    "cache",
+    "tools",
+    "thinking",
+    "endpoints",
+    "egress",
+    "headers",
+)
 _ordered = sorted(REGISTRY.values(), key=lambda c: AREAS.index(c.area))
 REGISTRY.clear()
 REGISTRY.update((c.id, c) for c in _ordered)

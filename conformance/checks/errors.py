@@ -182,3 +182,37 @@ def stream_request_json(ctx: CheckContext) -> None:
             expected=entry.response_body[:300],
             actual=exchange.body[:300],
         )
+
+
+@check(
+    id="errors.slow-response-not-cut",
+    title="Does a non-streaming answer that takes 16 s to start reach the client, not a gateway timeout?",
+    requirement="Non-streaming Messages calls can legitimately take minutes (the SDKs' default timeout is 10 "
+    "minutes); a gateway's own timeout replaces the answer with its local reply.",
+    source="shared/reference/envoy-setup.md §6",
+    level="must",
+    evidence="status, content-type and body of what the client got instead (e.g. Envoy's 504 local reply)",
+    failure_example="16 s answer: 504 text/plain 'upstream request timeout' (a local reply, not the upstream's)",
+    slow=True,
+)
+def slow_response(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(ctx.body(delay=16), label="answer after 16 s"))
+    entry = ctx.upstream_entry(exchange)
+    local = entry is not None and (exchange.status != entry.status or exchange.body != entry.decoded_body)
+    ctx.note(
+        "local_reply",
+        {
+            "status": exchange.status,
+            "content-type": exchange.header("content-type"),
+            "body": exchange.body[:300].decode(errors="replace"),
+        }
+        if local
+        else None,
+    )
+    ctx.expect(
+        exchange.status == 200,
+        f"16 s answer: {exchange.status} {exchange.header('content-type')} "
+        f"{exchange.body[:120].decode(errors='replace')!r}" + (" (a local reply, not the upstream's)" if local else ""),
+        expected=200,
+        actual=exchange.status,
+    )

@@ -197,3 +197,29 @@ def realistic_payload(ctx: CheckContext) -> None:
             "the Claude-Code-sized body changed on the way" + _diff(body, received),
             actual=entry.body[:300],
         )
+
+
+@check(
+    id="request.upstream-sni",
+    title="Over TLS, does the upstream see SNI api.anthropic.com (so certificate checks and allowlists hold)?",
+    requirement="The upstream is reached as api.anthropic.com: SNI, Host and certificate check all name it.",
+    source="shared/reference/envoy-setup.md §3-§5",
+    level="must",
+    evidence="the SNI the upstream's TLS handshake received",
+    failure_example="the upstream saw SNI 'example.com'",
+)
+def upstream_sni(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(ctx.body()))
+    entry = ctx.upstream_entry(exchange)
+    if entry is None:
+        return
+    if not entry.tls:
+        ctx.unsupported("the path reached the upstream over plain HTTP (no TLS, no SNI to check)")
+    ctx.note("upstream_sni", entry.sni)
+    ctx.note("upstream_host", entry.header("host"))
+    ctx.expect(
+        entry.sni == "api.anthropic.com",
+        f"the upstream saw SNI {entry.sni!r}",
+        expected="api.anthropic.com",
+        actual=entry.sni,
+    )

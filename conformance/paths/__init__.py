@@ -11,11 +11,16 @@ from collections.abc import Callable
 
 from ._base import ALL_FEATURES, Credentials, EgressPath, PathError, UpstreamSide
 from .direct import make_direct
+from .envoy import make_envoy, make_envoy_connect, make_envoy_defaults, make_envoy_sni
 
 Factory = Callable[[str, dict[str, str]], EgressPath]
 
 FAMILIES: dict[str, Factory] = {
     "direct": make_direct,
+    "envoy": make_envoy,
+    "envoy-defaults": make_envoy_defaults,
+    "envoy-sni": make_envoy_sni,
+    "envoy-connect": make_envoy_connect,
 }
 
 _WORD = re.compile(r"^([a-z][a-z0-9_-]*)(?:\[([^\]]*)\])?$")

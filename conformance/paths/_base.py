@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .._client import HarnessClient
 from ..upstream._config import OAUTH_BETA
@@ -57,6 +58,11 @@ class EgressPath:
 
     def stop(self) -> None:
         """Stop everything ``start`` started; safe to call twice and after a failed start."""
+
+    def reach_address(self) -> tuple[str, int]:
+        """Where a client's TCP connect goes (for the start-up reachability probe and the allowlist checks)."""
+        parts = urlsplit(self.base_url)
+        return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
 
     def client(self, timeout: float) -> HarnessClient:
         """A client that reaches the path."""

@@ -16,6 +16,7 @@ Keys (all optional):
 ``interval``       milliseconds between SSE events (default 0)
 ``gap``            ``SECONDS`` of silence after the first content delta (e.g. ``gap=6``)
 ``duration``       spread the deltas evenly over ``SECONDS`` (e.g. ``duration=20``)
+``delay``          ``SECONDS`` before the response starts (a slow non-streaming answer)
 ``midstream``      ``ERROR_TYPE``: after ``after`` content deltas send ``event: error`` and end the stream
 ``after``          how many content deltas come before ``midstream`` / ``cut`` (default 1)
 ``cut``            ``1``: close the connection mid-stream without a terminating event

@@ -24,6 +24,8 @@ class JournalEntry:
     body: bytes
     received_at: float
     sni: str | None = None
+    tls: bool = False
+    """True when the request came over TLS (``sni`` is then what the ClientHello named, None for none)."""
     status: int | None = None
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     chunks: list[tuple[float, bytes]] = field(default_factory=list)
@@ -70,6 +72,7 @@ class JournalEntry:
             "body_b64": base64.b64encode(self.body).decode(),
             "received_at": self.received_at,
             "sni": self.sni,
+            "tls": self.tls,
             "status": self.status,
             "response_headers": [list(h) for h in self.response_headers],
             "chunks": [[at, base64.b64encode(c).decode()] for at, c in self.chunks],
@@ -90,6 +93,7 @@ class JournalEntry:
             body=base64.b64decode(data["body_b64"]),
             received_at=data["received_at"],
             sni=data.get("sni"),
+            tls=data.get("tls", False),
             status=data.get("status"),
             response_headers=[(k, v) for k, v in data["response_headers"]],
             chunks=[(at, base64.b64decode(c)) for at, c in data["chunks"]],

@@ -25,6 +25,7 @@ class ReferenceUpstream:
     * **config** - credentials and switches (``UpstreamConfig``).
     * **tls** - serve HTTPS with a certificate for ``api.anthropic.com`` from a per-run local CA.
     * **host** / **port** - where to listen; port 0 picks a free port.
+    * **also_tls** - serve plain HTTP on ``port`` and HTTPS on ``tls_port``, one journal for both.
     """
 
     def __init__(
@@ -35,13 +36,17 @@ class ReferenceUpstream:
         host: str = "127.0.0.1",
         port: int = 0,
         ca: LocalCA | None = None,
+        also_tls: bool = False,
     ) -> None:
         self.config = config or UpstreamConfig()
         self.journal = UpstreamJournal()
         self.tls = tls
         self.host = host
         self.port = port
-        self.ca = ca if ca is not None else (LocalCA.create() if tls else None)
+        self.also_tls = also_tls
+        self.ca = ca if ca is not None else (LocalCA.create() if (tls or also_tls) else None)
+        self.tls_port: int | None = None
+        """With ``also_tls``: the port where the same upstream (same journal) serves HTTPS for api.anthropic.com."""
         self._app = UpstreamApp(self.config, self.journal)
         self._server: BackgroundServer | None = None
 
@@ -58,11 +63,18 @@ class ReferenceUpstream:
     def start(self) -> ReferenceUpstream:
         """Start serving; returns once the port is bound."""
         ssl_context = self.ca.server_context() if (self.tls and self.ca) else None
+        extra = self.ca.server_context() if (self.also_tls and self.ca) else None
         self._server = BackgroundServer(
-            self._app.app, host=self.host, port=self.port, ssl_context=ssl_context, name="reference-upstream"
+            self._app.app,
+            host=self.host,
+            port=self.port,
+            ssl_context=ssl_context,
+            name="reference-upstream",
+            extra_tls=extra,
         )
         self._server.start()
         self.port = self._server.port
+        self.tls_port = self._server.tls_port
         return self
 
     def stop(self) -> None:

@@ -143,6 +143,7 @@ class UpstreamApp:
             body=body,
             received_at=received_at,
             sni=getattr(ssl_object, "egress_sni", None),
+            tls=ssl_object is not None,
             request_id=new_request_id(self.rng),
             scenario=dict(directive.values),
         )
@@ -199,6 +200,9 @@ class UpstreamApp:
         verify_history(self.config.signing_key, parsed["messages"])
         usage = self.cache.account(parsed)
         result = answer(parsed, directive, self.config, usage, self.rng)
+        delay = directive.float("delay", 0.0)
+        if delay > 0:  # a slow model: nothing is sent until the answer is ready
+            await asyncio.sleep(delay)
         if parsed.get("stream") is True:
             return await self._stream(writer, sse_events(result), directive)
         return await self._json(writer, 200, message_json(result))

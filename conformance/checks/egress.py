@@ -1,0 +1,104 @@
+"""egress.* — does an allowlisting path refuse everything but api.anthropic.com:443? (Only SNI and CONNECT paths.)"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+from ._context import CheckContext
+from ._registry import check
+
+ALLOWED = "api.anthropic.com"
+
+
+def _handshake(address: tuple[str, int], sni: str | None) -> tuple[bool, str]:
+    """True when a TLS handshake naming ``sni`` completes through the path (certificate not checked here)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection(address, timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname=sni) as tls:
+                return True, f"handshake completed ({tls.version()})"
+    except (OSError, ssl.SSLError) as exc:
+        return False, f"refused: {type(exc).__name__}: {exc}"
+
+
+def _exchange(address: tuple[str, int], request: bytes) -> str:
+    """The status line the path answers to a raw request, or how the connection ended."""
+    try:
+        with socket.create_connection(address, timeout=5) as sock:
+            sock.sendall(request)
+            data = sock.recv(4096)
+    except OSError as exc:
+        return f"closed: {type(exc).__name__}"
+    return data.split(b"\r\n", 1)[0].decode(errors="replace") if data else "closed without an answer"
+
+
+@check(
+    id="egress.allowlist-sni",
+    title="Does the SNI allowlist pass api.anthropic.com and refuse any other SNI, no SNI, and plaintext?",
+    requirement="filter_chain_match.server_names: [api.anthropic.com]; every other SNI, no SNI, or plaintext is "
+    "refused.",
+    source="shared/reference/envoy-setup.md §4",
+    level="must",
+    features=("sni-allowlist",),
+    evidence="the outcome of a TLS handshake per SNI, and the answer to plaintext HTTP",
+    failure_example="SNI 'example.com': handshake completed (TLSv1.3) — not refused",
+)
+def allowlist_sni(ctx: CheckContext) -> None:
+    address = ctx.path.reach_address()
+    outcomes = {}
+    for sni, allowed in ((ALLOWED, True), ("example.com", False), ("evil.api.anthropic.com", False), (None, False)):
+        done, detail = _handshake(address, sni)
+        outcomes[str(sni)] = detail
+        ctx.expect(
+            done == allowed,
+            f"SNI {sni!r}: {detail}" + ("" if allowed else " — not refused"),
+            expected="handshake" if allowed else "refused",
+            actual=detail,
+        )
+    answer = _exchange(address, b"GET /v1/models HTTP/1.1\r\nHost: api.anthropic.com\r\n\r\n")
+    outcomes["plaintext"] = answer
+    ctx.expect(
+        not answer.startswith("HTTP/"),
+        f"plaintext HTTP answered {answer!r} — not refused",
+        expected="refused",
+        actual=answer,
+    )
+    ctx.note("outcomes", outcomes)
+
+
+@check(
+    id="egress.allowlist-connect",
+    title="Does the CONNECT allowlist tunnel api.anthropic.com:443 and refuse other hosts, ports and plain requests?",
+    requirement="CONNECT forward proxy with an allowlist of api.anthropic.com:443.",
+    source="shared/reference/envoy-setup.md §5",
+    level="must",
+    features=("connect-allowlist",),
+    evidence="the status line answered to each CONNECT target and to an absolute-form GET",
+    failure_example="CONNECT example.com:443 answered 'HTTP/1.1 200 OK' — not refused",
+)
+def allowlist_connect(ctx: CheckContext) -> None:
+    address = ctx.path.reach_address()
+    outcomes = {}
+    cases = ((f"{ALLOWED}:443", True), ("example.com:443", False), (f"{ALLOWED}:8443", False), (f"{ALLOWED}:80", False))
+    for target, allowed in cases:
+        answer = _exchange(address, f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+        outcomes[target] = answer
+        tunnelled = answer.startswith("HTTP/") and answer.split(" ")[1:2] == ["200"]
+        ctx.expect(
+            tunnelled == allowed,
+            f"CONNECT {target} answered {answer!r}" + ("" if allowed else " — not refused"),
+            expected="200" if allowed else "refused",
+            actual=answer,
+        )
+    answer = _exchange(address, b"GET http://api.anthropic.com/v1/models HTTP/1.1\r\nHost: api.anthropic.com\r\n\r\n")
+    outcomes["absolute-form GET"] = answer
+    ctx.expect(
+        " 200 " not in answer + " ",
+        f"an absolute-form GET answered {answer!r} — not refused",
+        expected="refused",
+        actual=answer,
+    )
+    ctx.note("outcomes", outcomes)

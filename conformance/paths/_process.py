@@ -1,0 +1,142 @@
+"""Processes the harness starts (Envoy, LiteLLM, …): own session, log to a file, readiness poll, always reaped.
+
+Every live process is in ``_LIVE``; an ``atexit`` hook and the SIGTERM handler reap whatever a failed or interrupted
+run left, so no path outlives the harness.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from ._base import PathError
+
+_LIVE: set[ManagedProcess] = set()
+_LOCK = threading.Lock()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ManagedProcess:
+    """One child process in its own session, its output in a log file, stopped with SIGTERM then SIGKILL."""
+
+    def __init__(
+        self, name: str, argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.cwd = cwd
+        self.log_path = Path(tempfile.mkstemp(prefix=f"egress-{name}-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.ready_after: float | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("wb")
+        try:
+            self.process = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise PathError(f"{self.name}: cannot start {self.argv[0]}: {exc.strerror or exc}") from None
+        finally:
+            log.close()
+        self.started_at = time.perf_counter()
+        with _LOCK:
+            _LIVE.add(self)
+
+    def wait_ready(self, probe: Callable[[], bool], timeout: float) -> float:
+        """Poll ``probe`` until it is true; seconds from start to ready. Raises PathError with the log's tail."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise PathError(f"{self.name} exited with code {self.process.returncode}: {self.log_tail()}")
+            try:
+                if probe():
+                    self.ready_after = time.perf_counter() - self.started_at
+                    return self.ready_after
+            except (httpx.HTTPError, OSError):
+                pass
+            time.sleep(0.02)
+        raise PathError(f"{self.name} not ready after {timeout:.0f} s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return " | ".join(text[-lines:])
+
+    def rss_mb(self) -> float | None:
+        """Resident memory of the process, from /proc (None where unavailable)."""
+        if self.process is None:
+            return None
+        try:
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            return None
+        return None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM the process group, SIGKILL it after ``grace`` seconds; safe to call twice."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+        with _LOCK:
+            _LIVE.discard(self)
+
+
+def reap_all() -> None:
+    """Stop every process the harness started and has not stopped yet."""
+    with _LOCK:
+        live = list(_LIVE)
+    for managed in live:
+        managed.stop(grace=2.0)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    reap_all()
+    raise SystemExit(128 + signum)
+
+
+atexit.register(reap_all)
+if threading.current_thread() is threading.main_thread():
+    with contextlib.suppress(ValueError):
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, _on_sigterm)
