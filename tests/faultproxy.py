@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import ssl
 import time
 from typing import Any
 
@@ -66,6 +67,8 @@ FAULTS = {
     "strip-is-error": "drop is_error from tool_result blocks in the request",
     "reencode-signature": "change thinking signatures and redacted data in responses",
     "drop-signature-delta": "drop signature_delta events",
+    "response-timeout": "answer 504 'upstream request timeout' when the upstream takes longer than N seconds",
+    "tls-sni": "reach the upstream over TLS naming the given SNI instead of api.anthropic.com",
 }
 
 
@@ -82,8 +85,10 @@ def _signature(value: str) -> str:
 class FaultProxy:
     """A reverse proxy to ``upstream_url`` with the given faults switched on."""
 
-    def __init__(self, upstream_url: str, *faults: str) -> None:
-        self.upstream_url = upstream_url.rstrip("/")
+    def __init__(self, upstream_url: str, *faults: str, tls_url: str | None = None) -> None:
+        """With ``tls_url`` the proxy reaches the upstream over TLS there, naming SNI api.anthropic.com."""
+        self.upstream_url = (tls_url or upstream_url).rstrip("/")
+        self.tls = tls_url is not None
         self.faults: dict[str, str] = {}
         for fault in faults:
             name, _, argument = fault.partition("=")
@@ -198,14 +203,25 @@ class FaultProxy:
             + request.path
             + ("" if "drop-query" in f or not request.query_string else "?" + request.query_string)
         )
-        upstream = await self._session.request(
+        tls: dict[str, Any] = {}
+        if self.tls:
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            tls = {"ssl": context, "server_hostname": f.get("tls-sni", "api.anthropic.com")}
+        sending = self._session.request(
             request.method,
             url,
             headers=self._request_headers(request),
             data=self._request_body(raw),
             skip_auto_headers={"User-Agent", "Accept-Encoding", "Accept", "Content-Type"},
             timeout=aiohttp.ClientTimeout(total=120),
+            **tls,
         )
+        try:
+            limit = float(f["response-timeout"]) if "response-timeout" in f else None
+            upstream = await asyncio.wait_for(sending, timeout=limit)
+        except TimeoutError:
+            return web.Response(status=504, text="upstream request timeout", content_type="text/plain")
         try:
             return await self._respond(request, upstream, stream_request)
         finally:

