@@ -8,7 +8,18 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
 # The local matrix: every target the harness starts itself against the embedded reference upstream.
-LOCAL_MATRIX = "direct,envoy,envoy-sni,envoy-connect,envoy-defaults"
+LOCAL_MATRIX = "direct,envoy,envoy-sni,envoy-connect,envoy-defaults,litellm,litellm-unified"
+# The LiteLLM release the matrix runs by default: pinned and tested (override with -- --litellm-version=X.Y.Z).
+LITELLM_VERSION = "1.108.7"
+
+
+def _option(args: list[str], name: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg.startswith(f"{name}="):
+            return arg.split("=", 1)[1]
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
 
 
 @nox.session
@@ -18,6 +29,13 @@ def conformance(session: nox.Session) -> None:
     args = list(session.posargs)
     if not any(a.startswith("--target") for a in args):
         args.append(f"--target={LOCAL_MATRIX}")
+    targets = ",".join(a.split("=", 1)[1] for a in args if a.startswith("--target="))
+    if "litellm" in targets and not _option(args, "--base-url"):
+        version = _option(args, "--litellm-version") or LITELLM_VERSION
+        # Each release gets its own virtualenv, kept between runs in ~/.cache/egress-conformance/.
+        session.run("python", "-m", "conformance", "litellm-install", version)
+        if not _option(args, "--litellm-version"):
+            args.append(f"--litellm-version={version}")
     session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", *args)
 
 

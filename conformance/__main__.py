@@ -1,4 +1,4 @@
-"""``python -m conformance docs|envoy-prod``: generated files (docs/checks.md, production Envoy configs)."""
+"""``python -m conformance docs|envoy-prod|litellm-install``: generated files and cached LiteLLM releases."""
 
 from __future__ import annotations
 
@@ -48,7 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     docs = commands.add_parser("docs", help="write docs/checks.md from the registry")
     docs.add_argument("--output", type=Path, default=DOCS)
     commands.add_parser("envoy-prod", help="write the production Envoy configs to fixtures/envoy/prod/")
+    install = commands.add_parser("litellm-install", help="install LiteLLM releases into their cached virtualenvs")
+    install.add_argument("versions", nargs="+")
     args = parser.parse_args(argv)
+    if args.command == "litellm-install":
+        from .paths import PathError
+        from .paths.litellm import ensure_release
+
+        for version in args.versions:
+            try:
+                print(ensure_release(version, say=print))
+            except PathError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
     if args.command == "envoy-prod":
         from .paths.envoy import PROD_DIR, PROD_LISTEN_PORTS, production_config
 

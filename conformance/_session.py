@@ -32,6 +32,7 @@ class SessionOptions:
     upstream_url: str | None = None
     without: frozenset[str] = frozenset()
     check_timeout: float = 60.0
+    litellm_version: str | None = None
     request_timeout: float = 30.0
 
 
@@ -99,7 +100,9 @@ class ChecklistSession:
         assert self.observer is not None
         started = time.perf_counter()
         try:
-            path = resolve_target(word, self.options.base_url, self.options.proxy_headers, self.options.without)
+            defaults = {"version": self.options.litellm_version} if self.options.litellm_version else {}
+            path = resolve_target(word, self.options.base_url, self.options.proxy_headers, self.options.without,
+                                  defaults)
         except PathError as exc:
             self.say(f"error: {exc}")
             return self._failed_run(EgressPath(name=word), str(exc))

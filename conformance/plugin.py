@@ -54,6 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "conformance.upstream) behind your gateway; its journal is read over HTTP",
     )
     group.addoption("--without", action="append", default=[], help="features the path lacks (e.g. count_tokens)")
+    group.addoption("--litellm-version", default=None, help="LiteLLM release for litellm* targets (default: the "
+                    "pinned release in noxfile.py); installed into its own cached virtualenv on first use")
     group.addoption("--check-timeout", type=float, default=60.0, help="seconds one check may take")
     group.addoption("--report-dir", default="reports", help="where reports/<run-id>/results.json is written")
 
@@ -76,6 +78,7 @@ def _options(config: pytest.Config) -> SessionOptions:
         upstream_url=config.getoption("upstream_url"),
         without=without,
         check_timeout=config.getoption("check_timeout"),
+        litellm_version=config.getoption("litellm_version"),
     )
     if config.getoption("model"):
         options.model = config.getoption("model")

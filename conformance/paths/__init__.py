@@ -12,6 +12,7 @@ from collections.abc import Callable
 from ._base import ALL_FEATURES, Credentials, EgressPath, PathError, UpstreamSide
 from .direct import make_direct
 from .envoy import make_envoy, make_envoy_connect, make_envoy_defaults, make_envoy_sni
+from .litellm import make_litellm, make_litellm_unified
 
 Factory = Callable[[str, dict[str, str]], EgressPath]
 
@@ -21,6 +22,8 @@ FAMILIES: dict[str, Factory] = {
     "envoy-defaults": make_envoy_defaults,
     "envoy-sni": make_envoy_sni,
     "envoy-connect": make_envoy_connect,
+    "litellm": make_litellm,
+    "litellm-unified": make_litellm_unified,
 }
 
 _WORD = re.compile(r"^([a-z][a-z0-9_-]*)(?:\[([^\]]*)\])?$")
@@ -49,13 +52,17 @@ def resolve_target(
     base_url: str | None = None,
     proxy_headers: list[tuple[str, str]] | None = None,
     without: frozenset[str] = frozenset(),
+    defaults: dict[str, str] | None = None,
 ) -> EgressPath:
-    """The path for one target word; raises PathError naming the word when it is unknown or malformed."""
+    """The path for one target word; raises PathError naming the word when it is unknown or malformed.
+
+    ``defaults`` are family options given on the command line (e.g. ``version`` from ``--litellm-version``);
+    options in the word itself win."""
     match = _WORD.match(word)
     if match is None:
         raise PathError(f"malformed target {word!r}: expected NAME or NAME[key=value,...]")
     name, raw_options = match.group(1), match.group(2) or ""
-    options: dict[str, str] = {}
+    options: dict[str, str] = dict(defaults or {})
     for item in filter(None, (p.strip() for p in raw_options.split(","))):
         key, sep, value = item.partition("=")
         if not sep:

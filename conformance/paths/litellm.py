@@ -1,0 +1,189 @@
+"""LiteLLM paths: any release from PyPI in its own cached virtualenv, started offline against the upstream.
+
+* ``litellm`` — the Anthropic pass-through, ``POST /anthropic/v1/messages``.
+* ``litellm-unified`` — the Anthropic-format endpoint, ``POST /v1/messages`` (and ``/v1/messages/count_tokens``).
+
+Target options (``litellm[key=…,retries=…]``):
+
+* ``key=server`` (default) — the proxy holds a standard API key; clients send only the LiteLLM key.
+* ``key=server-oauth`` — the proxy holds an OAuth token (the seed's rig).
+* ``key=client-oauth`` — clients bring their own OAuth token and authenticate to LiteLLM in ``x-litellm-api-key``.
+* ``retries=off`` (default) pins retries and cooldowns off; ``retries=default`` leaves LiteLLM's defaults.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+import httpx
+
+from .._fixtures import FIXTURES_DIR
+from .._redact import register_secret
+from ._base import ALL_FEATURES, EgressPath, PathError, UpstreamSide
+from ._process import ManagedProcess, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = FIXTURES_DIR / "litellm"
+# Releases from 1.110 need a proxy extra (litellm-proxy) the package index does not serve: their proxy dependencies
+# come from the last release whose extra resolves (set-up doc, "Install").
+DEPENDENCY_DONOR = "1.108.7"
+OFFLINE_ENV = {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True",
+    "LITELLM_LOCAL_AUTOROUTER_PRESETS": "True",
+    "LITELLM_LOCAL_BLOG_POSTS": "True",
+    "LITELLM_LOCAL_POLICY_TEMPLATES": "True",
+    "DISABLE_SCHEMA_UPDATE": "True",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+    "LITELLM_TELEMETRY": "False",
+}
+KEY_PLACEMENTS = ("server", "server-oauth", "client-oauth")
+
+
+def pinned_version() -> str | None:
+    """The tested default release, recorded in noxfile.py (``LITELLM_VERSION = "X.Y.Z"``)."""
+    override = os.environ.get("EGRESS_CONFORMANCE_LITELLM_VERSION")
+    if override:
+        return override
+    noxfile = ROOT / "noxfile.py"
+    match = re.search(r'^LITELLM_VERSION = "([^"]+)"', noxfile.read_text(), re.M) if noxfile.exists() else None
+    return match.group(1) if match else None
+
+
+def cache_dir() -> Path:
+    """Where the per-release virtualenvs live: kept between runs and clean clones (``EGRESS_CONFORMANCE_CACHE``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("EGRESS_CONFORMANCE_CACHE") or Path(base) / "egress-conformance")
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def ensure_release(version: str, *, say: object = None) -> Path:
+    """The virtualenv with LiteLLM ``version`` installed, installing it first when needed (one line on failure)."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+(\.post\d+|rc\d+)?", version):
+        raise PathError(f"LiteLLM release {version!r} is not a version number")
+    venv = cache_dir() / f"litellm-{version}"
+    stamp = venv / ".egress-installed"
+    if stamp.exists():
+        return venv
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f".litellm-{version}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return venv
+        if callable(say):
+            say(f"installing LiteLLM {version} into {venv} (first use of this release)")
+        _run([sys.executable, "-m", "venv", "--clear", str(venv)], version)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        if _version_tuple(version) >= (1, 110, 0):
+            _run(pip + [f"litellm[proxy]=={DEPENDENCY_DONOR}"], version)
+            _run(pip + ["--no-deps", f"litellm=={version}"], version)
+            _run(pip + ["semver>=3.0.4,<4", "backports-zstd>=1.0.0,<2.0"], version)
+        else:
+            _run(pip + [f"litellm[proxy]=={version}"], version)
+        stamp.write_text(version)
+    return venv
+
+
+def _run(argv: list[str], version: str) -> None:
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PathError(f"LiteLLM {version} cannot be installed: {exc}") from None
+    if result.returncode != 0:
+        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
+        raise PathError(f"LiteLLM {version} cannot be installed: {tail}")
+
+
+@dataclass
+class LiteLLMPath(EgressPath):
+    """One LiteLLM proxy process; ``route`` is ``passthrough`` (/anthropic) or ``unified`` (/v1/messages)."""
+
+    route: str = "passthrough"
+    key: str = "server"
+    retries: str = "off"
+    release: str | None = None
+    process: ManagedProcess | None = None
+    master_key: str = ""
+
+    def start(self, upstream: UpstreamSide) -> None:
+        version = self.release or pinned_version()
+        if not version:
+            raise PathError("no LiteLLM release given: use --litellm-version=X.Y.Z")
+        venv = ensure_release(version)
+        self.family, self.version = "litellm", version
+        self.master_key = "sk-" + secrets.token_hex(16)
+        register_secret(self.master_key)
+        port = free_port()
+        work = Path(tempfile.mkdtemp(prefix="egress-litellm-"))
+        retry = (CONFIG_DIR / f"retries-{self.retries}.yaml").read_text()
+        config = Template((CONFIG_DIR / "config.yaml").read_text()).substitute(
+            UPSTREAM_URL=upstream.base_url, RETRY_SETTINGS=retry)
+        (work / "config.yaml").write_text(config)
+        credentials = upstream.credentials
+        server_key = {"server": credentials.api_key, "server-oauth": credentials.oauth_token}.get(self.key, "")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "LITELLM_"))}
+        env.update(OFFLINE_ENV, LITELLM_MASTER_KEY=self.master_key, ANTHROPIC_API_BASE=upstream.base_url,
+                   ANTHROPIC_BASE_URL=upstream.base_url, ANTHROPIC_API_KEY=server_key, HOME=str(work))
+        self.process = ManagedProcess(
+            f"litellm-{version}",
+            [str(venv / "bin" / "litellm"), "--config", str(work / "config.yaml"), "--host", "127.0.0.1",
+             "--port", str(port)], env=env, cwd=str(work))
+        self.process.start()
+        ready = self.process.wait_ready(lambda: self._alive(port), timeout=120)
+        self.proxy_headers = [("x-litellm-api-key", self.master_key)]
+        self.holds_credential = {"server": "api-key", "server-oauth": "oauth"}.get(self.key)
+        if self.holds_credential == "api-key":
+            self.features = self.features - {"oauth"}
+            self.unsupported_reasons["oauth"] = "key=server: the proxy injects its own API key"
+        suffix = "/anthropic" if self.route == "passthrough" else ""
+        self.base_url = f"http://127.0.0.1:{port}{suffix}"
+        self.metadata.update({"route": self.route, "key": self.key, "retries": self.retries,
+                              "startup_to_ready_s": round(ready, 2), "rss_mb": self.process.rss_mb()})
+
+    @staticmethod
+    def _alive(port: int) -> bool:
+        response = httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=2, trust_env=False)
+        return response.status_code == 200
+
+    def reach_address(self) -> tuple[str, int]:
+        port = int(self.base_url.split(":")[2].split("/")[0])
+        return "127.0.0.1", port
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.metadata["rss_mb_at_end"] = self.process.rss_mb()
+            self.metadata["log_tail"] = self.process.log_tail(3)
+            self.process.stop()
+
+
+def _make(route: str):  # type: ignore[no-untyped-def]
+    def make(name: str, options: dict[str, str]) -> EgressPath:
+        key = options.get("key", "server")
+        if key not in KEY_PLACEMENTS:
+            raise PathError(f"target {name}: key must be one of {', '.join(KEY_PLACEMENTS)}")
+        retries = options.get("retries", "off")
+        if retries not in ("off", "default"):
+            raise PathError(f"target {name}: retries must be off or default")
+        mode = f"{'pass-through /anthropic' if route == 'passthrough' else 'unified /v1/messages'}, key={key}, " \
+               f"retries={retries}"
+        return LiteLLMPath(name=name, route=route, key=key, retries=retries, mode=mode,
+                           release=options.get("version"), features=ALL_FEATURES)
+
+    return make
+
+
+make_litellm = _make("passthrough")
+make_litellm_unified = _make("unified")
