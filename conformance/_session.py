@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from ._client import HarnessClient
 from ._engine import CheckResult, run_check
+from ._expectations import Expectation, lookup
+from ._expectations import load as load_expectations
 from ._observer import UpstreamObserver
 from ._redact import redact, register_secret
 from .checks import REGISTRY
@@ -46,6 +48,7 @@ class ChecklistSession:
         self.observer: UpstreamObserver | None = None
         self.runs: dict[str, TargetRun] = {}
         self.results: list[CheckResult] = []
+        self.expectations: dict[str, list[Expectation]] = {}
         self.started_at = time.time()
         # Slow checks mostly wait on the clock (16 s streams): one worker each, so they all overlap.
         slow = sum(1 for c in REGISTRY.values() if c.slow) * max(len(options.targets), 1)
@@ -117,6 +120,12 @@ class ChecklistSession:
             path.stop()
             return self._failed_run(path, message)
         path.metadata.setdefault("startup_s", round(time.perf_counter() - started, 3))
+        try:
+            self.expectations[word] = load_expectations(word)
+        except ValueError as exc:
+            self.say(f"error: {exc}")
+            path.stop()
+            return self._failed_run(path, str(exc))
         direct = HarnessClient(self.observer.base_url, timeout=self.options.request_timeout)
         return TargetRun(
             path=path,
@@ -144,6 +153,12 @@ class ChecklistSession:
             self.upstream.stop()
 
     # -- running ---------------------------------------------------------------------------------------------
+
+    def expectation(self, check_id: str, target: str) -> Expectation | None:
+        """The known verdict of ``check_id`` on ``target`` (from fixtures/expectations/), if any."""
+        run = self.runs.get(target)
+        version = run.path.version if run else None
+        return lookup(self.expectations.get(target, []), check_id, version)
 
     def run(self, check_id: str, target: str) -> CheckResult:
         """The result of one check on one target (from the background when it was started ahead)."""

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from ._expectations import Expectation, classify, compare
+from ._expectations import update as update_expectations
 from ._redact import redact
 from ._results import matrix_lines, results_document, write_results
 from ._session import ChecklistSession, SessionOptions
 from ._verdict import Verdict
 from .checks import REGISTRY
 from .paths import split_targets
+from .report import write_reports
 
 _SESSION_KEY = pytest.StashKey[ChecklistSession]()
 _RUN_DIR_KEY = pytest.StashKey[Path]()
@@ -57,6 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--litellm-version", default=None, help="LiteLLM release for litellm* targets (default: the "
                     "pinned release in noxfile.py); installed into its own cached virtualenv on first use")
     group.addoption("--check-timeout", type=float, default=60.0, help="seconds one check may take")
+    group.addoption("--update-expectations", action="store_true",
+                    help="rewrite fixtures/expectations/<target>.yaml to match this run (reasons kept)")
     group.addoption("--report-dir", default="reports", help="where reports/<run-id>/results.json is written")
 
 
@@ -131,18 +136,35 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         targets=[r.path.describe() for r in session.runs.values()],
     )
     path = write_results(document, directory)
+    reports = write_reports(document, directory)
     config.stash[_RUN_DIR_KEY] = directory
     terminalreporter.section("egress conformance")
     for line in matrix_lines(session.results):
         terminalreporter.write_line(line)
+    compared = compare(document)
+    for status in ("regression", "unexpected-pass"):
+        hits = [f"{r['check']}@{r['target']}" for r in compared if r["status"] == status]
+        if hits:
+            terminalreporter.write_line(f"{status}: {len(hits)} — {', '.join(hits[:12])}")
     terminalreporter.write_line(f"results: {path}")
+    terminalreporter.write_line(f"reports: {', '.join(str(p) for p in reports)}")
+    if config.getoption("update_expectations"):
+        for written in update_expectations(document):
+            terminalreporter.write_line(f"expectations: {written}")
 
 
-def outcome(result_verdict: Verdict, message: str) -> None:
-    """Turn a verdict into the pytest outcome: fail and error fail the item, unsupported skips it visibly."""
-    if result_verdict is Verdict.FAIL:
-        pytest.fail(f"fail: {message}", pytrace=False)
-    if result_verdict is Verdict.ERROR:
-        pytest.fail(f"error: {message}", pytrace=False)
+def outcome(result_verdict: Verdict, message: str, expected: Expectation | None = None) -> None:
+    """Turn a verdict into the pytest outcome against the expectations: a listed failure is xfail, an unlisted
+    fail/error/pass-nonstrict fails the item, a listed failure that passed fails it too (strict), unsupported skips."""
+    status = classify(result_verdict.value, expected)
+    if status == "expected":
+        assert expected is not None
+        pytest.xfail(f"expected {result_verdict.value}: {expected.reason}")
+    if status == "unexpected-pass":
+        assert expected is not None
+        pytest.fail(f"unexpected {result_verdict.value}: listed as {expected.verdict} ({expected.reason}); "
+                    "update the expectations (--update-expectations)", pytrace=False)
+    if status == "regression":
+        pytest.fail(f"{result_verdict.value}: {message}", pytrace=False)
     if result_verdict is Verdict.UNSUPPORTED:
         pytest.skip(f"unsupported: {message}")

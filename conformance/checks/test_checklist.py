@@ -6,4 +6,4 @@ from conformance.plugin import outcome
 
 def test_check(checklist: ChecklistSession, check_id: str, target: str) -> None:
     result = checklist.run(check_id, target)
-    outcome(result.verdict, result.message)
+    outcome(result.verdict, result.message, checklist.expectation(check_id, target))

@@ -1,0 +1,159 @@
+"""Known failures per target (``fixtures/expectations/<target>.yaml``), like web-platform-tests expectation files.
+
+A result is ``ok`` (pass, info, unsupported — nothing to explain), ``expected`` (its verdict is listed, with a
+reason), a ``regression`` (a fail, error or pass-nonstrict nobody listed, or a different one than listed) or an
+``unexpected-pass`` (listed, but it passed: the file is stale). The gate fails on the last two, as pytest's
+``xfail_strict`` does, so an expectations file never goes stale.
+
+File format::
+
+    target: litellm[key=server-oauth]
+    expectations:
+      - check: auth.oauth-accepted
+        verdict: fail
+        reason: the OAuth token goes upstream without the oauth beta; the upstream answers 401
+        issue: https://github.com/BerriAI/litellm/issues/…      # optional
+        releases: "<1.100"                                      # optional, against the target's version
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._fixtures import FIXTURES_DIR
+
+EXPECTATIONS_DIR = FIXTURES_DIR / "expectations"
+QUIET = {"pass", "info", "unsupported"}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    check: str
+    verdict: str
+    reason: str
+    issue: str | None = None
+    releases: str | None = None
+
+    def applies_to(self, version: str | None) -> bool:
+        return self.releases is None or version is None or in_range(version, self.releases)
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def in_range(version: str, spec: str) -> bool:
+    """``1.90.1`` in ``">=1.80,<1.100"`` (comma-separated comparisons, all must hold)."""
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        match = re.match(r"(>=|<=|==|!=|>|<)\s*(\S+)", part)
+        if not match:
+            raise ValueError(f"bad release range {spec!r}")
+        op, bound = match.groups()
+        a, b = _numbers(version), _numbers(bound)
+        ok = {">=": a >= b, "<=": a <= b, "==": a == b, "!=": a != b, ">": a > b, "<": a < b}[op]
+        if not ok:
+            return False
+    return True
+
+
+def target_key(target: str) -> str:
+    """The expectations key of a target word: the word without its ``version`` option (releases are ranges)."""
+    match = re.match(r"^([^\[]+)(?:\[(.*)\])?$", target)
+    if not match:
+        return target
+    name, options = match.group(1), match.group(2)
+    kept = [o for o in (options or "").split(",") if o and not o.startswith("version=")]
+    return f"{name}[{','.join(kept)}]" if kept else name
+
+
+def file_for(target: str, directory: Path = EXPECTATIONS_DIR) -> Path:
+    key = target_key(target).replace("[", ".").replace("]", "").replace(",", ".")
+    return directory / f"{key}.yaml"
+
+
+def load(target: str, directory: Path = EXPECTATIONS_DIR) -> list[Expectation]:
+    """The expectations of a target (empty when it has no file); a malformed file raises ValueError naming it."""
+    path = file_for(target, directory)
+    if not path.exists():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        entries = [Expectation(**{k: e.get(k) for k in ("check", "verdict", "reason", "issue", "releases")})
+                   for e in data.get("expectations") or []]
+    except (yaml.YAMLError, TypeError, AttributeError) as exc:
+        raise ValueError(f"malformed expectations file {path}: {exc}") from None
+    for entry in entries:
+        if not entry.check or entry.verdict not in ("fail", "error", "pass-nonstrict") or not entry.reason:
+            raise ValueError(f"malformed expectations file {path}: every entry needs check, verdict "
+                             f"(fail|error|pass-nonstrict) and reason ({entry.check})")
+    return entries
+
+
+def lookup(entries: list[Expectation], check: str, version: str | None) -> Expectation | None:
+    for entry in entries:
+        if entry.check == check and entry.applies_to(version):
+            return entry
+    return None
+
+
+def classify(verdict: str, expected: Expectation | None) -> str:
+    """``ok``, ``expected``, ``regression`` or ``unexpected-pass``."""
+    if expected is None:
+        return "ok" if verdict in QUIET else "regression"
+    if verdict == expected.verdict:
+        return "expected"
+    if verdict in QUIET:
+        return "unexpected-pass"
+    return "regression"
+
+
+def compare(document: dict[str, Any], directory: Path = EXPECTATIONS_DIR) -> list[dict[str, Any]]:
+    """Every result of a results document with its expectation status."""
+    versions = {t["name"]: t.get("version") for t in document["run"]["targets"]}
+    cache: dict[str, list[Expectation]] = {}
+    out = []
+    for result in document["results"]:
+        target = result["target"]
+        entries = cache.setdefault(target, load(target, directory))
+        expected = lookup(entries, result["check"], versions.get(target))
+        out.append({**result, "status": classify(result["verdict"], expected),
+                    "expected": expected.__dict__ if expected else None})
+    return out
+
+
+def update(document: dict[str, Any], directory: Path = EXPECTATIONS_DIR) -> list[Path]:
+    """Rewrite the expectations of every target in the run to match it, keeping reasons that still apply."""
+    written = []
+    by_target: dict[str, list[dict[str, Any]]] = {}
+    for result in document["results"]:
+        by_target.setdefault(result["target"], []).append(result)
+    for target, results in by_target.items():
+        old = {e.check: e for e in load(target, directory)}
+        entries = []
+        for result in results:
+            if result["verdict"] in QUIET:
+                continue
+            previous = old.get(result["check"])
+            entry: dict[str, Any] = {"check": result["check"], "verdict": result["verdict"],
+                                     "reason": previous.reason if previous else
+                                     f"observed in run {document['run']['id']}: {result['message'][:200]}"}
+            if previous and previous.issue:
+                entry["issue"] = previous.issue
+            if previous and previous.releases:
+                entry["releases"] = previous.releases
+            entries.append(entry)
+        path = file_for(target, directory)
+        if entries:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(yaml.safe_dump({"target": target_key(target), "expectations": entries},
+                                           sort_keys=False, allow_unicode=True, width=120))
+            written.append(path)
+        elif path.exists():
+            path.unlink()
+            written.append(path)
+    return written

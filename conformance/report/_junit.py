@@ -1,0 +1,40 @@
+"""``junit.xml``: one test case per check × target, for CI systems."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+
+def junit_xml(document: dict[str, Any], compared: list[dict[str, Any]]) -> bytes:
+    """A JUnit document: fail/error/regression as failures, expected failures and unsupported as skipped."""
+    suites = ET.Element("testsuites", name="egress-conformance", timestamp=document["run"]["date"])
+    by_target: dict[str, list[dict[str, Any]]] = {}
+    for result in compared:
+        by_target.setdefault(result["target"], []).append(result)
+    for target, results in by_target.items():
+        suite = ET.SubElement(suites, "testsuite", name=target, tests=str(len(results)))
+        counts = {"failures": 0, "errors": 0, "skipped": 0}
+        for result in results:
+            case = ET.SubElement(suite, "testcase", classname=f"{target}.{result['check'].split('.')[0]}",
+                                 name=result["check"], time=f"{result['duration_ms'] / 1000:.3f}")
+            text = f"{result['verdict']}: {result['message']}"
+            if result["status"] == "expected":
+                ET.SubElement(case, "skipped", message=f"expected {result['verdict']}: "
+                              f"{result['expected']['reason']}")
+                counts["skipped"] += 1
+            elif result["status"] == "unexpected-pass":
+                ET.SubElement(case, "failure", message=f"unexpected pass (listed as {result['expected']['verdict']})")
+                counts["failures"] += 1
+            elif result["verdict"] == "error":
+                ET.SubElement(case, "error", message=text)
+                counts["errors"] += 1
+            elif result["status"] == "regression":
+                ET.SubElement(case, "failure", message=text).text = text
+                counts["failures"] += 1
+            elif result["verdict"] == "unsupported":
+                ET.SubElement(case, "skipped", message=text)
+                counts["skipped"] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+    return ET.tostring(suites, encoding="utf-8", xml_declaration=True)

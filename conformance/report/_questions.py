@@ -1,0 +1,48 @@
+"""The questions a findings report answers, each from a group of checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
+    ("OAuth accepted?", ("auth.oauth-accepted", "auth.oauth-beta-once", "auth.header-kind-preserved")),
+    ("Credentials handled right?", ("auth.api-key-accepted", "auth.invalid-credential-401",
+                                    "auth.no-proxy-credential-upstream")),
+    ("Error envelope intact?", ("errors.status-preserved", "errors.envelope-valid",
+                                "errors.type-and-message-preserved", "errors.retry-headers-preserved",
+                                "errors.stream-request-gets-json", "errors.body-identical")),
+    ("request_id exposed?", ("request_id.header-equal", "request_id.body-equal")),
+    ("Cache usage preserved?", ("cache.control-forwarded", "cache.usage-preserved", "cache.usage-preserved-streaming")),
+    ("SSE faithful?", ("sse.content-type", "sse.event-sequence", "sse.data-json-equal", "sse.not-buffered",
+                       "sse.long-stream-not-cut", "sse.idle-gap-survives", "sse.midstream-error-delivered",
+                       "sse.bytes-identical", "sse.padding-and-ping")),
+    ("Slow answers survive?", ("errors.slow-response-not-cut",)),
+    ("tool_use round-trip intact?", ("tools.definitions-intact", "tools.tool-use-intact",
+                                     "tools.streamed-input-reassembles", "tools.parallel-tool-use",
+                                     "tools.result-roundtrip")),
+    ("Thinking signatures intact?", ("thinking.blocks-identical", "thinking.streamed-signature-identical",
+                                     "thinking.replay-accepted")),
+    ("Request body unchanged?", ("request.body-unchanged", "request.version-and-beta-once", "request.beta-query-kept",
+                                 "request.metadata-kept", "request.no-duplicate-headers", "request.realistic-payload",
+                                 "request.upstream-sni")),
+    ("Other endpoints reachable?", ("endpoints.count-tokens", "endpoints.models")),
+    ("Allowlist enforced?", ("egress.allowlist-sni", "egress.allowlist-connect")),
+]
+
+
+def answer(results: list[dict[str, Any]], checks: tuple[str, ...]) -> tuple[str, str]:
+    """``(symbol, few words)`` for one question on one target, from its checks' verdicts."""
+    mine = [r for r in results if r["check"] in checks]
+    failed = [r for r in mine if r["verdict"] == "fail"]
+    errored = [r for r in mine if r["verdict"] == "error"]
+    nonstrict = [r for r in mine if r["verdict"] == "pass-nonstrict"]
+    answered = [r for r in mine if r["verdict"] not in ("unsupported",)]
+    if failed:
+        return "❌", f"{failed[0]['check']}: {failed[0]['message'][:90]}"
+    if errored:
+        return "⚠️", f"not answered: {errored[0]['message'][:90]}"
+    if not answered:
+        return "➖", "not applicable to this path"
+    if nonstrict:
+        return "✅", f"yes, but {nonstrict[0]['check']}: {nonstrict[0]['message'][:70]}"
+    return "✅", f"yes ({len(answered)} checks)"
