@@ -40,10 +40,41 @@ def conformance(session: nox.Session) -> None:
 
 
 @nox.session
+def gate(session: nox.Session) -> None:
+    """The LiteLLM upgrade gate: -- --litellm-version=NEW runs the checklist on the pinned release and on NEW
+    against the same upstream, prints and writes the diff, and fails on a regression or an unexpected pass."""
+    session.install("-e", ".[envoy]")
+    new = _option(list(session.posargs), "--litellm-version")
+    if not new:
+        session.error("usage: nox -s gate -- --litellm-version=NEW")
+    session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION, new)
+    targets = ",".join(f"{route}[version={v}]" for v in (LITELLM_VERSION, new) for route in ("litellm",
+                                                                                             "litellm-unified"))
+    report_dir = "reports/gate"
+    session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", f"--target={targets}",
+                f"--report-dir={report_dir}", success_codes=[0, 1])
+    session.run("python", "-m", "conformance", "gate", report_dir, "--baseline", LITELLM_VERSION, "--candidate", new)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Regenerate the committed spike #3 findings (reports/spike-3/) from a run of the full local matrix."""
+    session.install("-e", ".[envoy]")
+    session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION)
+    session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", f"--target={LOCAL_MATRIX}",
+                f"--litellm-version={LITELLM_VERSION}", "--report-dir=reports/spike-3-run", success_codes=[0, 1])
+    session.run("python", "-m", "conformance", "publish", "reports/spike-3-run", "reports/spike-3")
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """The harness's own tests: the reference upstream's fidelity, every check failing against a broken path."""
     session.install("-e", ".[test,envoy]")
     session.run("pytest", "tests", *session.posargs)
+    # The full local matrix against the expectations files: a harness change that flips a verdict fails here.
+    session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION)
+    session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", f"--target={LOCAL_MATRIX}",
+                f"--litellm-version={LITELLM_VERSION}", "--report-dir=reports/ci")
 
 
 @nox.session

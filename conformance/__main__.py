@@ -1,4 +1,5 @@
-"""``python -m conformance docs|envoy-prod|litellm-install``: generated files and cached LiteLLM releases."""
+"""``python -m conformance docs|envoy-prod|litellm-install|diff|gate``: generated files, LiteLLM releases, run
+comparison and the upgrade gate."""
 
 from __future__ import annotations
 
@@ -50,7 +51,49 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("envoy-prod", help="write the production Envoy configs to fixtures/envoy/prod/")
     install = commands.add_parser("litellm-install", help="install LiteLLM releases into their cached virtualenvs")
     install.add_argument("versions", nargs="+")
+    compare = commands.add_parser("diff", help="compare two runs (results.json files or report directories)")
+    compare.add_argument("run_a", type=Path)
+    compare.add_argument("run_b", type=Path)
+    gate = commands.add_parser("gate", help="the LiteLLM upgrade gate over a run holding both releases")
+    gate.add_argument("results", type=Path, help="results.json or a report directory (its newest run)")
+    gate.add_argument("--baseline", required=True, help="the pinned release")
+    gate.add_argument("--candidate", required=True, help="the release to upgrade to")
+    publish = commands.add_parser("publish", help="copy a run's reports to a stable directory (reports/spike-3)")
+    publish.add_argument("run", type=Path, help="a report directory (its newest run is taken)")
+    publish.add_argument("destination", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "publish":
+        import shutil
+
+        runs = sorted(args.run.glob("run-*/results.json"), key=lambda p: p.stat().st_mtime)
+        if not runs:
+            print(f"error: no run under {args.run}", file=sys.stderr)
+            return 2
+        args.destination.mkdir(parents=True, exist_ok=True)
+        for name in ("results.json", "findings.md", "matrix.html", "junit.xml"):
+            shutil.copy(runs[-1].parent / name, args.destination / name)
+        print(args.destination)
+        return 0
+    if args.command in ("diff", "gate"):
+        from ._diff import diff_runs, load_results
+        from ._diff import gate as run_gate
+
+        try:
+            if args.command == "diff":
+                changes = diff_runs(load_results(args.run_a), load_results(args.run_b))
+                print("\n".join(changes.lines(f"{args.run_a} → {args.run_b}")))
+                return 0
+            document = load_results(args.results)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"error: cannot read results: {exc}", file=sys.stderr)
+            return 2
+        code, lines = run_gate(document, args.baseline, args.candidate)
+        text = "\n".join(lines) + "\n"
+        print(text)
+        out = (args.results if args.results.is_dir() else args.results.parent) / "gate.md"
+        out.write_text(text)
+        print(f"written: {out}")
+        return code
     if args.command == "litellm-install":
         from .paths import PathError
         from .paths.litellm import ensure_release
