@@ -18,6 +18,7 @@ File format::
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,8 @@ import yaml
 
 from ._fixtures import FIXTURES_DIR
 
-EXPECTATIONS_DIR = FIXTURES_DIR / "expectations"
+# Overridable for a repository that keeps its own expectations next to its CI config.
+EXPECTATIONS_DIR = Path(os.environ.get("EGRESS_CONFORMANCE_EXPECTATIONS") or FIXTURES_DIR / "expectations")
 QUIET = {"pass", "info", "unsupported"}
 
 
@@ -71,12 +73,13 @@ def target_key(target: str) -> str:
     return f"{name}[{','.join(kept)}]" if kept else name
 
 
-def file_for(target: str, directory: Path = EXPECTATIONS_DIR) -> Path:
+def file_for(target: str, directory: Path | None = None) -> Path:
+    directory = directory or EXPECTATIONS_DIR
     key = target_key(target).replace("[", ".").replace("]", "").replace(",", ".")
     return directory / f"{key}.yaml"
 
 
-def load(target: str, directory: Path = EXPECTATIONS_DIR) -> list[Expectation]:
+def load(target: str, directory: Path | None = None) -> list[Expectation]:
     """The expectations of a target (empty when it has no file); a malformed file raises ValueError naming it."""
     path = file_for(target, directory)
     if not path.exists():
@@ -112,7 +115,7 @@ def classify(verdict: str, expected: Expectation | None) -> str:
     return "regression"
 
 
-def compare(document: dict[str, Any], directory: Path = EXPECTATIONS_DIR) -> list[dict[str, Any]]:
+def compare(document: dict[str, Any], directory: Path | None = None) -> list[dict[str, Any]]:
     """Every result of a results document with its expectation status."""
     versions = {t["name"]: t.get("version") for t in document["run"]["targets"]}
     cache: dict[str, list[Expectation]] = {}
@@ -126,7 +129,7 @@ def compare(document: dict[str, Any], directory: Path = EXPECTATIONS_DIR) -> lis
     return out
 
 
-def update(document: dict[str, Any], directory: Path = EXPECTATIONS_DIR) -> list[Path]:
+def update(document: dict[str, Any], directory: Path | None = None) -> list[Path]:
     """Rewrite the expectations of every target in the run to match it, keeping reasons that still apply."""
     written = []
     by_target: dict[str, list[dict[str, Any]]] = {}

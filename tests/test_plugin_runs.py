@@ -173,36 +173,33 @@ def test_live_mode_without_journal_is_unsupported_not_failed(tmp_path, upstream_
 
 def test_sentinel_credentials_never_reach_any_output(tmp_path):
     """
-    With sentinel credentials (upstream key, OAuth token, proxy key) nothing written or printed contains them.
+    The whole checklist on direct, a leaky gateway and LiteLLM, with sentinel credentials everywhere (upstream key,
+    OAuth token, gateway key, LiteLLM master key): no report, log line or message contains them.
     """
     api = "sk-ant-api03-SENTINELapi0000000000000000000000000000000000000000000000"
     oauth = "sk-ant-oat01-SENTINELoat0000000000000000000000000000000000000000000000"
     proxy_key = "sk-SENTINELproxy00000000000000"
-    upstream = subprocess.Popen(
-        [sys.executable, "-m", "conformance.upstream", "--port", "0", "--api-key", api, "--oauth-token", oauth],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    master = "sk-SENTINELmaster0000000000000"
+    upstream = subprocess.Popen([sys.executable, "-m", "conformance.upstream", "--port", "0", "--api-key", api,
+                                 "--oauth-token", oauth], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    env = {"EGRESS_CONFORMANCE_API_KEY": api, "EGRESS_CONFORMANCE_OAUTH_TOKEN": oauth,
+           "EGRESS_CONFORMANCE_LITELLM_MASTER_KEY": master}
     try:
         assert upstream.stdout is not None
         upstream_url = upstream.stdout.readline().strip()
         with FaultProxy(upstream_url, "leak-proxy-key", "oauth-to-x-api-key") as gateway:
-            process, document = _pytest(
-                tmp_path,
-                "--target=gw",
-                f"--base-url={gateway.base_url}",
-                f"--upstream-url={upstream_url}",
-                f"--auth=x-litellm-api-key: {proxy_key}",
-                "-k",
-                "auth or errors",
-                "-rA",
-                env={"EGRESS_CONFORMANCE_API_KEY": api, "EGRESS_CONFORMANCE_OAUTH_TOKEN": oauth},
-            )
+            gw_process, gw_document = _pytest(
+                tmp_path / "gw", "--target=gw", f"--base-url={gateway.base_url}", f"--upstream-url={upstream_url}",
+                f"--auth=x-litellm-api-key: {proxy_key}", "-rA", env=env)
     finally:
         upstream.terminate()
         upstream.wait(10)
-    assert document["results"], process.stdout[-2000:]
-    outputs = process.stdout + process.stderr + "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    matrix_process, matrix_document = _pytest(tmp_path / "matrix", "--target=direct,litellm[key=server-oauth]", "-rA",
+                                              env=env)
+    assert gw_document["results"] and matrix_document["results"], matrix_process.stdout[-2000:]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"results.json", "findings.md", "matrix.html", "junit.xml"}
+    outputs = gw_process.stdout + gw_process.stderr + matrix_process.stdout + matrix_process.stderr
+    outputs += "".join(p.read_text() for p in files)
     assert "SENTINEL" not in outputs
-    assert "sk-ant-oat01-…" in outputs
+    assert "sk-ant-oat01-…" in outputs and "sk-ant-api03-…" in outputs

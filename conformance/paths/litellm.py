@@ -124,7 +124,8 @@ class LiteLLMPath(EgressPath):
             raise PathError("no LiteLLM release given: use --litellm-version=X.Y.Z")
         venv = ensure_release(version)
         self.family, self.version = "litellm", version
-        self.master_key = "sk-" + secrets.token_hex(16)
+        # A fixed key can be given for tests (sentinel redaction); otherwise a fresh one per run.
+        self.master_key = os.environ.get("EGRESS_CONFORMANCE_LITELLM_MASTER_KEY") or "sk-" + secrets.token_hex(16)
         register_secret(self.master_key)
         port = free_port()
         work = Path(tempfile.mkdtemp(prefix="egress-litellm-"))
