@@ -13,6 +13,7 @@ from ._base import ALL_FEATURES, Credentials, EgressPath, PathError, UpstreamSid
 from .direct import make_direct
 from .envoy import make_envoy, make_envoy_connect, make_envoy_defaults, make_envoy_sni
 from .litellm import make_litellm, make_litellm_unified
+from .shim import make_shim, make_shim_front
 
 Factory = Callable[[str, dict[str, str]], EgressPath]
 
@@ -24,6 +25,8 @@ FAMILIES: dict[str, Factory] = {
     "envoy-connect": make_envoy_connect,
     "litellm": make_litellm,
     "litellm-unified": make_litellm_unified,
+    "shim": make_shim,
+    "shim-front": make_shim_front,
 }
 
 _WORD = re.compile(r"^([a-z][a-z0-9_-]*)(?:\[([^\]]*)\])?$")

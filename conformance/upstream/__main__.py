@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for secret in config.api_keys | config.oauth_tokens:
         register_secret(secret)
+    stop = threading.Event()
+    # Installed before the URL is printed: whoever reads the URL may send SIGTERM right away.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     upstream = ReferenceUpstream(config, tls=args.tls, host=args.host, port=args.port)
     try:
         upstream.start()
@@ -51,8 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     print(upstream.base_url, flush=True)
     if upstream.ca is not None:
         print(f"ca: {upstream.ca.ca_pem}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:

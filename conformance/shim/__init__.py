@@ -1,0 +1,12 @@
+"""The shim: a small deployable proxy that fixes what LiteLLM does to Anthropic traffic.
+
+Placed between LiteLLM and Anthropic it moves an OAuth token LiteLLM sent as ``x-api-key`` to
+``Authorization: Bearer`` with the ``oauth-2025-04-20`` beta; placed in front of LiteLLM it restores the Anthropic
+error envelope LiteLLM re-wrapped and exposes its ``request_id`` as the ``request-id`` header. Everything else streams
+through unchanged, in both directions.
+"""
+
+from ._server import ShimApp, ShimConfig
+from ._translate import merge_beta, restore_error, translate_auth
+
+__all__ = ["ShimApp", "ShimConfig", "merge_beta", "restore_error", "translate_auth"]
