@@ -78,6 +78,9 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("request.upstream-sni", ("tls-sni=example.com",), FAIL),
     ("egress.allowlist-sni", ("open-tcp-forwarder",), FAIL),
     ("egress.allowlist-connect", ("open-connect-proxy",), FAIL),
+    ("client.sdk.create-and-stream", ("mutate-text",), FAIL),
+    ("client.sdk.retry-behaviour", ("drop-response-header=x-should-retry",), FAIL),
+    ("client.sdk.auth-styles", ("oauth-to-x-api-key",), FAIL),
     ("headers.response-diff", ("add-response-header",), INFO),
     ("headers.request-diff", ("add-request-header",), INFO),
 ]

@@ -1,6 +1,6 @@
 """The checklist: one module per behaviour area; importing this package registers every check in ``REGISTRY``."""
 
-from . import auth, cache, egress, endpoints, errors, headers, request, request_id, sse, thinking, tools  # noqa: F401
+from . import auth, cache, clients, egress, endpoints, errors, headers, request, request_id, sse, thinking, tools  # noqa: F401  # noqa: F401
 from ._context import CheckContext, TargetRun
 from ._registry import REGISTRY, Check, check
 
@@ -15,6 +15,7 @@ AREAS = (
     "tools",
     "thinking",
     "endpoints",
+    "client",
     "egress",
     "headers",
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ._base import ALL_FEATURES, Credentials, EgressPath, PathError, UpstreamSide
+from ._base import ALL_FEATURES, Connection, Credentials, EgressPath, PathError, UpstreamSide
 from .direct import make_direct
 from .envoy import make_envoy, make_envoy_connect, make_envoy_defaults, make_envoy_sni
 from .litellm import make_litellm, make_litellm_unified
@@ -86,6 +86,7 @@ def resolve_target(
 
 __all__ = [
     "ALL_FEATURES",
+    "Connection",
     "Credentials",
     "EgressPath",
     "FAMILIES",

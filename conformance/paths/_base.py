@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +16,17 @@ ALL_FEATURES = frozenset({"messages", "streaming", "count_tokens", "models", "ap
 
 class PathError(Exception):
     """A path could not be started or reached; its checks get verdict ``error`` with this message."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a client sends its requests: a base URL, plus TLS trust, an HTTPS proxy or a connect override."""
+
+    base_url: str
+    verify: ssl.SSLContext | bool = True
+    proxy: str | None = None
+    connect_to: tuple[str, int] | None = None
+    """Send the TCP connect here while URL, Host, SNI and certificate check stay those of ``base_url``."""
 
 
 @dataclass
@@ -64,9 +76,14 @@ class EgressPath:
         parts = urlsplit(self.base_url)
         return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
 
+    def connection(self) -> Connection:
+        """How any client (the harness's, the SDK) reaches the path."""
+        return Connection(self.base_url)
+
     def client(self, timeout: float) -> HarnessClient:
         """A client that reaches the path."""
-        return HarnessClient(self.base_url, timeout=timeout)
+        c = self.connection()
+        return HarnessClient(c.base_url, timeout=timeout, verify=c.verify, proxy=c.proxy, connect_to=c.connect_to)
 
     def client_auth(self, kind: str, credentials: Credentials) -> list[tuple[str, str]] | None:
         """Headers the client sends for credential ``kind`` (``api-key``, ``api-key-bearer``, ``oauth``), or None.

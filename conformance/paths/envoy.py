@@ -25,10 +25,9 @@ from string import Template
 
 import httpx
 
-from .._client import HarnessClient
 from .._fixtures import FIXTURES_DIR
 from ..upstream import UPSTREAM_HOSTNAME
-from ._base import ALL_FEATURES, EgressPath, PathError, UpstreamSide
+from ._base import ALL_FEATURES, Connection, EgressPath, PathError, UpstreamSide
 from ._process import ManagedProcess, free_port
 
 ENVOY_DIR = FIXTURES_DIR / "envoy"
@@ -130,10 +129,7 @@ class EnvoyPath(EgressPath):
 
 @dataclass
 class EnvoyReversePath(EnvoyPath):
-    """Mode A: clients set their base URL to Envoy."""
-
-    def client(self, timeout: float) -> HarnessClient:
-        return HarnessClient(self.base_url, timeout=timeout)
+    """Mode A: clients set their base URL to Envoy (the default connection)."""
 
 
 @dataclass
@@ -145,10 +141,8 @@ class EnvoySniPath(EnvoyPath):
     def _base_url(self) -> str:
         return f"https://{UPSTREAM_HOSTNAME}"
 
-    def client(self, timeout: float) -> HarnessClient:
-        return HarnessClient(
-            self.base_url, timeout=timeout, verify=self._trust(), connect_to=("127.0.0.1", self.listen_port)
-        )
+    def connection(self) -> Connection:
+        return Connection(self.base_url, verify=self._trust(), connect_to=("127.0.0.1", self.listen_port))
 
 
 @dataclass
@@ -160,10 +154,8 @@ class EnvoyConnectPath(EnvoyPath):
     def _base_url(self) -> str:
         return f"https://{UPSTREAM_HOSTNAME}"
 
-    def client(self, timeout: float) -> HarnessClient:
-        return HarnessClient(
-            self.base_url, timeout=timeout, verify=self._trust(), proxy=f"http://127.0.0.1:{self.listen_port}"
-        )
+    def connection(self) -> Connection:
+        return Connection(self.base_url, verify=self._trust(), proxy=f"http://127.0.0.1:{self.listen_port}")
 
 
 def make_envoy(name: str, options: dict[str, str]) -> EgressPath:
