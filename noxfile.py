@@ -8,7 +8,12 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
 # The local matrix: every target the harness starts itself against the embedded reference upstream.
-LOCAL_MATRIX = "direct,envoy,envoy-sni,envoy-connect,envoy-defaults,litellm,litellm[key=server-oauth],litellm-unified,shim,shim-front"
+LOCAL_MATRIX = ",".join([
+    "direct",
+    "envoy", "envoy-sni", "envoy-connect", "envoy-defaults",
+    "litellm", "litellm[key=server-oauth]", "litellm-unified",
+    "shim", "shim-front",
+])
 # The LiteLLM release the matrix runs by default: pinned and tested (override with -- --litellm-version=X.Y.Z).
 LITELLM_VERSION = "1.108.7"
 
