@@ -15,7 +15,7 @@ from typing import Any
 from .._ids import message_id, tool_use_id
 from ._cache import REQUEST_OVERHEAD_TOKENS, CacheUsage, segments
 from ._config import UpstreamConfig
-from ._directive import Directive
+from ._directive import Directive, parse_text
 from ._schema_value import example_value
 from ._thinking import redacted_data, sign
 
@@ -57,6 +57,13 @@ def _last_user(body: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _directive_in_last_user(body: dict[str, Any]) -> bool:
+    content = _last_user(body).get("content")
+    texts = [content] if isinstance(content, str) else [
+        b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
+    return any(parse_text(t) is not None for t in texts)
+
+
 def _tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
     content = _last_user(body).get("content")
     if not isinstance(content, list):
@@ -95,7 +102,9 @@ def _text_block(pieces: list[str]) -> Block:
 
 def _wanted_tools(body: dict[str, Any], directive: Directive) -> list[dict[str, Any]]:
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and "name" in t and "input_schema" in t]
-    if not tools or (_tool_results(body) and directive.get("tool") is None):
+    # After tool results, call a tool again only when the directive sits in that latest turn itself; a directive
+    # from an earlier turn would otherwise make every follow-up call the tool again.
+    if not tools or (_tool_results(body) and not _directive_in_last_user(body)):
         return []
     choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
     wanted = directive.get("tool")

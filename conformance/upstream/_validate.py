@@ -42,12 +42,15 @@ def check_messages(body: dict[str, Any], *, needs_max_tokens: bool) -> None:
         raise ApiError(400, "messages: at least one message is required")
     previous = None
     for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+        # "system" turns inside messages are sent by Claude Code 2.1 (2026-11); they do not take part in alternation.
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant", "system"):
             raise ApiError(400, f"messages.{i}: Input does not match the expected shape.")
         content = message.get("content")
         if not isinstance(content, (str, list)):
             raise ApiError(400, f"messages.{i}.content: Input should be a valid list")
-        if i == 0 and message["role"] != "user":
+        if message["role"] == "system":
+            continue
+        if previous is None and message["role"] != "user":
             raise ApiError(400, 'messages: first message must use the "user" role')
         if message["role"] == previous:
             raise ApiError(400, 'messages: roles must alternate between "user" and "assistant"')
