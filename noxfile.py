@@ -16,6 +16,8 @@ LOCAL_MATRIX = ",".join([
 ])
 # The LiteLLM release the matrix runs by default: pinned and tested (override with -- --litellm-version=X.Y.Z).
 LITELLM_VERSION = "1.108.7"
+# The Claude Code release the client checks run (npm, installed into ~/.cache/egress-conformance on first use).
+CLAUDE_CODE_VERSION = "2.1.332"
 
 
 def _option(args: list[str], name: str) -> str | None:

@@ -67,6 +67,7 @@ FAULTS = {
     "strip-is-error": "drop is_error from tool_result blocks in the request",
     "reencode-signature": "change thinking signatures and redacted data in responses",
     "drop-signature-delta": "drop signature_delta events",
+    "rewrite-tool-id": "change the id of every tool_use block in responses",
     "response-timeout": "answer 504 'upstream request timeout' when the upstream takes longer than N seconds",
     "tls-sni": "reach the upstream over TLS naming the given SNI instead of api.anthropic.com",
 }
@@ -292,6 +293,7 @@ class FaultProxy:
     def _json_body(self, body: bytes) -> bytes:
         f = self.faults
         edits = {
+            "rewrite-tool-id",
             "reserialize-json",
             "strip-cache-usage",
             "mutate-text",
@@ -315,6 +317,8 @@ class FaultProxy:
                 if block.get("type") == "text" and "mutate-text" in f:
                     block["text"] += " (edited)"
                 if block.get("type") == "tool_use":
+                    if "rewrite-tool-id" in f:
+                        block["id"] = "toolu_01FAULTFAULTFAULTFAULTFAU"
                     if "empty-tool-input" in f:
                         block["input"] = {}
                     if seen_tool and "first-tool-use-only" in f:
@@ -337,6 +341,7 @@ class FaultProxy:
         if name == "error" and "drop-sse-errors" in f:
             return None
         edits = {
+            "rewrite-tool-id",
             "reserialize-sse",
             "strip-cache-usage",
             "mutate-text",
@@ -356,6 +361,9 @@ class FaultProxy:
             return None
         if delta.get("type") == "text_delta" and "mutate-text" in f:
             delta["text"] = delta["text"].upper()
+        block = payload.get("content_block") if isinstance(payload.get("content_block"), dict) else {}
+        if block.get("type") == "tool_use" and "rewrite-tool-id" in f:
+            block["id"] = "toolu_01FAULTFAULTFAULTFAULTFAU"
         if "strip-cache-usage" in f:
             _mutate_usage(payload.get("usage"))
             _mutate_usage((payload.get("message") or {}).get("usage"))
@@ -375,6 +383,7 @@ class FaultProxy:
         idle = float(f["idle-timeout"]) if "idle-timeout" in f else None
         reframe = bool(
             {
+                "rewrite-tool-id",
                 "drop-pings",
                 "drop-sse-errors",
                 "reserialize-sse",

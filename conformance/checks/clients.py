@@ -14,7 +14,7 @@ from ..paths import Connection
 from ..upstream import make_directive
 from ._context import CheckContext
 from ._registry import check
-from ._requirements import CLAUDE_CODE_GATEWAY, RETRY_HEADERS, WIRE_DOC
+from ._requirements import CLAUDE_CODE_GATEWAY, OAUTH, RETRY_HEADERS, WIRE_DOC
 
 # (status, x-should-retry): the SDK's policy differs in each (reference doc §2.4).
 RETRY_CASES = ((429, "none"), (429, "false"), (529, "true"), (500, "false"), (400, "true"))
@@ -156,3 +156,217 @@ def auth_styles(ctx: CheckContext) -> None:
                        actual=redact(repr(exc))[:300])
         finally:
             client.close()
+
+
+# -- Claude Code ---------------------------------------------------------------------------------------------------
+
+CLAUDE_FEATURES = ("messages", "streaming", "claude-code")
+CLAUDE_LAG_BOUND_S = 1.0
+
+
+def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bool = False) -> Any:
+    """Run Claude Code once through the path (or direct); ``unsupported`` where it cannot be pointed at the path."""
+    from .._claude_code import ensure_claude_code, pinned_claude_code, run_claude
+    from ..paths import PathError
+
+    version = pinned_claude_code()
+    if not version:
+        ctx.unsupported("no Claude Code version pinned (CLAUDE_CODE_VERSION in noxfile.py)")
+    try:
+        binary = ensure_claude_code(version)
+    except PathError as exc:
+        ctx.unsupported(f"Claude Code not available: {exc}")
+    connection = Connection(ctx.run.observer.base_url) if direct else ctx.path.connection()
+    if connection.connect_to is not None:
+        ctx.unsupported("Claude Code reaches api.anthropic.com:443 only through DNS; this run has no DNS override")
+    headers = ctx._direct_auth(kind) if direct else ctx.auth_headers(kind)
+    env: dict[str, str] = {}
+    custom = []
+    for name, value in headers:
+        if name.lower() == "x-api-key":
+            env["ANTHROPIC_API_KEY"] = value
+        elif name.lower() == "authorization" and kind == "oauth":
+            env["CLAUDE_CODE_OAUTH_TOKEN"] = value.split(" ", 1)[1]
+        elif name.lower() == "authorization":
+            env["ANTHROPIC_AUTH_TOKEN"] = value.split(" ", 1)[1]
+        elif name.lower() != "anthropic-beta":
+            custom.append(f"{name}: {value}")
+    if custom:
+        env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(custom)
+        if not any(k in env for k in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")):
+            env["ANTHROPIC_API_KEY"] = custom[0].split(": ", 1)[1]  # the gateway key, as LiteLLM's docs set it up
+    ca_pem = getattr(ctx.path, "ca_pem", None)
+    run = run_claude(binary, connection, env, prompt, ca_pem=ca_pem)
+    ctx.note(f"claude_code{'_direct' if direct else ''}", {
+        "version": version, "returncode": run.returncode, "timed_out": run.timed_out,
+        "result": redact(str(run.result.get("result", "")))[:400], "is_error": run.result.get("is_error"),
+        "stderr": redact(run.stderr[-400:])})
+    return run
+
+
+def _upstream_text(entries: list[Any]) -> str:
+    from .._sse import decode_events
+
+    text = ""
+    for event in decode_events(entries[-1].decoded_body):
+        if event.name == "content_block_delta":
+            delta = event.json()["delta"]
+            text += delta.get("text", "")
+    return text
+
+
+def _turn_ok(ctx: CheckContext, run: Any, label: str) -> bool:
+    ok = run.returncode == 0 and run.result.get("is_error") is False
+    ctx.expect(ok, f"{label}: Claude Code ended with code {run.returncode}"
+               + (" (timed out)" if run.timed_out else "") + f": {redact(str(run.result.get('result', '')))[:160]}",
+               expected="a completed turn", actual=redact(str(run.result))[:300])
+    return ok
+
+
+def _plain(ctx: CheckContext) -> tuple[str, Any]:
+    """One paced plain turn per target, shared by the plain-turn and streaming checks."""
+
+    def make() -> tuple[str, Any]:
+        cid = ctx.new_cid()
+        return cid, _claude(ctx, f"Say hi {make_directive(cid=cid, deltas=8, interval=250)}")
+
+    return ctx.shared("claude.plain", make)
+
+
+@check(
+    id="client.claude-code.plain-turn",
+    title="Does a plain Claude Code turn complete through the path with the upstream's answer?",
+    requirement="A gateway for Claude Code accepts POST /v1/messages and returns the model's answer unchanged.",
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=CLAUDE_FEATURES,
+    evidence="Claude Code's exit code and result, and the answer the upstream streamed",
+    failure_example="plain turn: Claude Code ended with code 1: API Error: 401 …",
+    slow=True,
+)
+def claude_plain_turn(ctx: CheckContext) -> None:
+    cid, run = _plain(ctx)
+    if not _turn_ok(ctx, run, "plain turn"):
+        return
+    entries = ctx.run.observer.entries(cid)
+    if ctx.expect(bool(entries), "the upstream received no request from Claude Code"):
+        answer = _upstream_text(entries)
+        ctx.expect(run.result.get("result") == answer, "Claude Code's answer is not the upstream's",
+                   expected=answer, actual=run.result.get("result"))
+
+
+@check(
+    id="client.claude-code.stream-unbuffered",
+    title="Do Claude Code's partial messages arrive as the upstream sends the events (no buffering)?",
+    requirement="Stream responses: pass server-sent events through as they arrive instead of buffering.",
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=CLAUDE_FEATURES,
+    evidence="per text delta: upstream send time and Claude Code's stream-json arrival time",
+    failure_example="a text delta reached Claude Code 2.31 s after the upstream sent it (bound 1.0 s)",
+    slow=True,
+)
+def claude_stream_unbuffered(ctx: CheckContext) -> None:
+    from .._sse import decode_timed
+
+    cid, run = _plain(ctx)
+    if not _turn_ok(ctx, run, "plain turn"):
+        return
+    entries = ctx.run.observer.entries(cid)
+    if not ctx.expect(bool(entries), "the upstream received no request from Claude Code"):
+        return
+    sent = [e.arrived_at for e in decode_timed(entries[-1].chunks)
+            if e.name == "content_block_delta" and '"text_delta"' in e.data]
+    got = [at for at, _ in run.text_deltas()]
+    lags = [round(b - a, 3) for a, b in zip(sent, got, strict=False) if a]
+    ctx.note("lags_s", lags)
+    ctx.expect(len(got) >= len(sent) and bool(sent), f"{len(got)} text deltas reached Claude Code, upstream sent "
+               f"{len(sent)}", expected=len(sent), actual=len(got))
+    if lags:
+        ctx.expect(max(lags) <= CLAUDE_LAG_BOUND_S, f"a text delta reached Claude Code {max(lags):.2f} s after the "
+                   f"upstream sent it (bound {CLAUDE_LAG_BOUND_S} s)", expected=f"<= {CLAUDE_LAG_BOUND_S}",
+                   actual=max(lags))
+
+
+@check(
+    id="client.claude-code.tool-turn",
+    title="Does a Claude Code tool-use turn complete, with its tool_result reaching the upstream as sent?",
+    requirement="Forward headers and body unchanged, in both directions (tool_use out, tool_result back).",
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=CLAUDE_FEATURES,
+    evidence="the tool_use the upstream sent, the tool_result it received next, Claude Code's final result",
+    failure_example="the tool_result that reached the upstream answers toolu_… but the upstream asked for toolu_…",
+    slow=True,
+)
+def claude_tool_turn(ctx: CheckContext) -> None:
+    import json as _json
+
+    from .._sse import decode_events
+
+    cid = ctx.new_cid()
+    run = _claude(ctx, f"Read the notes {make_directive(cid=cid, tool='Read')}")
+    if not _turn_ok(ctx, run, "tool turn"):
+        return
+    entries = ctx.run.observer.entries(cid)
+    if not ctx.expect(len(entries) >= 2, f"the upstream saw {len(entries)} request(s), expected the tool_use turn "
+                      "and the tool_result turn", expected=">= 2", actual=len(entries)):
+        return
+    asked = [e.json()["content_block"]["id"] for e in decode_events(entries[0].decoded_body)
+             if e.name == "content_block_start" and e.json()["content_block"]["type"] == "tool_use"]
+    body = _json.loads(entries[1].body)
+    answered = [b.get("tool_use_id") for m in body.get("messages", [])[-1:] for b in m.get("content", [])
+                if isinstance(b, dict) and b.get("type") == "tool_result"]
+    ctx.expect(bool(asked) and answered == asked, "the tool_result that reached the upstream does not answer the "
+               "tool_use it sent", expected=asked, actual=answered)
+    ctx.expect(run.result.get("result") == _upstream_text(entries), "Claude Code's final answer is not the "
+               "upstream's", expected=_upstream_text(entries), actual=run.result.get("result"))
+
+
+@check(
+    id="client.claude-code.oauth-turn",
+    title="With an OAuth token (CLAUDE_CODE_OAUTH_TOKEN), does a Claude Code turn complete through the path?",
+    requirement=OAUTH,
+    source=f"{WIRE_DOC} §3",
+    level="must",
+    features=CLAUDE_FEATURES + ("oauth",),
+    failure_example="oauth turn: Claude Code ended with code 1: API Error: 401 OAuth authentication is currently "
+    "not supported.",
+    slow=True,
+)
+def claude_oauth_turn(ctx: CheckContext) -> None:
+    cid = ctx.new_cid()
+    run = _claude(ctx, f"Say hi {make_directive(cid=cid)}", kind="oauth")
+    _turn_ok(ctx, run, "oauth turn")
+
+
+@check(
+    id="client.claude-code.error-text",
+    title="On an upstream 400, does Claude Code show the upstream's error text, after as many attempts as direct?",
+    requirement="Return upstream errors unmodified: Claude Code's automatic recovery matches on error wording.",
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=CLAUDE_FEATURES,
+    evidence="Claude Code's error result and the upstream attempts, through the path and direct",
+    failure_example="Claude Code showed 'API Error: 400 litellm.BadRequestError: …', not the upstream's message",
+    slow=True,
+)
+def claude_error_text(ctx: CheckContext) -> None:
+    counts, shown = [], []
+    for direct in (False, True):
+        cid = ctx.new_cid()
+        run = _claude(ctx, f"Say hi {make_directive(cid=cid, status=400)}", direct=direct)
+        counts.append(len(ctx.run.observer.entries(cid)))
+        shown.append(str(run.result.get("result", "")))
+    message = "messages.0: Input does not match the expected shape."
+    ctx.expect(message in shown[1], "direct, Claude Code did not show the upstream's message (harness problem?)",
+               expected=message, actual=redact(shown[1])[:300])
+    ctx.expect(shown[0] == shown[1], "Claude Code showed a different error than direct", expected=shown[1][:300],
+               actual=redact(shown[0])[:300])
+    ctx.note("upstream_attempts", {"path": counts[0], "direct": counts[1]})
+    if ctx.path.connection().proxy:
+        # Through HTTPS_PROXY Claude Code talks to api.anthropic.com as first party, while "direct" here needs a
+        # custom base URL; its retry policy differs between the two, so the counts are not comparable.
+        return
+    ctx.expect(counts[0] == counts[1], f"{counts[0]} upstream attempts through the path, {counts[1]} direct",
+               expected=counts[1], actual=counts[0])

@@ -11,7 +11,8 @@ from .._client import HarnessClient
 from ..upstream._config import OAUTH_BETA
 
 # Features a check may need; a path that lacks one is reported ``unsupported`` for that check, with the reason.
-ALL_FEATURES = frozenset({"messages", "streaming", "count_tokens", "models", "api-key", "oauth", "beta-query"})
+ALL_FEATURES = frozenset(
+    {"messages", "streaming", "count_tokens", "models", "api-key", "oauth", "beta-query", "claude-code"})
 
 
 class PathError(Exception):

@@ -1,0 +1,125 @@
+"""Claude Code itself as a client: installed from npm into a cache folder the harness owns, run offline, isolated.
+
+``claude -p … --output-format stream-json --verbose --include-partial-messages`` runs with its own HOME, the
+no-nonessential-traffic variables, and the path's connection (base URL, or HTTPS_PROXY plus the run's CA). Every
+stdout line is kept with the time it arrived, so streaming can be timed from Claude Code's side.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .paths import Connection, PathError
+from .paths.litellm import ROOT, cache_dir
+
+
+def pinned_claude_code() -> str | None:
+    """The Claude Code release the harness runs by default: ``CLAUDE_CODE_VERSION`` in noxfile.py."""
+    override = os.environ.get("EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION")
+    if override:
+        return override
+    noxfile = ROOT / "noxfile.py"
+    match = re.search(r'^CLAUDE_CODE_VERSION = "([^"]+)"', noxfile.read_text(), re.M) if noxfile.exists() else None
+    return match.group(1) if match else None
+
+
+def ensure_claude_code(version: str) -> Path:
+    """The ``claude`` binary of ``version``, installed with npm on first use; PathError when npm is missing."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise PathError(f"Claude Code version {version!r} is not a version number")
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise PathError("node/npm not installed")
+    prefix = cache_dir() / f"claude-code-{version}"
+    binary = prefix / "node_modules" / ".bin" / "claude"
+    if binary.exists():
+        return binary
+    prefix.mkdir(parents=True, exist_ok=True)
+    with open(prefix.parent / f".claude-code-{version}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.exists():
+            result = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                                     f"@anthropic-ai/claude-code@{version}"], capture_output=True, text=True,
+                                    timeout=600)
+            if result.returncode != 0 or not binary.exists():
+                tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
+                raise PathError(f"Claude Code {version} cannot be installed: {tail}")
+    return binary
+
+
+@dataclass
+class ClaudeRun:
+    """One ``claude -p`` run: its exit code, every stream-json line with its arrival time, and stderr."""
+
+    returncode: int | None
+    lines: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    stderr: str = ""
+    timed_out: bool = False
+
+    @property
+    def result(self) -> dict[str, Any]:
+        return next((line for _, line in reversed(self.lines) if line.get("type") == "result"), {})
+
+    def text_deltas(self) -> list[tuple[float, str]]:
+        """``(arrival, text)`` of every partial-message text delta Claude Code emitted."""
+        out = []
+        for at, line in self.lines:
+            event = line.get("event") if line.get("type") == "stream_event" else None
+            delta = event.get("delta", {}) if isinstance(event, dict) else {}
+            if delta.get("type") == "text_delta":
+                out.append((at, delta["text"]))
+        return out
+
+
+def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt: str, *, ca_pem: str | None,
+               timeout: float = 40.0) -> ClaudeRun:
+    """Run one print-mode turn; always returns (a timeout kills the process group and is reported)."""
+    home = tempfile.mkdtemp(prefix="egress-claude-home-")
+    base = {"PATH": os.environ.get("PATH", ""), "HOME": home, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
+            "NO_PROXY": "127.0.0.1,localhost", "LANG": "C.UTF-8"}
+    if connection.proxy:
+        base["HTTPS_PROXY"] = connection.proxy
+    else:
+        base["ANTHROPIC_BASE_URL"] = connection.base_url
+    if ca_pem:
+        base["NODE_EXTRA_CA_CERTS"] = ca_pem
+    argv = [str(binary), "-p", prompt, "--output-format", "stream-json", "--verbose", "--include-partial-messages",
+            "--max-turns", "4"]
+    process = subprocess.Popen(argv, env={**base, **env}, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    run = ClaudeRun(returncode=None)
+    timer = threading.Timer(timeout, lambda: _kill(process, run))
+    timer.start()
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            try:
+                run.lines.append((time.time(), json.loads(raw)))
+            except ValueError:
+                continue
+        run.stderr = process.stderr.read() if process.stderr else ""
+        run.returncode = process.wait()
+    finally:
+        timer.cancel()
+        shutil.rmtree(home, ignore_errors=True)
+    return run
+
+
+def _kill(process: subprocess.Popen[str], run: ClaudeRun) -> None:
+    run.timed_out = True
+    try:
+        os.killpg(process.pid, 9)
+    except ProcessLookupError:
+        pass
