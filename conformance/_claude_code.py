@@ -82,6 +82,10 @@ class ClaudeRun:
         return out
 
 
+# Each run is a Node process that is CPU-heavy at start; a 2-core machine runs a few at a time, not dozens.
+_SLOTS = threading.BoundedSemaphore(int(os.environ.get("EGRESS_CONFORMANCE_CLAUDE_SLOTS", "3")))
+
+
 def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt: str, *, ca_pem: str | None,
                timeout: float = 40.0) -> ClaudeRun:
     """Run one print-mode turn; always returns (a timeout kills the process group and is reported)."""
@@ -97,7 +101,12 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
         base["NODE_EXTRA_CA_CERTS"] = ca_pem
     argv = [str(binary), "-p", prompt, "--output-format", "stream-json", "--verbose", "--include-partial-messages",
             "--max-turns", "4"]
-    process = subprocess.Popen(argv, env={**base, **env}, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    with _SLOTS:
+        return _run(argv, {**base, **env}, home, timeout)
+
+
+def _run(argv: list[str], env: dict[str, str], home: str, timeout: float) -> ClaudeRun:
+    process = subprocess.Popen(argv, env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
     run = ClaudeRun(returncode=None)
     timer = threading.Timer(timeout, lambda: _kill(process, run))

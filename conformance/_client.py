@@ -95,12 +95,15 @@ class HarnessClient:
         body: Any = None,
         content: bytes | None = None,
         cid: str | None = None,
+        timeout: float | None = None,
     ) -> Exchange:
         """Send one request and read the whole response as it arrives; a transport failure is recorded, not raised."""
         if content is None and body is not None:
             content = json.dumps(body, ensure_ascii=False).encode()
         header_list = list(headers.items()) if isinstance(headers, dict) else list(headers)
-        request = self._client.build_request(method, self.base_url + path, headers=header_list, content=content)
+        request = self._client.build_request(method, self.base_url + path, headers=header_list, content=content,
+                                             timeout=httpx.Timeout(timeout, connect=5.0) if timeout
+                                             else httpx.USE_CLIENT_DEFAULT)
         if self.connect_to is not None:
             request.headers["host"] = request.url.netloc.decode()
             request.extensions["sni_hostname"] = request.url.host

@@ -119,6 +119,7 @@ class CheckContext:
         label: str | None = None,
         direct: bool = False,
         version: bool = True,
+        timeout: float | None = None,
     ) -> Exchange:
         """Send a request through the path (or straight to the upstream with ``direct``) and keep it as evidence."""
         base = [("content-type", "application/json")] if method == "POST" else []
@@ -132,7 +133,8 @@ class CheckContext:
         client = self.run.direct if direct else self.run.client
         if client is None:
             self.unsupported("no direct route to the upstream in this mode")
-        exchange = client.send(method, path, headers=_merge_beta(all_headers), body=body, content=content, cid=cid)
+        exchange = client.send(method, path, headers=_merge_beta(all_headers), body=body, content=content, cid=cid,
+                               timeout=timeout)
         self.evidence.setdefault("exchanges", []).append(
             {"label": label or path, "direct": direct, **exchange_evidence(exchange)}
         )
@@ -149,7 +151,8 @@ class CheckContext:
     def reached(self, exchange: Exchange) -> Exchange:
         """The exchange, or verdict ``error`` when the path could not be reached at all."""
         if exchange.status is None:
-            raise HarnessError(f"{self.path.name} unreachable at {exchange.url}: {exchange.error}")
+            what = "unreachable" if "Connect" in (exchange.error or "") else "gave no response"
+            raise HarnessError(f"{self.path.name} {what} at {exchange.url}: {exchange.error}")
         return exchange
 
     # -- the upstream's side ---------------------------------------------------------------------------------
