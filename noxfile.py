@@ -34,6 +34,10 @@ def conformance(session: nox.Session) -> None:
     """The checklist against the local matrix (or -- --target=… / --base-url=…); writes reports/<run-id>/."""
     session.install("-e", ".[envoy]")
     args = list(session.posargs)
+    sdk = _option(args, "--anthropic-sdk-version")
+    if sdk:  # the SDK the client.sdk.* checks run; recorded in results.json as anthropic_sdk_version
+        session.install(f"anthropic=={sdk}")
+        args = [a for a in args if not a.startswith("--anthropic-sdk-version")]
     if not any(a.startswith("--target") for a in args):
         args.append(f"--target={LOCAL_MATRIX}")
     targets = ",".join(a.split("=", 1)[1] for a in args if a.startswith("--target="))

@@ -37,6 +37,12 @@ def _version(package: str) -> str | None:
         return None
 
 
+def _claude_code_version() -> str | None:
+    from ._claude_code import pinned_claude_code
+
+    return pinned_claude_code()
+
+
 def results_document(
     results: list[CheckResult], *, run_id: str, started_at: float, upstream_mode: str, targets: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -55,6 +61,7 @@ def results_document(
             "duration_s": round(time.time() - started_at, 2),
             "upstream_mode": upstream_mode,
             "anthropic_sdk_version": _version("anthropic"),
+            "claude_code_version": _claude_code_version(),
             "python": platform.python_version(),
             "targets": targets,
         },

@@ -6,6 +6,7 @@ one test item (``test_check[sse.bytes-identical@direct]``).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--without", action="append", default=[], help="features the path lacks (e.g. count_tokens)")
     group.addoption("--litellm-version", default=None, help="LiteLLM release for litellm* targets (default: the "
                     "pinned release in noxfile.py); installed into its own cached virtualenv on first use")
+    group.addoption("--claude-code-version", default=None, help="Claude Code release for client.claude-code.* "
+                    "(default: CLAUDE_CODE_VERSION in noxfile.py); installed from npm on first use")
     group.addoption("--check-timeout", type=float, default=60.0, help="seconds one check may take")
     group.addoption("--update-expectations", action="store_true",
                     help="rewrite fixtures/expectations/<target>.yaml to match this run (reasons kept)")
@@ -70,6 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _options(config: pytest.Config) -> SessionOptions:
+    if config.getoption("claude_code_version"):
+        os.environ["EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION"] = config.getoption("claude_code_version")
     headers = []
     for item in config.getoption("auth"):
         name, _, value = item.partition(":")

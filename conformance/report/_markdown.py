@@ -101,7 +101,8 @@ def findings_markdown(document: dict[str, Any], compared: list[dict[str, Any]]) 
     for result in failures:
         lines += _evidence(result)
     lines += ["## Environment", "", f"- Upstream: {run['upstream_mode']} (the reference upstream is a local "
-              "api.anthropic.com tested against real recordings)", f"- anthropic SDK: {run['anthropic_sdk_version']}",
+              "api.anthropic.com tested against real recordings)",
+              f"- anthropic SDK: {run['anthropic_sdk_version']}; Claude Code: {run.get('claude_code_version')}",
               f"- Python: {run.get('python')}", "", "| target | family | version | mode | ready (s) | RSS (MB) |",
               "|---|---|---|---|---|---|"]
     for t in run["targets"]:
