@@ -164,7 +164,8 @@ CLAUDE_FEATURES = ("messages", "streaming", "claude-code")
 CLAUDE_LAG_BOUND_S = 1.0
 
 
-def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bool = False) -> Any:
+def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bool = False,
+            extra_env: dict[str, str] | None = None) -> Any:
     """Run Claude Code once through the path (or direct); ``unsupported`` where it cannot be pointed at the path."""
     from .._claude_code import ensure_claude_code, pinned_claude_code, run_claude
     from ..paths import PathError
@@ -196,7 +197,7 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
         if not any(k in env for k in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")):
             env["ANTHROPIC_API_KEY"] = custom[0].split(": ", 1)[1]  # the gateway key, as LiteLLM's docs set it up
     ca_pem = getattr(ctx.path, "ca_pem", None)
-    run = run_claude(binary, connection, env, prompt, ca_pem=ca_pem)
+    run = run_claude(binary, connection, {**env, **(extra_env or {})}, prompt, ca_pem=ca_pem)
     ctx.note(f"claude_code{'_direct' if direct else ''}", {
         "version": version, "returncode": run.returncode, "timed_out": run.timed_out,
         "result": redact(str(run.result.get("result", "")))[:400], "is_error": run.result.get("is_error"),
@@ -370,3 +371,37 @@ def claude_error_text(ctx: CheckContext) -> None:
         return
     ctx.expect(counts[0] == counts[1], f"{counts[0]} upstream attempts through the path, {counts[1]} direct",
                expected=counts[1], actual=counts[0])
+
+
+@check(
+    id="client.claude-code.midstream-fallback",
+    title="On a mid-stream error, does Claude Code fall back (or not) to a non-streaming request exactly as direct, "
+    "with and without CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK=1?",
+    requirement="Errors after the 200 arrive as event: error; a path must deliver them so the client's own recovery "
+    "(retry, non-streaming fallback) runs as it would without the path.",
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=CLAUDE_FEATURES,
+    evidence="per setting: the streaming and non-streaming requests the upstream received, through the path and direct",
+    failure_example="fallback allowed: the upstream saw 1 streaming + 0 non-streaming requests, direct 2 + 1",
+    slow=True,
+)
+def claude_midstream_fallback(ctx: CheckContext) -> None:
+    import json as _json
+
+    observed: dict[str, dict[str, list[int]]] = {}
+    for setting, extra in (("fallback allowed", {}), ("fallback disabled",
+                                                     {"CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK": "1"})):
+        counts = []
+        for direct in (False, True):
+            cid = ctx.new_cid()
+            _claude(ctx, f"Say hi {make_directive(cid=cid, midstream='overloaded_error', after=2)}", direct=direct,
+                    extra_env=extra)
+            entries = ctx.run.observer.entries(cid)
+            streaming = sum(1 for e in entries if _json.loads(e.body or b"{}").get("stream") is True)
+            counts.append([streaming, len(entries) - streaming])
+        observed[setting] = {"path": counts[0], "direct": counts[1]}
+        ctx.expect(counts[0] == counts[1], f"{setting}: the upstream saw {counts[0][0]} streaming + {counts[0][1]} "
+                   f"non-streaming requests through the path, direct {counts[1][0]} + {counts[1][1]}",
+                   expected=counts[1], actual=counts[0])
+    ctx.note("requests_by_setting", observed)
