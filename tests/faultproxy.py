@@ -17,18 +17,9 @@ import aiohttp
 from aiohttp import web
 
 from conformance._background import BackgroundServer
+from conformance._hop import HOP_BY_HOP
 from conformance._sse import SseDecoder, compact_json, encode_event
 
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-}
 PROXY_KEY_HEADER = "x-litellm-api-key"
 
 FAULTS = {

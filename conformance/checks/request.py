@@ -6,23 +6,14 @@ import json
 from collections import Counter
 from typing import Any
 
+from .._hop import HOP_BY_HOP as _HOP
 from ._context import CheckContext
 from ._payloads import claude_code_session
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
 
-# Hop-by-hop and framing headers a proxy legitimately rewrites (RFC 9110 §7.6.1).
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "accept-encoding",
-}
+# Headers a proxy may legitimately rewrite: hop-by-hop and framing, and accept-encoding (it negotiates its own).
+HOP_BY_HOP = _HOP | {"accept-encoding"}
 
 
 def _json(data: bytes) -> Any:

@@ -11,11 +11,10 @@ from typing import TextIO
 import aiohttp
 from aiohttp import web
 
+from .._hop import HOP_BY_HOP
 from .._redact import redact
 from ._translate import restore_error, translate_auth
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade", "host",
-              "content-length", "trailer", "proxy-authorization", "proxy-authenticate"}
 HEALTH_PATH = "/shim/health"
 MAX_ERROR_BODY = 1024 * 1024  # an error body larger than this is passed on untouched, never held in memory
 
