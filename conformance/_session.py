@@ -57,7 +57,8 @@ class ChecklistSession:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, selected: set[tuple[str, str]] | None = None) -> None:
+        """Start the upstream and targets; slow checks among ``selected`` (all when None) start right away."""
         self.observer = self._start_upstream()
         side = UpstreamSide(
             base_url=self.observer.base_url,
@@ -71,7 +72,7 @@ class ChecklistSession:
             if run.startup_error:
                 continue
             for check in REGISTRY.values():
-                if check.slow:
+                if check.slow and (selected is None or (check.id, word) in selected):
                     self._ahead[(check.id, word)] = self._pool.submit(
                         run_check, check, run, timeout=self.options.check_timeout
                     )

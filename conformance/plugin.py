@@ -25,6 +25,7 @@ from .report import write_reports
 
 _SESSION_KEY = pytest.StashKey[ChecklistSession]()
 _RUN_DIR_KEY = pytest.StashKey[Path]()
+_SELECTED_KEY = pytest.StashKey[set]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -102,11 +103,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(("check_id", "target"), pairs, ids=[f"{c}@{t}" for c, t in pairs])
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Remember which check × target pairs will run, so only their slow checks start ahead."""
+    selected = set()
+    for item in session.items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "check_id" in callspec.params:
             item.add_marker(pytest.mark.conformance_check(callspec.params["check_id"]))
+            selected.add((callspec.params["check_id"], callspec.params["target"]))
+    session.config.stash[_SELECTED_KEY] = selected
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +126,7 @@ def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
     session = ChecklistSession(_options(request.config), say=say)
     request.config.stash[_SESSION_KEY] = session
     try:
-        session.start()
+        session.start(request.config.stash.get(_SELECTED_KEY, None))
         yield session
     finally:
         session.stop()

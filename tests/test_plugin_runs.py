@@ -64,7 +64,7 @@ def test_run_writes_results_valid_against_the_schema(tmp_path):
     assert process.returncode == 0, process.stdout[-2000:]
     jsonschema.validate(document, load_schema())
     checks = {r["check"] for r in document["results"]}
-    assert checks == {c for c in REGISTRY if c.startswith(("auth.", "errors."))}
+    assert checks == {c for c in REGISTRY if "auth" in c or "errors" in c}
     assert {r["verdict"] for r in document["results"]} == {"pass"}
     assert "egress conformance" in process.stdout and "results:" in process.stdout
 
