@@ -108,7 +108,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     selected = set()
     for item in session.items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and "check_id" in callspec.params:
+        if callspec is not None and {"check_id", "target"} <= set(callspec.params):
             item.add_marker(pytest.mark.conformance_check(callspec.params["check_id"]))
             selected.add((callspec.params["check_id"], callspec.params["target"]))
     session.config.stash[_SELECTED_KEY] = selected
