@@ -4,6 +4,7 @@ comparison and the upgrade gate."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -69,9 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         if not runs:
             print(f"error: no run under {args.run}", file=sys.stderr)
             return 2
+        from .report import write_reports
+
         args.destination.mkdir(parents=True, exist_ok=True)
-        for name in ("results.json", "findings.md", "matrix.html", "junit.xml"):
-            shutil.copy(runs[-1].parent / name, args.destination / name)
+        shutil.copy(runs[-1], args.destination / "results.json")
+        # Rendered again from results.json, so the published reports follow the current renderers.
+        write_reports(json.loads(runs[-1].read_text()), args.destination)
         print(args.destination)
         return 0
     if args.command in ("diff", "gate"):

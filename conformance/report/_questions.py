@@ -26,6 +26,11 @@ QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
                                  "request.metadata-kept", "request.no-duplicate-headers", "request.realistic-payload",
                                  "request.upstream-sni")),
     ("Other endpoints reachable?", ("endpoints.count-tokens", "endpoints.models")),
+    ("Real clients behave as direct?", ("client.sdk.create-and-stream", "client.sdk.retry-behaviour",
+                                        "client.sdk.auth-styles", "client.claude-code.plain-turn",
+                                        "client.claude-code.stream-unbuffered", "client.claude-code.tool-turn",
+                                        "client.claude-code.oauth-turn", "client.claude-code.error-text",
+                                        "client.claude-code.midstream-fallback")),
     ("Allowlist enforced?", ("egress.allowlist-sni", "egress.allowlist-connect")),
 ]
 
