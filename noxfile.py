@@ -29,6 +29,12 @@ def _option(args: list[str], name: str) -> str | None:
     return None
 
 
+def _install_claude_code(session: nox.Session, version: str | None) -> None:
+    """Claude Code from npm into the cache before the run (without node/npm its checks are unsupported)."""
+    session.run("python", "-m", "conformance", "claude-code-install", version or CLAUDE_CODE_VERSION,
+                success_codes=[0, 2])
+
+
 @nox.session
 def conformance(session: nox.Session) -> None:
     """The checklist against the local matrix (or -- --target=… / --base-url=…); writes reports/<run-id>/."""
@@ -41,12 +47,13 @@ def conformance(session: nox.Session) -> None:
     if not any(a.startswith("--target") for a in args):
         args.append(f"--target={LOCAL_MATRIX}")
     targets = ",".join(a.split("=", 1)[1] for a in args if a.startswith("--target="))
-    if "litellm" in targets and not _option(args, "--base-url"):
+    if ("litellm" in targets or "shim" in targets) and not _option(args, "--base-url"):
         version = _option(args, "--litellm-version") or LITELLM_VERSION
         # Each release gets its own virtualenv, kept between runs in ~/.cache/egress-conformance/.
         session.run("python", "-m", "conformance", "litellm-install", version)
         if not _option(args, "--litellm-version"):
             args.append(f"--litellm-version={version}")
+    _install_claude_code(session, _option(args, "--claude-code-version"))
     session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", *args)
 
 
@@ -59,6 +66,7 @@ def gate(session: nox.Session) -> None:
     if not new:
         session.error("usage: nox -s gate -- --litellm-version=NEW")
     session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION, new)
+    _install_claude_code(session, None)
     targets = ",".join(f"{route}[version={v}]" for v in (LITELLM_VERSION, new) for route in ("litellm",
                                                                                              "litellm-unified"))
     report_dir = "reports/gate"
@@ -72,6 +80,7 @@ def report(session: nox.Session) -> None:
     """Regenerate the committed spike #3 findings (reports/spike-3/) from a run of the full local matrix."""
     session.install("-e", ".[envoy]")
     session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION)
+    _install_claude_code(session, None)
     session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", f"--target={LOCAL_MATRIX}",
                 f"--litellm-version={LITELLM_VERSION}", "--report-dir=reports/spike-3-run", success_codes=[0, 1])
     session.run("python", "-m", "conformance", "publish", "reports/spike-3-run", "reports/spike-3")
@@ -84,6 +93,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "tests", *session.posargs)
     # The full local matrix against the expectations files: a harness change that flips a verdict fails here.
     session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION)
+    _install_claude_code(session, None)
     session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", f"--target={LOCAL_MATRIX}",
                 f"--litellm-version={LITELLM_VERSION}", "--report-dir=reports/ci")
 

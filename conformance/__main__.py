@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("envoy-prod", help="write the production Envoy configs to fixtures/envoy/prod/")
     install = commands.add_parser("litellm-install", help="install LiteLLM releases into their cached virtualenvs")
     install.add_argument("versions", nargs="+")
+    claude = commands.add_parser("claude-code-install", help="install a Claude Code release into the cache (npm)")
+    claude.add_argument("version", nargs="?", help="default: CLAUDE_CODE_VERSION in noxfile.py")
     compare = commands.add_parser("diff", help="compare two runs (results.json files or report directories)")
     compare.add_argument("run_a", type=Path)
     compare.add_argument("run_b", type=Path)
@@ -98,6 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(text)
         print(f"written: {out}")
         return code
+    if args.command == "claude-code-install":
+        from ._claude_code import ensure_claude_code, pinned_claude_code
+        from .paths import PathError
+
+        version = args.version or pinned_claude_code()
+        try:
+            print(ensure_claude_code(version or ""))
+        except PathError as exc:
+            print(f"warning: {exc}; client.claude-code.* will be unsupported", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "litellm-install":
         from .paths import PathError
         from .paths.litellm import ensure_release
