@@ -127,7 +127,7 @@ class CheckContext:
             base.append(("anthropic-version", self.run.version))
         auth_list = self.auth_headers(auth) if auth else []
         if direct:
-            auth_list = self._direct_auth(auth)
+            auth_list = self.direct_auth(auth)
         all_headers = base + auth_list + list(headers or [])
         cid = _cid_of(body)
         client = self.run.direct if direct else self.run.client
@@ -140,7 +140,8 @@ class CheckContext:
         )
         return exchange
 
-    def _direct_auth(self, kind: str) -> list[tuple[str, str]]:
+    def direct_auth(self, kind: str) -> list[tuple[str, str]]:
+        """Headers for credential ``kind`` when talking straight to the upstream (the oracle run)."""
         credentials = self.run.observer.credentials
         if kind == "oauth":
             return [("authorization", f"Bearer {credentials.oauth_token}"), ("anthropic-beta", "oauth-2025-04-20")]

@@ -24,7 +24,7 @@ def _sdk(ctx: CheckContext, kind: str = "api-key", direct: bool = False) -> Any:
     from .._sdk import sdk_client
 
     if direct:
-        return sdk_client(Connection(ctx.run.observer.base_url), ctx._direct_auth(kind))
+        return sdk_client(Connection(ctx.run.observer.base_url), ctx.direct_auth(kind))
     return sdk_client(ctx.path.connection(), ctx.auth_headers(kind))
 
 
@@ -180,7 +180,7 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
     connection = Connection(ctx.run.observer.base_url) if direct else ctx.path.connection()
     if connection.connect_to is not None:
         ctx.unsupported("Claude Code reaches api.anthropic.com:443 only through DNS; this run has no DNS override")
-    headers = ctx._direct_auth(kind) if direct else ctx.auth_headers(kind)
+    headers = ctx.direct_auth(kind) if direct else ctx.auth_headers(kind)
     env: dict[str, str] = {}
     custom = []
     for name, value in headers:
