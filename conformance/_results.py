@@ -49,7 +49,9 @@ def results_document(
     """The results document (valid against ``fixtures/schemas/results.schema.json``), redacted."""
     from . import __version__
 
-    used = sorted({r.check_id for r in results})
+    order = {check_id: i for i, check_id in enumerate(REGISTRY)}
+    results = sorted(results, key=lambda r: order.get(r.check_id, len(order)))  # stable: targets keep their order
+    used = sorted({r.check_id for r in results}, key=lambda c: order.get(c, len(order)))
     document = {
         "kind": KIND,
         "version": SCHEMA_VERSION,

@@ -103,6 +103,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(("check_id", "target"), pairs, ids=[f"{c}@{t}" for c, t in pairs])
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow checks (already running in the background) are collected last, so quick ones overlap with them."""
+
+    def slow(item: pytest.Item) -> bool:
+        callspec = getattr(item, "callspec", None)
+        check_id = callspec.params.get("check_id") if callspec is not None else None
+        return bool(check_id in REGISTRY and REGISTRY[check_id].slow)
+
+    items.sort(key=slow)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Remember which check × target pairs will run, so only their slow checks start ahead."""
     selected = set()
@@ -149,7 +160,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     reports = write_reports(document, directory)
     config.stash[_RUN_DIR_KEY] = directory
     terminalreporter.section("egress conformance")
-    for line in matrix_lines(session.results):
+    for line in matrix_lines(_in_registry_order(session.results)):
         terminalreporter.write_line(line)
     compared = compare(document)
     for status in ("regression", "unexpected-pass"):
@@ -161,6 +172,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     if config.getoption("update_expectations"):
         for written in update_expectations(document):
             terminalreporter.write_line(f"expectations: {written}")
+
+
+def _in_registry_order(results: list) -> list:  # type: ignore[type-arg]
+    order = {check_id: i for i, check_id in enumerate(REGISTRY)}
+    return sorted(results, key=lambda r: order.get(r.check_id, len(order)))
 
 
 def outcome(result_verdict: Verdict, message: str, expected: Expectation | None = None) -> None:
