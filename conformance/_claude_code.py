@@ -20,18 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._fixtures import pinned
 from .paths import Connection, PathError
-from .paths.litellm import ROOT, cache_dir
+from .paths.litellm import cache_dir
 
 
 def pinned_claude_code() -> str | None:
     """The Claude Code release the harness runs by default: ``CLAUDE_CODE_VERSION`` in noxfile.py."""
-    override = os.environ.get("EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION")
-    if override:
-        return override
-    noxfile = ROOT / "noxfile.py"
-    match = re.search(r'^CLAUDE_CODE_VERSION = "([^"]+)"', noxfile.read_text(), re.M) if noxfile.exists() else None
-    return match.group(1) if match else None
+    return pinned("CLAUDE_CODE_VERSION", "EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION")
 
 
 def ensure_claude_code(version: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -204,6 +205,14 @@ class CheckContext:
 
     def shared(self, key: str, make: Callable[[], Any]) -> Any:
         return self.run.shared.get(key, make)
+
+
+def json_or_none(data: bytes) -> Any:
+    """``data`` parsed as JSON, or None when it is not JSON (bodies a broken path sent are evidence, not errors)."""
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _cid_of(body: Any) -> str | None:

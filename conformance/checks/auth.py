@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..upstream._auth import betas
 from ..upstream._config import OAUTH_BETA
-from ._context import CheckContext
+from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_ERRORS, CLAUDE_CODE_GATEWAY, OAUTH, WIRE_DOC
 
@@ -175,10 +175,5 @@ def no_proxy_credential(ctx: CheckContext) -> None:
 
 
 def _json(data: bytes) -> dict:
-    import json
-
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return {}
+    value = json_or_none(data)
     return value if isinstance(value, dict) else {}

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import jsonschema
 
 from .._client import Exchange
 from .._fixtures import SCHEMAS_DIR
 from ..upstream import JournalEntry
-from ._context import CheckContext
+from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_ERRORS, API_RATE_LIMITS, CLAUDE_CODE_GATEWAY, ERROR_ENVELOPE, ERRORS_UNMODIFIED
 
@@ -34,12 +33,6 @@ def error_sweep(ctx: CheckContext) -> Sweep:
 
     return ctx.shared("errors.sweep", make)
 
-
-def _body(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None
 
 
 @check(
@@ -72,7 +65,7 @@ def status_preserved(ctx: CheckContext) -> None:
 )
 def envelope_valid(ctx: CheckContext) -> None:
     for status, (exchange, _) in error_sweep(ctx).items():
-        body = _body(exchange.body)
+        body = json_or_none(exchange.body)
         try:
             jsonschema.validate(body, SCHEMA)
             problem = None
@@ -96,8 +89,8 @@ def type_preserved(ctx: CheckContext) -> None:
         if entry is None:
             ctx.expect(False, f"upstream {status}: the upstream received nothing")
             continue
-        theirs = (_body(entry.response_body) or {}).get("error", {})
-        ours = _body(exchange.body)
+        theirs = (json_or_none(entry.response_body) or {}).get("error", {})
+        ours = json_or_none(exchange.body)
         ours = ours.get("error") if isinstance(ours, dict) else None
         ours = ours if isinstance(ours, dict) else {}
         ctx.expect(
@@ -177,7 +170,7 @@ def stream_request_json(ctx: CheckContext) -> None:
     )
     if entry is not None:
         ctx.expect(
-            _body(exchange.body) == _body(entry.response_body),
+            json_or_none(exchange.body) == json_or_none(entry.response_body),
             "the error JSON differs from the upstream's",
             expected=entry.response_body[:300],
             actual=exchange.body[:300],

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from .._hop import HOP_BY_HOP as _HOP
-from ._context import CheckContext
+from ._context import CheckContext, json_or_none
 from ._payloads import claude_code_session
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
@@ -15,12 +15,6 @@ from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
 # Headers a proxy may legitimately rewrite: hop-by-hop and framing, and accept-encoding (it negotiates its own).
 HOP_BY_HOP = _HOP | {"accept-encoding"}
 
-
-def _json(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None
 
 
 @check(
@@ -40,7 +34,7 @@ def body_unchanged(ctx: CheckContext) -> None:
     entry = ctx.upstream_entry(exchange)
     if entry is None:
         return
-    received = _json(entry.body)
+    received = json_or_none(entry.body)
     if not ctx.expect(
         received == body,
         "the body upstream is not JSON-equal" + _diff(body, received),
@@ -131,7 +125,7 @@ def metadata_kept(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(body))
     entry = ctx.upstream_entry(exchange)
     if entry is not None:
-        got = (_json(entry.body) or {}).get("metadata")
+        got = (json_or_none(entry.body) or {}).get("metadata")
         ctx.expect(
             got == body["metadata"],
             f"metadata upstream {got} (sent {body['metadata']})",
@@ -182,7 +176,7 @@ def realistic_payload(ctx: CheckContext) -> None:
     )
     entry = ctx.upstream_entry(exchange)
     if entry is not None:
-        received = _json(entry.body)
+        received = json_or_none(entry.body)
         ctx.expect(
             received == body,
             "the Claude-Code-sized body changed on the way" + _diff(body, received),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ._context import CheckContext
+from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_ERRORS, REQUEST_ID
-from .errors import _body, error_sweep
+from .errors import error_sweep
 
 
 @check(
@@ -47,8 +47,8 @@ def body_equal(ctx: CheckContext) -> None:
     for status, (exchange, entry) in error_sweep(ctx).items():
         if entry is None:
             continue
-        theirs = (_body(entry.response_body) or {}).get("request_id")
-        ours = _body(exchange.body)
+        theirs = (json_or_none(entry.response_body) or {}).get("request_id")
+        ours = json_or_none(exchange.body)
         ours = ours.get("request_id") if isinstance(ours, dict) else None
         ctx.expect(
             ours == theirs, f"{status}: body request_id {ours}, upstream sent {theirs}", expected=theirs, actual=ours

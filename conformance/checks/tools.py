@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from .._sse import decode_events
-from ._context import CheckContext
+from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_TOOLS, FORWARD_UNCHANGED, TOOL_USE
 
@@ -47,12 +47,6 @@ def tool_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> d
     return body
 
 
-def _json(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None
-
 
 def _streamed_blocks(data: bytes) -> list[dict[str, Any]]:
     """Content blocks rebuilt from a stream, tool inputs reassembled from their input_json_delta chunks."""
@@ -88,7 +82,7 @@ def definitions_intact(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(body))
     entry = ctx.upstream_entry(exchange)
     if entry is not None:
-        received = (_json(entry.body) or {}).get("tools")
+        received = (json_or_none(entry.body) or {}).get("tools")
         ctx.expect(received == body["tools"], "tools differ upstream", expected=body["tools"], actual=received)
 
 
@@ -105,7 +99,7 @@ def tool_use_intact(ctx: CheckContext) -> None:
     entry = ctx.upstream_entry(exchange)
     if entry is None:
         return
-    ours, theirs = _json(exchange.body) or {}, _json(entry.response_body) or {}
+    ours, theirs = json_or_none(exchange.body) or {}, json_or_none(entry.response_body) or {}
     ctx.expect(
         ours.get("stop_reason") == theirs.get("stop_reason") == "tool_use",
         f"stop_reason {ours.get('stop_reason')!r}",
@@ -151,8 +145,8 @@ def parallel(ctx: CheckContext) -> None:
     entry = ctx.upstream_entry(exchange)
     if entry is None:
         return
-    ours = [b for b in (_json(exchange.body) or {}).get("content", []) if b.get("type") == "tool_use"]
-    theirs = [b for b in (_json(entry.response_body) or {}).get("content", []) if b.get("type") == "tool_use"]
+    ours = [b for b in (json_or_none(exchange.body) or {}).get("content", []) if b.get("type") == "tool_use"]
+    theirs = [b for b in (json_or_none(entry.response_body) or {}).get("content", []) if b.get("type") == "tool_use"]
     ctx.expect(
         len(ours) == len(theirs) == 2,
         f"{len(theirs)} tool_use blocks upstream, {len(ours)} reached the client",
@@ -203,14 +197,14 @@ def result_roundtrip(ctx: CheckContext) -> None:
     entry = ctx.upstream_entry(exchange)
     if entry is None:
         return
-    received = (_json(entry.body) or {}).get("messages")
+    received = (json_or_none(entry.body) or {}).get("messages")
     ctx.expect(
         received == body["messages"],
         "messages upstream differ from what the client sent",
         expected=body["messages"][-1],
         actual=(received or [None])[-1],
     )
-    ours, theirs = _json(exchange.body) or {}, _json(entry.response_body) or {}
+    ours, theirs = json_or_none(exchange.body) or {}, json_or_none(entry.response_body) or {}
     ctx.expect(
         exchange.status == 200 and ours.get("content") == theirs.get("content"),
         f"the final answer differs ({exchange.status})",

@@ -26,12 +26,11 @@ from string import Template
 
 import httpx
 
-from .._fixtures import FIXTURES_DIR
+from .._fixtures import FIXTURES_DIR, pinned
 from .._redact import register_secret
 from ._base import ALL_FEATURES, EgressPath, PathError, UpstreamSide
 from ._process import ManagedProcess, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = FIXTURES_DIR / "litellm"
 # Releases from 1.110 need a proxy extra (litellm-proxy) the package index does not serve: their proxy dependencies
 # come from the last release whose extra resolves (set-up doc, "Install").
@@ -52,12 +51,7 @@ KEY_PLACEMENTS = ("server", "server-oauth", "client-oauth")
 
 def pinned_version() -> str | None:
     """The tested default release, recorded in noxfile.py (``LITELLM_VERSION = "X.Y.Z"``)."""
-    override = os.environ.get("EGRESS_CONFORMANCE_LITELLM_VERSION")
-    if override:
-        return override
-    noxfile = ROOT / "noxfile.py"
-    match = re.search(r'^LITELLM_VERSION = "([^"]+)"', noxfile.read_text(), re.M) if noxfile.exists() else None
-    return match.group(1) if match else None
+    return pinned("LITELLM_VERSION", "EGRESS_CONFORMANCE_LITELLM_VERSION")
 
 
 def cache_dir() -> Path:
@@ -158,10 +152,6 @@ class LiteLLMPath(EgressPath):
     def _alive(port: int) -> bool:
         response = httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=2, trust_env=False)
         return response.status_code == 200
-
-    def reach_address(self) -> tuple[str, int]:
-        port = int(self.base_url.split(":")[2].split("/")[0])
-        return "127.0.0.1", port
 
     def stop(self) -> None:
         if self.process is not None:

@@ -53,9 +53,6 @@ class ShimPath(EgressPath):
             self.base_url = front_url + "/anthropic"
         self.metadata.update({"litellm": self.litellm.describe(), "shims": len(self.shims)})
 
-    def reach_address(self) -> tuple[str, int]:
-        return "127.0.0.1", int(self.base_url.split(":")[2].split("/")[0])
-
     def stop(self) -> None:
         try:
             if self.litellm is not None:
