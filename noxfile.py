@@ -16,8 +16,11 @@ LOCAL_MATRIX = ",".join([
 ])
 # The LiteLLM release the matrix runs by default: pinned and tested (override with -- --litellm-version=X.Y.Z).
 LITELLM_VERSION = "1.108.7"
-# The Claude Code release the client checks run (npm, installed into ~/.cache/egress-conformance on first use).
+# The Claude Code release the client checks run (npm, installed into ~/.cache/egress-conformance before the run).
 CLAUDE_CODE_VERSION = "2.1.332"
+# The releases tests/test_litellm.py runs the whole checklist on (one from 2026 H1, the newest); installed by the
+# tests session before pytest starts, never inside a timed test.
+LITELLM_TEST_RELEASES = ("1.90.1", "1.110.2")
 
 
 def _option(args: list[str], name: str) -> str | None:
@@ -35,11 +38,9 @@ def _install_claude_code(session: nox.Session, version: str | None) -> None:
                 success_codes=[0, 2])
 
 
-@nox.session
-def conformance(session: nox.Session) -> None:
-    """The checklist against the local matrix (or -- --target=… / --base-url=…); writes reports/<run-id>/."""
+def _prepared(session: nox.Session, args: list[str]) -> list[str]:
+    """Install what the run needs before pytest starts (SDK, LiteLLM release, Claude Code); the pytest arguments."""
     session.install("-e", ".[envoy]")
-    args = list(session.posargs)
     sdk = _option(args, "--anthropic-sdk-version")
     if sdk:  # the SDK the client.sdk.* checks run; recorded in results.json as anthropic_sdk_version
         session.install(f"anthropic=={sdk}")
@@ -54,7 +55,26 @@ def conformance(session: nox.Session) -> None:
         if not _option(args, "--litellm-version"):
             args.append(f"--litellm-version={version}")
     _install_claude_code(session, _option(args, "--claude-code-version"))
+    return args
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The checklist against the local matrix (or -- --target=… / --base-url=…); writes reports/<run-id>/."""
+    args = _prepared(session, list(session.posargs))
     session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", *args)
+
+
+@nox.session
+def stability(session: nox.Session) -> None:
+    """The local matrix N times (-- --runs N, --busy-core to keep one core at 100 %); prints every verdict that
+    changed between runs with its durations and exits non-zero on any flip."""
+    args = list(session.posargs)
+    runs = _option(args, "--runs") or "3"
+    args = [a for i, a in enumerate(args) if not (a.startswith("--runs") or (i and args[i - 1] == "--runs"))]
+    busy = ["--busy-core"] if "--busy-core" in args else []
+    args = _prepared(session, [a for a in args if a != "--busy-core"])
+    session.run("python", "-m", "conformance", "stability", "--runs", runs, *busy, *args)
 
 
 @nox.session
@@ -90,10 +110,11 @@ def report(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The harness's own tests: the reference upstream's fidelity, every check failing against a broken path."""
     session.install("-e", ".[test,envoy]")
+    # Everything the tests run is installed first: an install inside a test's time bound fails a fresh machine.
+    session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION, *LITELLM_TEST_RELEASES)
+    _install_claude_code(session, None)
     session.run("pytest", "tests", *session.posargs)
     # The full local matrix against the expectations files: a harness change that flips a verdict fails here.
-    session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION)
-    _install_claude_code(session, None)
     session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", f"--target={LOCAL_MATRIX}",
                 f"--litellm-version={LITELLM_VERSION}", "--report-dir=reports/ci")
 

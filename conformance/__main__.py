@@ -1,11 +1,12 @@
-"""``python -m conformance docs|envoy-prod|litellm-install|diff|gate``: generated files, LiteLLM releases, run
-comparison and the upgrade gate."""
+"""``python -m conformance docs|envoy-prod|litellm-install|claude-code-install|diff|gate|publish|stability``:
+generated files, client and gateway installs, run comparison, the upgrade gate and the stability check."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from .checks import REGISTRY
@@ -64,7 +65,21 @@ def main(argv: list[str] | None = None) -> int:
     publish = commands.add_parser("publish", help="copy a run's reports to a stable directory (reports/spike-3)")
     publish.add_argument("run", type=Path, help="a report directory (its newest run is taken)")
     publish.add_argument("destination", type=Path)
-    args = parser.parse_args(argv)
+    stability = commands.add_parser("stability", help="run the checklist N times and report every verdict that "
+                                    "changed (exit 1 on any flip)")
+    stability.add_argument("--runs", type=int, default=3)
+    stability.add_argument("--busy-core", action="store_true", help="keep one core at 100 %% during the runs")
+    stability.add_argument("--check-timeout", type=float, default=60.0)
+    stability.add_argument("--out", type=Path, default=Path("reports/stability"))
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "stability":
+        from ._stability import main as stability_main
+
+        extra = [f"--check-timeout={args.check_timeout}"] if args.check_timeout != 60.0 else []
+        return stability_main(args.runs, rest + extra, busy=args.busy_core, check_timeout=args.check_timeout,
+                              out=args.out / time.strftime("%Y%m%d-%H%M%S"))
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "publish":
         import shutil
 

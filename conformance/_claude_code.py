@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import _reaper
 from ._fixtures import pinned
 from .paths import Connection, PathError
 from .paths.litellm import cache_dir
@@ -30,17 +31,35 @@ def pinned_claude_code() -> str | None:
     return pinned("CLAUDE_CODE_VERSION", "EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION")
 
 
-def ensure_claude_code(version: str) -> Path:
-    """The ``claude`` binary of ``version``, installed with npm on first use; PathError when npm is missing."""
+def _binary(version: str) -> Path:
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):
         raise PathError(f"Claude Code version {version!r} is not a version number")
+    return cache_dir() / f"claude-code-{version}" / "node_modules" / ".bin" / "claude"
+
+
+def installed_claude_code(version: str) -> Path:
+    """The installed ``claude`` binary of ``version``; PathError naming the install command when it is missing.
+
+    Checks call this, never the installer: an npm install inside a check's time bound is what made fresh machines
+    fail, so the nox sessions (and the checklist session's start) install before any check runs.
+    """
+    binary = _binary(version)
+    if not binary.exists():
+        if shutil.which("node") is None or shutil.which("npm") is None:
+            raise PathError("node/npm not installed")
+        raise PathError(f"Claude Code {version} is not installed (python -m conformance claude-code-install {version})")
+    return binary
+
+
+def ensure_claude_code(version: str) -> Path:
+    """The ``claude`` binary of ``version``, installed with npm on first use; PathError when npm is missing."""
+    binary = _binary(version)
+    prefix = binary.parents[2]
+    if binary.exists():
+        return binary
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         raise PathError("node/npm not installed")
-    prefix = cache_dir() / f"claude-code-{version}"
-    binary = prefix / "node_modules" / ".bin" / "claude"
-    if binary.exists():
-        return binary
     prefix.mkdir(parents=True, exist_ok=True)
     with open(prefix.parent / f".claude-code-{version}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -81,14 +100,28 @@ class ClaudeRun:
 # Each run is a Node process that is CPU-heavy at start; a 2-core machine runs a few at a time, not dozens.
 _SLOTS = threading.BoundedSemaphore(int(os.environ.get("EGRESS_CONFORMANCE_CLAUDE_SLOTS", "3")))
 
+# Claude Code's documented retry setting, the same for every run through a path and direct: the number of
+# attempts (what a check compares) stays bounded, so a run measures behaviour rather than long back-off.
+RETRY_ENV = {"CLAUDE_CODE_MAX_RETRIES": "2"}
+
+
+class Cancelled(Exception):
+    """The check that asked for this run ran out of time (or the run was stopped); nothing was started."""
+
 
 def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt: str, *, ca_pem: str | None,
-               timeout: float = 40.0) -> ClaudeRun:
-    """Run one print-mode turn; always returns (a timeout kills the process group and is reported)."""
+               timeout: float = 40.0, cancel: threading.Event | None = None) -> ClaudeRun:
+    """Run one print-mode turn; always returns (a timeout or ``cancel`` kills the process group and says so).
+
+    Every run gets a fresh HOME and config directory, so no state (settings, feature-flag cache, session
+    history) carries from one run to the next.
+    """
     home = tempfile.mkdtemp(prefix="egress-claude-home-")
-    base = {"PATH": os.environ.get("PATH", ""), "HOME": home, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
-            "NO_PROXY": "127.0.0.1,localhost", "LANG": "C.UTF-8"}
+    base = {"PATH": os.environ.get("PATH", ""), "HOME": home, "CLAUDE_CONFIG_DIR": os.path.join(home, ".claude"),
+            "XDG_CONFIG_HOME": os.path.join(home, ".config"), "XDG_CACHE_HOME": os.path.join(home, ".cache"),
+            "TMPDIR": home, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
+            "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1", "NO_PROXY": "127.0.0.1,localhost",
+            "LANG": "C.UTF-8", **RETRY_ENV}
     if connection.proxy:
         base["HTTPS_PROXY"] = connection.proxy
     else:
@@ -97,16 +130,37 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
         base["NODE_EXTRA_CA_CERTS"] = ca_pem
     argv = [str(binary), "-p", prompt, "--output-format", "stream-json", "--verbose", "--include-partial-messages",
             "--max-turns", "4"]
-    with _SLOTS:
-        return _run(argv, {**base, **env}, home, timeout)
+    try:
+        while not _SLOTS.acquire(timeout=0.2):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled while waiting for a Claude Code slot")
+        try:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled before Claude Code started")
+            return _run(argv, {**base, **env}, home, timeout, cancel)
+        finally:
+            _SLOTS.release()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
-def _run(argv: list[str], env: dict[str, str], home: str, timeout: float) -> ClaudeRun:
+def _run(argv: list[str], env: dict[str, str], home: str, timeout: float,
+         cancel: threading.Event | None) -> ClaudeRun:
     process = subprocess.Popen(argv, env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    _reaper.track(process)
     run = ClaudeRun(returncode=None)
-    timer = threading.Timer(timeout, lambda: _kill(process, run))
-    timer.start()
+    done = threading.Event()
+
+    def watch() -> None:  # the time bound and the check's cancellation both end the run at once
+        deadline = time.monotonic() + timeout
+        while not done.wait(0.1):
+            if time.monotonic() >= deadline or (cancel is not None and cancel.is_set()):
+                _kill(process, run)
+                return
+
+    watcher = threading.Thread(target=watch, name="claude-watch", daemon=True)
+    watcher.start()
     try:
         assert process.stdout is not None
         for raw in process.stdout:
@@ -117,14 +171,12 @@ def _run(argv: list[str], env: dict[str, str], home: str, timeout: float) -> Cla
         run.stderr = process.stderr.read() if process.stderr else ""
         run.returncode = process.wait()
     finally:
-        timer.cancel()
-        shutil.rmtree(home, ignore_errors=True)
+        done.set()
+        _reaper.kill_group(process)  # helpers Claude Code left in its group go with it
+        _reaper.untrack(process)
     return run
 
 
 def _kill(process: subprocess.Popen[str], run: ClaudeRun) -> None:
     run.timed_out = True
-    try:
-        os.killpg(process.pid, 9)
-    except ProcessLookupError:
-        pass
+    _reaper.kill_group(process)

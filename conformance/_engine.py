@@ -76,8 +76,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0) -> CheckResult:
-    """Run ``check`` on ``run``'s target; never raises, never takes longer than ``timeout`` seconds."""
+def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
+              stop: threading.Event | None = None) -> CheckResult:
+    """Run ``check`` on ``run``'s target; never raises, never takes longer than ``timeout`` seconds.
+
+    When the bound is reached, or ``stop`` is set (the run is being torn down), the check is cancelled: its next
+    request raises and the client processes it started are killed, so no work outlives its verdict."""
     start = time.perf_counter()
 
     def result(verdict: Verdict, message: str, ctx: CheckContext | None = None) -> CheckResult:
@@ -96,6 +100,9 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0) -> CheckRe
 
     if run.startup_error:
         return result(Verdict.ERROR, run.startup_error)
+    dead = run.liveness.dead_reason
+    if dead:
+        return result(Verdict.ERROR, dead)
     missing = sorted(check.features - run.path.features)
     if missing:
         reasons = "; ".join(f"{m}: {run.path.unsupported_reasons.get(m, 'not declared by the path')}" for m in missing)
@@ -113,17 +120,24 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0) -> CheckRe
 
     worker = threading.Thread(target=target, name=f"check-{check.id}", daemon=True)
     worker.start()
-    worker.join(timeout)
+    deadline = time.monotonic() + timeout
+    while worker.is_alive() and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
+        worker.join(min(0.2, max(0.0, deadline - time.monotonic())))
     if worker.is_alive():
-        return result(Verdict.ERROR, f"timed out after {timeout:.0f} s", ctx)
+        ctx.cancel()  # its requests stop at the next call, its client processes are killed now
+        if stop is not None and stop.is_set():
+            return result(Verdict.ERROR, "the run was stopped before this check finished", ctx)
+        dead = run.liveness.dead_reason
+        return result(Verdict.ERROR, dead or f"timed out after {timeout:.0f} s", ctx)
     error = outcome[0] if outcome else None
     if isinstance(error, Unsupported):
         return result(Verdict.UNSUPPORTED, str(error), ctx)
     if isinstance(error, HarnessError):
-        return result(Verdict.ERROR, str(error), ctx)
+        return result(Verdict.ERROR, run.liveness.dead_reason or str(error), ctx)
     if error is not None:
         return result(Verdict.ERROR, f"check crashed: {type(error).__name__}: {error}", ctx)
     if not ctx.findings:
         return result(Verdict.ERROR, "the check made no observation", ctx)
     verdict, message = verdict_of(ctx.findings, check.level)
     return result(verdict, message, ctx)
+

@@ -44,9 +44,13 @@ def _claude_code_version() -> str | None:
 
 
 def results_document(
-    results: list[CheckResult], *, run_id: str, started_at: float, upstream_mode: str, targets: list[dict[str, Any]]
+    results: list[CheckResult], *, run_id: str, started_at: float, upstream_mode: str, targets: list[dict[str, Any]],
+    not_run: list[tuple[str, str]] | None = None, interrupted: bool = False,
 ) -> dict[str, Any]:
-    """The results document (valid against ``fixtures/schemas/results.schema.json``), redacted."""
+    """The results document (valid against ``fixtures/schemas/results.schema.json``), redacted.
+
+    ``complete`` is false when any selected check × target has no result (``not_run`` lists them), so a report
+    built from an interrupted run can never pass for a whole one."""
     from . import __version__
 
     order = {check_id: i for i, check_id in enumerate(REGISTRY)}
@@ -61,6 +65,9 @@ def results_document(
             "git_sha": _git_sha(),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at)),
             "duration_s": round(time.time() - started_at, 2),
+            "complete": not not_run,
+            "interrupted": interrupted,
+            "not_run": [{"check": c, "target": t} for c, t in (not_run or [])],
             "upstream_mode": upstream_mode,
             "anthropic_sdk_version": _version("anthropic"),
             "claude_code_version": _claude_code_version(),

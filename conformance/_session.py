@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from ._client import HarnessClient
@@ -15,7 +16,7 @@ from ._expectations import load as load_expectations
 from ._observer import UpstreamObserver
 from ._redact import redact, register_secret
 from .checks import REGISTRY
-from .checks._context import DEFAULT_MODEL, TargetRun
+from .checks._context import DEFAULT_MODEL, SharedProbes, TargetRun
 from .paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
 from .upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
 
@@ -50,15 +51,19 @@ class ChecklistSession:
         self.results: list[CheckResult] = []
         self.expectations: dict[str, list[Expectation]] = {}
         self.started_at = time.time()
-        # Slow checks mostly wait on the clock (16 s streams): one worker each, so they all overlap.
-        slow = sum(1 for c in REGISTRY.values() if c.slow) * max(len(options.targets), 1)
-        self._pool = ThreadPoolExecutor(max_workers=max(slow, 1), thread_name_prefix="slow-check")
+        self.selected: list[tuple[str, str]] = []
+        """Every check × target this run set out to run, in order (what did not run is reported as such)."""
+        self.direct_shared = SharedProbes()
+        self._stopping = threading.Event()
         self._ahead: dict[tuple[str, str], Future[CheckResult]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     def start(self, selected: set[tuple[str, str]] | None = None) -> None:
         """Start the upstream and targets; slow checks among ``selected`` (all when None) start right away."""
+        self.selected = [(c, t) for t in self.options.targets for c in REGISTRY
+                         if selected is None or (c, t) in selected]
+        self._install_clients()
         self.observer = self._start_upstream()
         side = UpstreamSide(
             base_url=self.observer.base_url,
@@ -73,9 +78,38 @@ class ChecklistSession:
                 continue
             for check in REGISTRY.values():
                 if check.slow and (selected is None or (check.id, word) in selected):
-                    self._ahead[(check.id, word)] = self._pool.submit(
-                        run_check, check, run, timeout=self.options.check_timeout
-                    )
+                    self._ahead[(check.id, word)] = self._in_background(check.id, run)
+
+    def _in_background(self, check_id: str, run: TargetRun) -> Future[CheckResult]:
+        """Slow checks mostly wait on the clock (16 s streams): each gets a daemon thread so they all overlap, and
+        none can keep the interpreter alive after the run ends."""
+        future: Future[CheckResult] = Future()
+
+        def work() -> None:
+            future.set_result(run_check(REGISTRY[check_id], run, timeout=self.options.check_timeout,
+                                        stop=self._stopping))
+
+        threading.Thread(target=work, name=f"slow-{check_id}", daemon=True).start()
+        return future
+
+    def _install_clients(self) -> None:
+        """Install the pinned Claude Code before any check starts, so no install runs inside a check's bound."""
+        if not any(c.startswith("client.claude-code.") for c, _ in self.selected):
+            return
+        from ._claude_code import ensure_claude_code, installed_claude_code, pinned_claude_code
+        from .paths import PathError
+
+        version = pinned_claude_code()
+        if not version:
+            return
+        try:
+            installed_claude_code(version)
+        except PathError:
+            try:
+                self.say(f"installing Claude Code {version} (first use; the nox sessions do this beforehand)")
+                ensure_claude_code(version)
+            except PathError as exc:
+                self.say(f"warning: {exc}; client.claude-code.* will be unsupported")
 
     def _start_upstream(self) -> UpstreamObserver:
         mode = self.options.upstream
@@ -134,6 +168,7 @@ class ChecklistSession:
             client=path.client(self.options.request_timeout),
             direct=direct,
             model=self.options.model,
+            direct_shared=self.direct_shared,
         )
 
     def _failed_run(self, path: EgressPath, message: str) -> TargetRun:
@@ -142,16 +177,34 @@ class ChecklistSession:
         return TargetRun(path=path, observer=self.observer, client=client, direct=None, startup_error=message)
 
     def stop(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for run in self.runs.values():
+        """Cancel checks still running, stop every target and the upstream, and reap every child process."""
+        from . import _reaper
+
+        self._stopping.set()
+
+        def stop_one(run: TargetRun) -> None:
             try:
                 run.path.stop()
             finally:
                 run.client.close()
                 if run.direct:
                     run.direct.close()
+
+        # Side by side: each target may take its grace period to stop, and the run must end within seconds.
+        stoppers = [threading.Thread(target=stop_one, args=(run,), daemon=True) for run in self.runs.values()]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join(15)
         if self.upstream is not None:
             self.upstream.stop()
+        _reaper.reap_all()
+
+    @property
+    def not_run(self) -> list[tuple[str, str]]:
+        """The selected check × target pairs that have no result (an interrupted run)."""
+        done = {(r.check_id, r.target) for r in self.results}
+        return [pair for pair in self.selected if pair not in done]
 
     # -- running ---------------------------------------------------------------------------------------------
 
@@ -168,7 +221,7 @@ class ChecklistSession:
         if future is not None:
             result = future.result(timeout=self.options.check_timeout + 5)
         else:
-            result = run_check(check, self.runs[target], timeout=self.options.check_timeout)
+            result = run_check(check, self.runs[target], timeout=self.options.check_timeout, stop=self._stopping)
         self.results.append(result)
         return result
 

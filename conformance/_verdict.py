@@ -28,3 +28,7 @@ class Unsupported(Exception):
 
 class HarnessError(Exception):
     """Raised inside a check when the environment failed; the verdict is ``error`` with this message."""
+
+
+class CheckCancelled(HarnessError):
+    """Raised inside a check whose time ran out: its work stops; the verdict is the engine's timeout error."""

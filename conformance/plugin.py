@@ -71,6 +71,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_check(id): a checklist item (set by the egress-conformance plugin)")
+    problem = input_problem(config)
+    if problem:
+        raise pytest.UsageError(problem)
+
+
+def input_problem(config: pytest.Config) -> str | None:
+    """One line naming what is wrong with the run's inputs (report directory, expectations files), or None.
+
+    Checked before anything starts: a run of minutes must not end in a traceback about a file it could have read
+    first."""
+    from ._expectations import load as load_expectations
+
+    directory = Path(config.getoption("report_dir"))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        return f"report directory {directory} is not writable: {exc.strerror or exc}"
+    for word in split_targets(config.getoption("target")) or ["direct"]:
+        try:
+            load_expectations(word)
+        except ValueError as exc:
+            return str(exc)
+    return None
 
 
 def _options(config: pytest.Config) -> SessionOptions:
@@ -145,23 +171,35 @@ def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
         session.stop()
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
     session = config.stash.get(_SESSION_KEY, None)
     if session is None or not session.results:
         return
     run_id = time.strftime("run-%Y%m%d-%H%M%S", time.gmtime(session.started_at))
     directory = Path(config.getoption("report_dir")) / run_id
+    not_run = session.not_run
     document = results_document(
         session.results,
         run_id=run_id,
         started_at=session.started_at,
         upstream_mode=session.observer.mode if session.observer else "?",
         targets=[r.path.describe() for r in session.runs.values()],
+        not_run=not_run,
+        interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
     )
-    path = write_results(document, directory)
-    reports = write_reports(document, directory)
-    config.stash[_RUN_DIR_KEY] = directory
     terminalreporter.section("egress conformance")
+    try:
+        path = write_results(document, directory)
+        reports = write_reports(document, directory)
+    except OSError as exc:
+        terminalreporter.write_line(f"error: cannot write the reports to {directory}: {exc.strerror or exc}")
+        return
+    config.stash[_RUN_DIR_KEY] = directory
+    if not_run:
+        terminalreporter.write_line(f"INCOMPLETE RUN: {len(not_run)} of {len(session.selected)} checks did not run"
+                                    f"{' (interrupted)' if exitstatus == pytest.ExitCode.INTERRUPTED else ''}; "
+                                    "results.json says complete: false")
     for line in matrix_lines(_in_registry_order(session.results)):
         terminalreporter.write_line(line)
     compared = compare(document)

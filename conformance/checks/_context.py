@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from .._client import Exchange, HarnessClient
 from .._observer import UpstreamObserver
-from .._verdict import HarnessError, Unsupported
+from .._verdict import CheckCancelled, HarnessError, Unsupported
 from ..paths import EgressPath
 from ..upstream import JournalEntry, make_directive
 from ..upstream._config import KNOWN_VERSIONS
@@ -48,12 +48,44 @@ class SharedProbes:
             if key not in self._values:
                 try:
                     self._values[key] = make()
+                except CheckCancelled:
+                    raise  # the asking check ran out of time; the next one computes the probe afresh
                 except BaseException as exc:  # remembered: every check sharing the probe sees the same failure
                     self._values[key] = exc
             value = self._values[key]
         if isinstance(value, BaseException):
             raise value
         return value
+
+
+class PathLiveness:
+    """Whether a path still answers: after ``limit`` requests in a row got no response, it is declared dead.
+
+    A gateway that accepts connections and never answers would otherwise cost a full request timeout per check,
+    one after another; once dead, every remaining check of that path is an immediate ``error`` with this cause.
+    """
+
+    def __init__(self, limit: int = 3) -> None:
+        self.limit = limit
+        self._silent = 0
+        self._last_error = ""
+        self._lock = threading.Lock()
+
+    def record(self, exchange: Exchange) -> None:
+        with self._lock:
+            if exchange.status is not None:
+                self._silent = 0
+            elif "Timeout" in (exchange.error or ""):
+                self._silent += 1
+                self._last_error = exchange.error or ""
+
+    @property
+    def dead_reason(self) -> str | None:
+        with self._lock:
+            if self._silent < self.limit:
+                return None
+            return f"the path stopped answering ({self._silent} requests in a row got no response; last: " \
+                   f"{self._last_error})"
 
 
 @dataclass
@@ -67,6 +99,9 @@ class TargetRun:
     model: str = DEFAULT_MODEL
     version: str = KNOWN_VERSIONS[0]
     shared: SharedProbes = field(default_factory=SharedProbes)
+    direct_shared: SharedProbes = field(default_factory=SharedProbes)
+    """Direct-to-upstream baselines, one store for the whole run: every target compares with the same oracle."""
+    liveness: PathLiveness = field(default_factory=PathLiveness)
     startup_error: str | None = None
 
 
@@ -79,6 +114,34 @@ class CheckContext:
         self.level = level
         self.findings: list[Finding] = []
         self.evidence: dict[str, Any] = {}
+        self.cancelled = threading.Event()
+        """Set when the check's time ran out: its remaining work stops at the next request or client run."""
+        self._on_cancel: list[Callable[[], None]] = []
+
+    # -- bounded work ----------------------------------------------------------------------------------------
+
+    def on_cancel(self, stop: Callable[[], None]) -> None:
+        """Call ``stop`` if this check is cancelled (e.g. kill a client process it started)."""
+        self._on_cancel.append(stop)
+        if self.cancelled.is_set():
+            stop()
+
+    def cancel(self) -> None:
+        """Stop this check's work: later requests raise, registered stops run."""
+        self.cancelled.set()
+        for stop in list(self._on_cancel):
+            try:
+                stop()
+            except Exception:  # a stop that fails must not keep the others from running
+                pass
+
+    def check_live(self) -> None:
+        """Raise (verdict ``error``) when the check was cancelled or its path has stopped answering."""
+        if self.cancelled.is_set():
+            raise CheckCancelled("cancelled: the check's time ran out")
+        reason = self.run.liveness.dead_reason
+        if reason:
+            raise HarnessError(reason)
 
     # -- requests --------------------------------------------------------------------------------------------
 
@@ -134,8 +197,11 @@ class CheckContext:
         client = self.run.direct if direct else self.run.client
         if client is None:
             self.unsupported("no direct route to the upstream in this mode")
+        self.check_live()
         exchange = client.send(method, path, headers=_merge_beta(all_headers), body=body, content=content, cid=cid,
                                timeout=timeout)
+        if not direct:
+            self.run.liveness.record(exchange)
         self.evidence.setdefault("exchanges", []).append(
             {"label": label or path, "direct": direct, **exchange_evidence(exchange)}
         )
@@ -205,6 +271,10 @@ class CheckContext:
 
     def shared(self, key: str, make: Callable[[], Any]) -> Any:
         return self.run.shared.get(key, make)
+
+    def shared_direct(self, key: str, make: Callable[[], Any]) -> Any:
+        """A direct-to-upstream baseline computed once per run and shared by every target's check."""
+        return self.run.direct_shared.get(key, make)
 
 
 def json_or_none(data: bytes) -> Any:

@@ -1,29 +1,25 @@
 """Processes the harness starts (Envoy, LiteLLM, …): own session, log to a file, readiness poll, always reaped.
 
-Every live process is in ``_LIVE``; an ``atexit`` hook and the SIGTERM handler reap whatever a failed or interrupted
-run left, so no path outlives the harness.
+Every live process is tracked by ``conformance._reaper``, whose ``atexit`` hook and SIGTERM handler reap whatever a
+failed or interrupted run left, so no path outlives the harness.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from .. import _reaper
 from ._base import PathError
-
-_LIVE: set[ManagedProcess] = set()
-_LOCK = threading.Lock()
 
 
 def free_port() -> int:
@@ -65,8 +61,7 @@ class ManagedProcess:
         finally:
             log.close()
         self.started_at = time.perf_counter()
-        with _LOCK:
-            _LIVE.add(self)
+        _reaper.track(self.process, lambda: self.stop(grace=2.0))
 
     def wait_ready(self, probe: Callable[[], bool], timeout: float) -> float:
         """Poll ``probe`` until it is true; seconds from start to ready. Raises PathError with the log's tail."""
@@ -118,25 +113,6 @@ class ManagedProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait(5)
-        with _LOCK:
-            _LIVE.discard(self)
+        if process is not None:
+            _reaper.untrack(process)
 
-
-def reap_all() -> None:
-    """Stop every process the harness started and has not stopped yet."""
-    with _LOCK:
-        live = list(_LIVE)
-    for managed in live:
-        managed.stop(grace=2.0)
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    reap_all()
-    raise SystemExit(128 + signum)
-
-
-atexit.register(reap_all)
-if threading.current_thread() is threading.main_thread():
-    with contextlib.suppress(ValueError):
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, _on_sigterm)

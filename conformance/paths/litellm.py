@@ -64,6 +64,11 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
 
 
+def is_installed(version: str) -> bool:
+    """Whether release ``version`` is already in its cached virtualenv (no install is attempted)."""
+    return (cache_dir() / f"litellm-{version}" / ".egress-installed").exists()
+
+
 def ensure_release(version: str, *, say: object = None) -> Path:
     """The virtualenv with LiteLLM ``version`` installed, installing it first when needed (one line on failure)."""
     if not re.fullmatch(r"\d+\.\d+\.\d+(\.post\d+|rc\d+)?", version):

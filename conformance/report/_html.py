@@ -7,6 +7,8 @@ import html
 import json
 from typing import Any
 
+from ._markdown import incomplete_banner
+
 COLOURS = {"pass": "#cdeccd", "pass-nonstrict": "#f4ecb0", "fail": "#f3c0c0", "info": "#dde6f4",
            "unsupported": "#e6e6e6", "error": "#f1d1a5"}
 STYLE = """
@@ -28,7 +30,12 @@ def matrix_html(document: dict[str, Any], compared: list[dict[str, Any]]) -> str
     out = ["<!doctype html><html><head><meta charset='utf-8'><title>egress conformance matrix</title>",
            f"<style>{STYLE}</style></head><body>",
            f"<h1>Egress conformance matrix</h1><p>Run <code>{html.escape(run['id'])}</code> · "
-           f"{html.escape(run['date'])} · upstream {html.escape(run['upstream_mode'])}</p><p class='legend'>"]
+           f"{html.escape(run['date'])} · upstream {html.escape(run['upstream_mode'])}</p>"]
+    banner = incomplete_banner(run)
+    if banner:
+        out.append(f"<p class='incomplete' style='background:#fdd;padding:6px;font-weight:bold'>⚠️ "
+                   f"{html.escape(banner)}</p>")
+    out.append("<p class='legend'>")
     out += [f"<span style='background:{c}'>{html.escape(v)}</span>" for v, c in COLOURS.items()]
     out += ["</p><table><thead><tr><th>check</th>"]
     out += [f"<th>{html.escape(t)}</th>" for t in targets]

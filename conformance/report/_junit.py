@@ -37,4 +37,10 @@ def junit_xml(document: dict[str, Any], compared: list[dict[str, Any]]) -> bytes
                 counts["skipped"] += 1
         for key, value in counts.items():
             suite.set(key, str(value))
+    missing = document["run"].get("not_run") or []
+    if missing:  # an interrupted run: what did not run is an error, so no CI reads a partial run as green
+        suite = ET.SubElement(suites, "testsuite", name="not-run", tests=str(len(missing)), errors=str(len(missing)))
+        for item in missing:
+            case = ET.SubElement(suite, "testcase", classname=f"{item['target']}.not-run", name=item["check"])
+            ET.SubElement(case, "error", message="did not run: the run was incomplete")
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)

@@ -78,12 +78,28 @@ def _evidence(result: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def incomplete_banner(run: dict[str, Any]) -> str | None:
+    """One sentence saying the run is partial, or None for a whole run (older results have no ``complete``)."""
+    if run.get("complete", True):
+        return None
+    missing = run.get("not_run") or []
+    how = "it was interrupted" if run.get("interrupted") else "it ended early"
+    listed = ", ".join(f"{m['check']}@{m['target']}" for m in missing[:8]) + (" …" if len(missing) > 8 else "")
+    return (f"INCOMPLETE RUN: {len(missing)} selected check(s) did not run because {how}; every answer below "
+            f"covers only what ran. Not run: {listed}")
+
+
+def _incomplete(run: dict[str, Any]) -> list[str]:
+    banner = incomplete_banner(run)
+    return [f"> **⚠️ {banner}**", ""] if banner else []
+
+
 def findings_markdown(document: dict[str, Any], compared: list[dict[str, Any]]) -> str:
     run = document["run"]
     targets = [t["name"] for t in run["targets"]]
     lines = ["# Egress conformance findings", "", f"Run `{run['id']}` · {run['date']} · harness "
-             f"{run['harness_version']} ({(run.get('git_sha') or 'no git')[:10]})", "", "## TL;DR", "",
-             _tldr(document, compared), "", "## What this run answered", "",
+             f"{run['harness_version']} ({(run.get('git_sha') or 'no git')[:10]})", "", *_incomplete(run),
+             "## TL;DR", "", _tldr(document, compared), "", "## What this run answered", "",
              "| question | " + " | ".join(f"`{t}`" for t in targets) + " |",
              "|---|" + "---|" * len(targets)]
     for question, checks in QUESTIONS:
