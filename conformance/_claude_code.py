@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,10 @@ class ClaudeRun:
     lines: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     stderr: str = ""
     timed_out: bool = False
+    queued_s: float = 0.0
+    """Seconds spent waiting for a free run slot before the process started."""
+    ran_s: float = 0.0
+    """Seconds from process start to exit."""
 
     @property
     def result(self) -> dict[str, Any]:
@@ -97,8 +102,10 @@ class ClaudeRun:
         return out
 
 
-# Each run is a Node process that is CPU-heavy at start; a 2-core machine runs a few at a time, not dozens.
-_SLOTS = threading.BoundedSemaphore(int(os.environ.get("EGRESS_CONFORMANCE_CLAUDE_SLOTS", "3")))
+# A dozen runs at a time, not dozens: each starts a large binary (about 0.4 s of CPU). Most of a run's time is
+# spent waiting (paced streams, Claude Code's own retry back-off), not computing: with three slots the local matrix
+# queued its Claude Code checks for 30-50 s.
+_SLOTS = threading.BoundedSemaphore(int(os.environ.get("EGRESS_CONFORMANCE_CLAUDE_SLOTS", "12")))
 
 # Claude Code's documented retry setting, the same for every run through a path and direct: the number of
 # attempts (what a check compares) stays bounded, so a run measures behaviour rather than long back-off.
@@ -110,8 +117,8 @@ class Cancelled(Exception):
 
 
 def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt: str, *, ca_pem: str | None,
-               timeout: float = 40.0, cancel: threading.Event | None = None) -> ClaudeRun:
-    """Run one print-mode turn; always returns (a timeout or ``cancel`` kills the process group and says so).
+               timeout: float = 40.0, should_stop: Callable[[], bool] | None = None) -> ClaudeRun:
+    """Run one print-mode turn; always returns (a timeout or ``should_stop()`` kills the process group and says so).
 
     Every run gets a fresh HOME and config directory, so no state (settings, feature-flag cache, session
     history) carries from one run to the next.
@@ -130,14 +137,18 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
         base["NODE_EXTRA_CA_CERTS"] = ca_pem
     argv = [str(binary), "-p", prompt, "--output-format", "stream-json", "--verbose", "--include-partial-messages",
             "--max-turns", "4"]
+    asked = time.monotonic()
     try:
         while not _SLOTS.acquire(timeout=0.2):
-            if cancel is not None and cancel.is_set():
+            if should_stop is not None and should_stop():
                 raise Cancelled("cancelled while waiting for a Claude Code slot")
         try:
-            if cancel is not None and cancel.is_set():
+            if should_stop is not None and should_stop():
                 raise Cancelled("cancelled before Claude Code started")
-            return _run(argv, {**base, **env}, home, timeout, cancel)
+            queued = time.monotonic() - asked
+            run = _run(argv, {**base, **env}, home, timeout, should_stop)
+            run.queued_s, run.ran_s = round(queued, 2), round(time.monotonic() - asked - queued, 2)
+            return run
         finally:
             _SLOTS.release()
     finally:
@@ -145,7 +156,7 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
 
 
 def _run(argv: list[str], env: dict[str, str], home: str, timeout: float,
-         cancel: threading.Event | None) -> ClaudeRun:
+         should_stop: Callable[[], bool] | None) -> ClaudeRun:
     process = subprocess.Popen(argv, env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
     _reaper.track(process)
@@ -155,7 +166,7 @@ def _run(argv: list[str], env: dict[str, str], home: str, timeout: float,
     def watch() -> None:  # the time bound and the check's cancellation both end the run at once
         deadline = time.monotonic() + timeout
         while not done.wait(0.1):
-            if time.monotonic() >= deadline or (cancel is not None and cancel.is_set()):
+            if time.monotonic() >= deadline or (should_stop is not None and should_stop()):
                 _kill(process, run)
                 return
 

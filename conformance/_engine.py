@@ -25,6 +25,8 @@ class CheckResult:
     level: str
     findings: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
+    bound_s: float = 60.0
+    """The time bound the check ran under."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -33,6 +35,7 @@ class CheckResult:
             "verdict": self.verdict.value,
             "message": self.message,
             "duration_ms": self.duration_ms,
+            "bound_s": self.bound_s,
             "level": self.level,
             "findings": self.findings,
             "evidence": self.evidence,
@@ -96,6 +99,7 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
             check.level,
             findings,
             evidence,
+            timeout,
         )
 
     if run.startup_error:

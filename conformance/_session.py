@@ -17,6 +17,7 @@ from ._observer import UpstreamObserver
 from ._redact import redact, register_secret
 from .checks import REGISTRY
 from .checks._context import DEFAULT_MODEL, SharedProbes, TargetRun
+from .checks._registry import Check
 from .paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
 from .upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
 
@@ -40,7 +41,8 @@ class SessionOptions:
 
 
 class ChecklistSession:
-    """Starts the upstream and the targets, runs checks (slow ones ahead, in the background), stops everything."""
+    """Starts the upstream and the targets, runs every check in the background as soon as its target is up (slow
+    ones each on their own, quick ones in order per target), hands out the results, stops everything."""
 
     def __init__(self, options: SessionOptions, say: callable = print) -> None:  # type: ignore[valid-type]
         self.options = options
@@ -71,29 +73,52 @@ class ChecklistSession:
             ca_pem=str(self.upstream.ca.ca_pem) if self.upstream and self.upstream.ca else None,
             tls_port=self.upstream.tls_port if self.upstream else None,
         )
-        for word in self.options.targets:
-            self.runs[word] = self._start_target(word, side)
+        started: dict[str, TargetRun] = {}
+
+        def start_one(word: str) -> None:
+            started[word] = self._start_target(word, side)
+
+        # Targets come up side by side: LiteLLM takes seconds to be ready, five of them in a row took half a run.
+        starters = [threading.Thread(target=start_one, args=(word,), name=f"start-{word}", daemon=True)
+                    for word in self.options.targets]
+        for thread in starters:
+            thread.start()
+        for thread in starters:
+            thread.join()
+        self.runs = {word: started[word] for word in self.options.targets if word in started}
+        # Checks start once every target is up, so no timing is measured while a gateway's start-up holds the CPU.
         for word, run in self.runs.items():
             if run.startup_error:
                 continue
-            for check in REGISTRY.values():
-                if check.slow and (selected is None or (check.id, word) in selected):
-                    self._ahead[(check.id, word)] = self._in_background(check.id, run)
+            wanted = [c for c in REGISTRY.values() if selected is None or (c.id, word) in selected]
+            for check in wanted:  # slow checks (paced streams, client runs) each on their own thread
+                if check.slow:
+                    self._ahead[(check.id, word)] = self._in_background([check.id], run)[0]
+            # Quick checks run one after another per target, targets side by side: one target's checks never
+            # overlap each other (as before), and a run of ten targets takes about as long as its slowest one.
+            quick = [c.id for c in wanted if not c.slow]
+            for check_id, future in zip(quick, self._in_background(quick, run), strict=True):
+                self._ahead[(check_id, word)] = future
 
-    def _in_background(self, check_id: str, run: TargetRun) -> Future[CheckResult]:
-        """Slow checks mostly wait on the clock (16 s streams): each gets a daemon thread so they all overlap, and
-        none can keep the interpreter alive after the run ends."""
-        future: Future[CheckResult] = Future()
+    def _in_background(self, check_ids: list[str], run: TargetRun) -> list[Future[CheckResult]]:
+        """Run ``check_ids`` one after another on a daemon thread (none can keep the interpreter alive after the
+        run ends); one future per check, resolved as each finishes."""
+        futures: list[Future[CheckResult]] = [Future() for _ in check_ids]
 
         def work() -> None:
-            future.set_result(run_check(REGISTRY[check_id], run, timeout=self.options.check_timeout,
-                                        stop=self._stopping))
+            for check_id, future in zip(check_ids, futures, strict=True):
+                check = REGISTRY[check_id]
+                future.set_result(run_check(check, run, timeout=self.bound(check), stop=self._stopping))
 
-        threading.Thread(target=work, name=f"slow-{check_id}", daemon=True).start()
-        return future
+        if check_ids:
+            threading.Thread(target=work, name=f"checks-{run.path.name}", daemon=True).start()
+        return futures
 
     def _install_clients(self) -> None:
-        """Install the pinned Claude Code before any check starts, so no install runs inside a check's bound."""
+        """Install the pinned Claude Code and import the SDK before any check starts: neither an npm install nor
+        a heavy first import (measured: up to 30 s with five LiteLLMs starting) may run inside a check's bound."""
+        if any(c.startswith("client.sdk.") for c, _ in self.selected):
+            from . import _sdk  # noqa: F401  (imported for its side effect: the SDK loaded once, up front)
         if not any(c.startswith("client.claude-code.") for c, _ in self.selected):
             return
         from ._claude_code import ensure_claude_code, installed_claude_code, pinned_claude_code
@@ -200,6 +225,13 @@ class ChecklistSession:
             self.upstream.stop()
         _reaper.reap_all()
 
+    def harvest(self) -> None:
+        """Take in every result that finished in the background but was not asked for yet (an interrupted run)."""
+        for key, future in list(self._ahead.items()):
+            if future.done():
+                self._ahead.pop(key, None)
+                self.results.append(future.result())
+
     @property
     def not_run(self) -> list[tuple[str, str]]:
         """The selected check × target pairs that have no result (an interrupted run)."""
@@ -214,14 +246,18 @@ class ChecklistSession:
         version = run.path.version if run else None
         return lookup(self.expectations.get(target, []), check_id, version)
 
+    def bound(self, check: Check) -> float:
+        """Seconds ``check`` may take: its own bound where it declares one, else ``--check-timeout``."""
+        return check.bound_s or self.options.check_timeout
+
     def run(self, check_id: str, target: str) -> CheckResult:
         """The result of one check on one target (from the background when it was started ahead)."""
         check = REGISTRY[check_id]
         future = self._ahead.pop((check_id, target), None)
         if future is not None:
-            result = future.result(timeout=self.options.check_timeout + 5)
+            result = future.result()  # resolves: every check before it on its thread is bounded too
         else:
-            result = run_check(check, self.runs[target], timeout=self.options.check_timeout, stop=self._stopping)
+            result = run_check(check, self.runs[target], timeout=self.bound(check), stop=self._stopping)
         self.results.append(result)
         return result
 

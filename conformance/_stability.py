@@ -45,14 +45,15 @@ def flips(documents: list[dict[str, Any]]) -> list[tuple[str, str, list[tuple[st
             if len({verdict for verdict, _ in runs}) > 1 or len(runs) != len(documents)]
 
 
-def near_bound(documents: list[dict[str, Any]], bound_s: float) -> list[tuple[str, str, int]]:
-    """Check × target pairs whose slowest run took more than half the check's time bound."""
-    slowest: dict[tuple[str, str], int] = {}
+def near_bound(documents: list[dict[str, Any]], default_bound_s: float) -> list[tuple[str, str, int, float]]:
+    """``(check, target, slowest ms, bound s)`` for pairs whose slowest run took more than half their bound."""
+    slowest: dict[tuple[str, str], tuple[int, float]] = {}
     for document in documents:
         for result in document["results"]:
             key = (result["check"], result["target"])
-            slowest[key] = max(slowest.get(key, 0), result["duration_ms"])
-    return sorted(((c, t, ms) for (c, t), ms in slowest.items() if ms > bound_s * 500), key=lambda x: -x[2])
+            bound = float(result.get("bound_s") or default_bound_s)
+            slowest[key] = (max(slowest.get(key, (0, bound))[0], result["duration_ms"]), bound)
+    return sorted(((c, t, ms, b) for (c, t), (ms, b) in slowest.items() if ms > b * 500), key=lambda x: -x[2])
 
 
 def main(runs: int, pytest_args: list[str], *, busy: bool, check_timeout: float, out: Path) -> int:
@@ -76,8 +77,11 @@ def main(runs: int, pytest_args: list[str], *, busy: bool, check_timeout: float,
     for check, target, per_run in changed:
         cells = ", ".join(f"{verdict} ({ms / 1000:.1f} s)" for verdict, ms in per_run)
         print(f"FLIP {check}@{target}: {cells}")
-    for check, target, ms in near_bound(documents, check_timeout)[:20]:
-        print(f"slow {check}@{target}: {ms / 1000:.1f} s, more than half its {check_timeout:.0f} s bound")
+    for check, target, ms, bound in near_bound(documents, check_timeout)[:20]:
+        print(f"slow {check}@{target}: {ms / 1000:.1f} s, more than half its {bound:.0f} s bound")
+    slowest = sorted(((r["duration_ms"], r["check"], r["target"]) for d in documents for r in d["results"]),
+                     reverse=True)[:5]
+    print("slowest: " + "; ".join(f"{c}@{t} {ms / 1000:.1f} s" for ms, c, t in slowest))
     total = sum(len(d["results"]) for d in documents) // max(len(documents), 1)
     print(f"{len(changed)} flip(s) across {runs} runs of {total} results each"
           + (" with one core busy" if busy else ""))

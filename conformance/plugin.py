@@ -63,7 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "pinned release in noxfile.py); installed into its own cached virtualenv on first use")
     group.addoption("--claude-code-version", default=None, help="Claude Code release for client.claude-code.* "
                     "(default: CLAUDE_CODE_VERSION in noxfile.py); installed from npm on first use")
-    group.addoption("--check-timeout", type=float, default=60.0, help="seconds one check may take")
+    group.addoption("--check-timeout", type=float, default=60.0, help="seconds one check may take (checks that "
+                    "run a client several times declare a longer bound of their own)")
     group.addoption("--update-expectations", action="store_true",
                     help="rewrite fixtures/expectations/<target>.yaml to match this run (reasons kept)")
     group.addoption("--report-dir", default="reports", help="where reports/<run-id>/results.json is written")
@@ -174,7 +175,10 @@ def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
                             config: pytest.Config) -> None:
     session = config.stash.get(_SESSION_KEY, None)
-    if session is None or not session.results:
+    if session is None:
+        return
+    session.harvest()
+    if not session.results and not session.selected:
         return
     run_id = time.strftime("run-%Y%m%d-%H%M%S", time.gmtime(session.started_at))
     directory = Path(config.getoption("report_dir")) / run_id

@@ -36,6 +36,9 @@ class Check:
     """An example of the message a failure gives (for docs/checks.md)."""
     func: Callable[[CheckContext], None]
     slow: bool = False
+    bound_s: float | None = None
+    """The check's own time bound, for checks whose parts have bounds of their own (a Claude Code run may take
+    40 s, and a check runs up to four); None takes the run's ``--check-timeout``."""
 
     @property
     def area(self) -> str:
@@ -67,6 +70,7 @@ def check(
     evidence: str = "request, response, upstream-received and upstream-sent excerpts",
     failure_example: str = "",
     slow: bool = False,
+    bound_s: float | None = None,
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
     """Register the decorated function as the check ``id``; ids must be unique."""
 
@@ -84,6 +88,7 @@ def check(
             failure_example=failure_example,
             func=func,
             slow=slow,
+            bound_s=bound_s,
         )
         return func
 

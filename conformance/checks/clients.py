@@ -162,7 +162,12 @@ def auth_styles(ctx: CheckContext) -> None:
 # -- Claude Code ---------------------------------------------------------------------------------------------------
 
 CLAUDE_FEATURES = ("messages", "streaming", "claude-code")
-CLAUDE_LAG_BOUND_S = 1.0
+# A Claude Code run is bounded at 40 s (_claude_code.run_claude) and a check makes up to four (midstream: two through
+# the path, two direct), some of them queued behind other targets' runs: 60 s would be shorter than its own parts.
+CLAUDE_CHECK_BOUND_S = 120.0
+# On the median text-delta lag: a buffered 3 s turn has a median near 1.5 s; a streaming one a few ms, however busy
+# the machine (its worst lag is what moves with load, so it is evidence, not the verdict).
+CLAUDE_LAG_BOUND_S = 0.5
 
 
 def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bool = False,
@@ -202,11 +207,14 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
     ca_pem = getattr(ctx.path, "ca_pem", None)
     try:
         run = run_claude(binary, connection, {**env, **(extra_env or {})}, prompt, ca_pem=ca_pem,
-                         cancel=ctx.cancelled)
+                         should_stop=lambda: ctx.cancelled.is_set() or (not direct and
+                                                                        bool(ctx.run.liveness.dead_reason)))
     except Cancelled as exc:
         raise CheckCancelled(str(exc)) from None
+    ctx.check_live()  # a run killed because the path stopped answering says so, not "Claude Code failed"
     ctx.note(f"claude_code{'_direct' if direct else ''}", {
-        "version": version, "returncode": run.returncode, "timed_out": run.timed_out,
+        "version": version, "returncode": run.returncode, "timed_out": run.timed_out, "queued_s": run.queued_s,
+        "ran_s": run.ran_s,
         "result": redact(str(run.result.get("result", "")))[:400], "is_error": run.result.get("is_error"),
         "stderr": redact(run.stderr[-400:])})
     return run
@@ -236,7 +244,7 @@ def _plain(ctx: CheckContext) -> tuple[str, Any]:
 
     def make() -> tuple[str, Any]:
         cid = ctx.new_cid()
-        return cid, _claude(ctx, f"Say hi {make_directive(cid=cid, deltas=8, interval=250)}")
+        return cid, _claude(ctx, f"Say hi {make_directive(cid=cid, deltas=12, interval=250)}")
 
     return ctx.shared("claude.plain", make)
 
@@ -251,6 +259,7 @@ def _plain(ctx: CheckContext) -> tuple[str, Any]:
     evidence="Claude Code's exit code and result, and the answer the upstream streamed",
     failure_example="plain turn: Claude Code ended with code 1: API Error: 401 …",
     slow=True,
+    bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_plain_turn(ctx: CheckContext) -> None:
     cid, run = _plain(ctx)
@@ -271,8 +280,10 @@ def claude_plain_turn(ctx: CheckContext) -> None:
     level="must",
     features=CLAUDE_FEATURES,
     evidence="per text delta: upstream send time and Claude Code's stream-json arrival time",
-    failure_example="a text delta reached Claude Code 2.31 s after the upstream sent it (bound 1.0 s)",
+    failure_example="half the text deltas reached Claude Code more than 1.52 s after the upstream sent them "
+    "(bound 0.5 s; worst 2.90 s)",
     slow=True,
+    bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_stream_unbuffered(ctx: CheckContext) -> None:
     from .._sse import decode_timed
@@ -291,9 +302,10 @@ def claude_stream_unbuffered(ctx: CheckContext) -> None:
     ctx.expect(len(got) >= len(sent) and bool(sent), f"{len(got)} text deltas reached Claude Code, upstream sent "
                f"{len(sent)}", expected=len(sent), actual=len(got))
     if lags:
-        ctx.expect(max(lags) <= CLAUDE_LAG_BOUND_S, f"a text delta reached Claude Code {max(lags):.2f} s after the "
-                   f"upstream sent it (bound {CLAUDE_LAG_BOUND_S} s)", expected=f"<= {CLAUDE_LAG_BOUND_S}",
-                   actual=max(lags))
+        middle = sorted(lags)[len(lags) // 2]
+        ctx.expect(middle <= CLAUDE_LAG_BOUND_S, f"half the text deltas reached Claude Code more than {middle:.2f} s "
+                   f"after the upstream sent them (bound {CLAUDE_LAG_BOUND_S} s; worst {max(lags):.2f} s)",
+                   expected=f"median <= {CLAUDE_LAG_BOUND_S}", actual=middle)
 
 
 @check(
@@ -306,6 +318,7 @@ def claude_stream_unbuffered(ctx: CheckContext) -> None:
     evidence="the tool_use the upstream sent, the tool_result it received next, Claude Code's final result",
     failure_example="the tool_result that reached the upstream answers toolu_… but the upstream asked for toolu_…",
     slow=True,
+    bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_tool_turn(ctx: CheckContext) -> None:
     import json as _json
@@ -341,6 +354,7 @@ def claude_tool_turn(ctx: CheckContext) -> None:
     failure_example="oauth turn: Claude Code ended with code 1: API Error: 401 OAuth authentication is currently "
     "not supported.",
     slow=True,
+    bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_oauth_turn(ctx: CheckContext) -> None:
     cid = ctx.new_cid()
@@ -358,6 +372,7 @@ def claude_oauth_turn(ctx: CheckContext) -> None:
     evidence="Claude Code's error result and the upstream attempts, through the path and direct",
     failure_example="Claude Code showed 'API Error: 400 litellm.BadRequestError: …', not the upstream's message",
     slow=True,
+    bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_error_text(ctx: CheckContext) -> None:
     def attempt(direct: bool) -> tuple[int, str]:
@@ -394,6 +409,7 @@ def claude_error_text(ctx: CheckContext) -> None:
     evidence="per setting: the streaming and non-streaming requests the upstream received, through the path and direct",
     failure_example="fallback allowed: the upstream saw 1 streaming + 0 non-streaming requests, direct 2 + 1",
     slow=True,
+    bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_midstream_fallback(ctx: CheckContext) -> None:
     """Why the counts are what they are (measured on Claude Code 2.1.332 against the reference upstream, and read

@@ -13,6 +13,7 @@ from ._requirements import API_STREAMING, CLAUDE_CODE_GATEWAY, SSE_FRAMING, STRE
 
 FEATURES = ("messages", "streaming")
 PACED_INTERVAL_MS = 150
+PACED_EVENTS = 20
 # A path may add this much latency per event, beyond what direct shows, before we call it buffering.
 LAG_BOUND_S = 0.5
 
@@ -33,7 +34,8 @@ REPLAYED_STREAM = "llm-anthropic__sse_text_2026-02"
 def _plain(ctx: CheckContext) -> tuple[Exchange, JournalEntry | None]:
     if ctx.run.observer.mode == "replay":
         return _stream(ctx, "plain", replay=REPLAYED_STREAM)
-    return _stream(ctx, "plain", deltas=12)
+    # Padding never 0: with the API's 0-15 a re-serialised event matched the upstream by chance one time in 16.
+    return _stream(ctx, "plain", deltas=12, padding="nonzero")
 
 
 def _upstream_events(entry: JournalEntry) -> list[SseEvent]:
@@ -212,10 +214,15 @@ def _pad(event: SseEvent) -> int:
     level="must",
     features=FEATURES,
     evidence="per-event upstream send times and client arrival times (seconds), and the lag of each",
-    failure_example="first event arrived 1.83 s after the upstream sent it (bound 0.5 s): buffered",
+    failure_example="half the events arrived more than 1.43 s after the upstream sent them (bound 0.50 s): buffered "
+    "(first event 2.83 s)",
+    slow=True,
 )
 def not_buffered(ctx: CheckContext) -> None:
-    exchange, entry = _stream(ctx, "paced", deltas=10, interval=PACED_INTERVAL_MS)
+    """Judged on the median lag, path against direct: a buffering path holds most events (the median of a 20-event,
+    3 s stream held to its end is about 1.5 s), while a CPU-starved but streaming path delays a few events (its
+    worst lag moves with machine load, its median does not). The worst lag is kept as evidence."""
+    exchange, entry = _stream(ctx, "paced", deltas=PACED_EVENTS, interval=PACED_INTERVAL_MS)
     if not _need(ctx, exchange, entry):
         return
     assert entry is not None
@@ -229,31 +236,33 @@ def not_buffered(ctx: CheckContext) -> None:
     bound = LAG_BOUND_S
     if ctx.run.direct is not None:
         direct = ctx.send(
-            ctx.body(stream=True, deltas=10, interval=PACED_INTERVAL_MS), direct=True, label="the same stream, direct"
+            ctx.body(stream=True, deltas=PACED_EVENTS, interval=PACED_INTERVAL_MS), direct=True,
+            label="the same stream, direct"
         )
         direct_entries = ctx.upstream_entries(direct)
         if direct.status == 200 and direct_entries:
             direct_lags = _lags(direct, direct_entries[-1])
             ctx.note("direct_lags_s", direct_lags)
-            bound = LAG_BOUND_S + max(direct_lags, default=0.0)
+            bound = LAG_BOUND_S + _median(direct_lags)
     events = len(_upstream_events(entry))
     ctx.expect(
         len(lags) >= events, f"{len(lags)} events arrived, upstream sent {events}", expected=events, actual=len(lags)
     )
     if lags:
+        middle = _median(lags)
+        ctx.note("lag_s", {"median": round(middle, 3), "first": lags[0], "max": max(lags)})
         ctx.expect(
-            lags[0] <= bound,
-            f"first event arrived {lags[0]:.2f} s after the upstream sent it (bound {bound:.2f} s): buffered",
-            expected=f"<= {bound:.2f}",
-            actual=lags[0],
+            middle <= bound,
+            f"half the events arrived more than {middle:.2f} s after the upstream sent them (bound {bound:.2f} s): "
+            f"buffered (first event {lags[0]:.2f} s)",
+            expected=f"median lag <= {bound:.2f}",
+            actual=middle,
         )
-        worst = max(lags)
-        ctx.expect(
-            worst <= bound,
-            f"an event arrived {worst:.2f} s after the upstream sent it (bound {bound:.2f} s): buffered",
-            expected=f"<= {bound:.2f}",
-            actual=worst,
-        )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else 0.0
 
 
 def _lags(exchange: Exchange, entry: JournalEntry) -> list[float]:

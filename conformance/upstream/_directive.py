@@ -14,6 +14,8 @@ Keys (all optional):
 ``should_retry``   ``true`` / ``false`` / ``none`` overrides the catalogue's ``x-should-retry``
 ``deltas``         number of text deltas in the answer (default 3)
 ``interval``       milliseconds between SSE events (default 0)
+``padding``        ``nonzero``: pad every event's data with 1-15 spaces (the API's 0-15 minus 0), so a path that
+                   drops or re-does padding shows on every event, whatever the draw
 ``gap``            ``SECONDS`` of silence after the first content delta (e.g. ``gap=6``)
 ``duration``       spread the deltas evenly over ``SECONDS`` (e.g. ``duration=20``)
 ``delay``          ``SECONDS`` before the response starts (a slow non-streaming answer)

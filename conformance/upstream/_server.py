@@ -284,10 +284,11 @@ class UpstreamApp:
         stop_after = directive.int("after", 1)
         midstream, cut = directive.get("midstream"), directive.get("cut") == "1"
         deltas_sent = 0
+        least_padding = 1 if directive.get("padding") == "nonzero" else 0
         for position, (name, payload, is_delta) in enumerate(events):
             if position and interval:
                 await asyncio.sleep(interval)
-            await writer.write(encode_event(name, payload, self.rng.randrange(0, 16)))
+            await writer.write(encode_event(name, payload, self.rng.randrange(least_padding, 16)))
             if not is_delta:
                 continue
             deltas_sent += 1

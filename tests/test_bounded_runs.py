@@ -1,0 +1,198 @@
+"""
+A run is bounded whatever happens: Ctrl-C mid-check, a gateway that never answers, bad inputs, a check that times
+out. Each test drives the checklist as a user does (pytest with the plugin, in a subprocess) and times it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conformance._claude_code import installed_claude_code, pinned_claude_code
+from conformance._client import Exchange
+from conformance._results import load_schema
+from conformance._threads import parallel
+from conformance._verdict import HarnessError
+from conformance.checks._context import PathLiveness
+from conformance.paths import PathError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _checklist(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "conformance/checks", "-p", "no:cacheprovider", "-q",
+         "--report-dir", str(tmp_path / "reports"), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
+        start_new_session=True)
+
+
+def _claude_pids() -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            except OSError:
+                continue
+            if command.endswith((b"/claude", b"/claude.exe")):
+                found.add(int(entry.name))
+    return found
+
+
+def _results(tmp_path: Path) -> dict:
+    found = sorted((tmp_path / "reports").glob("run-*/results.json"))
+    return json.loads(found[-1].read_text()) if found else {}
+
+
+class SilentGateway:
+    """Accepts connections and reads requests, never answers: the worst kind of broken gateway."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_a_gateway_that_never_answers_ends_in_time_with_error_verdicts(tmp_path):
+    """
+    Against a gateway that accepts connections and never answers, the whole checklist ends well inside 3 minutes:
+    once a few requests in a row got no response, every remaining check is an immediate error naming the cause.
+    """
+    gateway = SilentGateway()
+    try:
+        started = time.monotonic()
+        process = _checklist(tmp_path, "--target=silent", f"--base-url=http://127.0.0.1:{gateway.port}")
+        output, _ = process.communicate(timeout=240)
+        elapsed = time.monotonic() - started
+    finally:
+        gateway.close()
+    assert elapsed < 180, f"{elapsed:.0f} s"
+    assert "Traceback" not in output
+    document = _results(tmp_path)
+    verdicts = {r["verdict"] for r in document["results"]}
+    assert verdicts <= {"error", "unsupported"}, verdicts
+    errors = [r["message"] for r in document["results"] if r["verdict"] == "error"]
+    assert sum("the path stopped answering" in m for m in errors) > len(errors) // 2, errors[:5]
+
+
+@pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")), reason="node/npm not installed")
+def test_ctrl_c_during_a_claude_code_check_leaves_no_process_behind(tmp_path):
+    """
+    SIGINT (Ctrl-C) while Claude Code runs: pytest exits within 5 s and no claude process outlives it; the
+    results it writes say the run is incomplete and list what did not run.
+    """
+    try:
+        installed_claude_code(pinned_claude_code() or "")
+    except PathError as exc:
+        pytest.skip(str(exc))
+    before = _claude_pids()
+    process = _checklist(tmp_path, "--target=direct", "-k", "claude-code or sse")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (_claude_pids() - before):
+        time.sleep(0.05)
+    started = _claude_pids() - before
+    assert started, "Claude Code did not start"
+    process.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
+    output, _ = process.communicate(timeout=30)
+    assert time.monotonic() - interrupted < 5, output[-1500:]
+    time.sleep(0.3)
+    assert not (_claude_pids() & started), "a claude process outlived the run"
+    document = _results(tmp_path)
+    jsonschema.validate(document, load_schema())
+    assert document["run"]["complete"] is False and document["run"]["interrupted"] is True
+    assert document["run"]["not_run"], "an interrupted run lists what did not run"
+    findings = (Path(sorted((tmp_path / "reports").glob("run-*"))[-1]) / "findings.md").read_text()
+    assert "INCOMPLETE RUN" in findings
+
+
+def test_a_malformed_expectations_file_is_one_line_before_anything_starts(tmp_path):
+    """
+    A malformed expectations file stops the run at once with one line naming it, before any target starts.
+    """
+    (tmp_path / "direct.yaml").write_text("expectations:\n  - check: auth.api-key-accepted\n    verdict: maybe\n")
+    started = time.monotonic()
+    process = _checklist(tmp_path, "--target=direct", env={"EGRESS_CONFORMANCE_EXPECTATIONS": str(tmp_path)})
+    output, _ = process.communicate(timeout=60)
+    assert time.monotonic() - started < 10
+    assert process.returncode != 0
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if "direct.yaml" in line]
+    assert len(lines) == 1 and "malformed expectations file" in lines[0], output
+    assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").glob("run-*"))
+
+
+def test_a_report_directory_that_cannot_be_written_is_one_line_before_anything_starts(tmp_path):
+    """
+    A report directory that cannot be created stops the run at once with one line, not a traceback at the end.
+    """
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    started = time.monotonic()
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", "--target=direct",
+         "--report-dir", str(blocker / "reports")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - started < 10
+    assert process.returncode != 0
+    output = process.stdout + process.stderr
+    assert "Traceback" not in output
+    assert [line for line in output.splitlines() if "report directory" in line and "not writable" in line], output
+
+
+def test_liveness_declares_a_path_dead_after_consecutive_silences_only():
+    """
+    Three requests in a row with no response make a path dead; an answer in between resets the count.
+    """
+    liveness = PathLiveness(limit=3)
+    silent = Exchange("POST", "u", [], b"", 0.0, error="ReadTimeout: timed out")
+    answered = Exchange("POST", "u", [], b"", 0.0, status=200)
+    for exchange in (silent, silent, answered, silent, silent):
+        liveness.record(exchange)
+    assert liveness.dead_reason is None
+    liveness.record(silent)
+    assert liveness.dead_reason and "stopped answering" in liveness.dead_reason
+    refused = Exchange("POST", "u", [], b"", 0.0, error="ConnectError: refused")
+    fresh = PathLiveness(limit=1)
+    fresh.record(refused)
+    assert fresh.dead_reason is None  # refusals are reported per check (unreachable), not as silence
+
+
+def test_parallel_work_keeps_order_raises_and_never_blocks_exit():
+    """
+    ``parallel`` returns results in order, re-raises the first exception, and its threads are daemons.
+    """
+    assert parallel(lambda x: x * 2, [1, 2, 3]) == [2, 4, 6]
+    with pytest.raises(ValueError):
+        parallel(lambda x: 1 // 0 if x == 2 else (_ for _ in ()).throw(ValueError("x")), [1])
+    with pytest.raises(HarnessError):
+        parallel(time.sleep, [5], timeout=0.2)
+    assert all(t.daemon for t in threading.enumerate() if t.name == "check-part")
