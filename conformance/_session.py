@@ -62,9 +62,10 @@ class ChecklistSession:
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     def start(self, selected: set[tuple[str, str]] | None = None) -> None:
-        """Start the upstream and targets; slow checks among ``selected`` (all when None) start right away."""
-        self.selected = [(c, t) for t in self.options.targets for c in REGISTRY
-                         if selected is None or (c, t) in selected]
+        """Start the upstream and targets, then every check × target in ``selected`` in the background; without
+        ``selected`` nothing starts ahead and each ``run`` call runs its check there and then."""
+        selected = selected or set()
+        self.selected = [(c, t) for t in self.options.targets for c in REGISTRY if (c, t) in selected]
         self._install_clients()
         self.observer = self._start_upstream()
         side = UpstreamSide(
@@ -90,7 +91,7 @@ class ChecklistSession:
         for word, run in self.runs.items():
             if run.startup_error:
                 continue
-            wanted = [c for c in REGISTRY.values() if selected is None or (c.id, word) in selected]
+            wanted = [c for c in REGISTRY.values() if (c.id, word) in selected]
             for check in wanted:  # slow checks (paced streams, client runs) each on their own thread
                 if check.slow:
                     self._ahead[(check.id, word)] = self._in_background([check.id], run)[0]

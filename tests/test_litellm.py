@@ -23,7 +23,7 @@ def test_test_releases_are_the_noxfile_ones():
     """
     The releases this file runs are the ones the tests session installs beforehand.
     """
-    assert f"LITELLM_TEST_RELEASES = {RELEASES!r}" in open("noxfile.py").read()
+    assert f"LITELLM_TEST_RELEASES = {RELEASES!r}".replace("'", '"') in open("noxfile.py").read()
 
 
 def test_pinned_release_comes_from_the_noxfile():
