@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from ._encoding import decode_body, decoded_chunks
 from ._sse import SseEvent, decode_timed
 
 
@@ -58,11 +59,19 @@ class Exchange:
     def is_sse(self) -> bool:
         return "text/event-stream" in (self.header("content-type") or "")
 
+    @property
+    def content_encoding(self) -> str | None:
+        values = self.header_all("content-encoding")
+        return ", ".join(values) if values else None
+
+    @property
+    def decoded_chunks(self) -> list[tuple[float, bytes]]:
+        """``(arrival time, decoded bytes)`` per received chunk, decoded incrementally."""
+        return decoded_chunks(self.chunks, self.content_encoding)
+
     def events(self) -> list[SseEvent]:
-        """SSE events decoded from the decoded body, timed by chunk arrival when not compressed."""
-        if self.header("content-encoding"):
-            return decode_timed([(self.chunks[-1][0] if self.chunks else 0.0, self.body)])
-        return decode_timed(self.chunks)
+        """SSE events of the decoded body, each timed by the arrival of its own bytes (gzip included)."""
+        return decode_timed(self.decoded_chunks)
 
 
 class HarnessClient:
@@ -125,7 +134,7 @@ class HarnessClient:
                     exchange.chunks.append((time.time(), chunk))
             finally:
                 response.close()
-            exchange.body = _decode(exchange.raw_body, exchange.header("content-encoding"))
+            exchange.body = decode_body(exchange.raw_body, exchange.content_encoding)
         except httpx.HTTPError as exc:
             exchange.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             exchange.body = exchange.raw_body
@@ -134,17 +143,3 @@ class HarnessClient:
     def close(self) -> None:
         self._client.close()
 
-
-def _decode(raw: bytes, encoding: str | None) -> bytes:
-    if not encoding or encoding == "identity":
-        return raw
-    import zlib
-
-    try:
-        if encoding == "gzip":
-            return zlib.decompress(raw, wbits=31)
-        if encoding == "deflate":
-            return zlib.decompress(raw)
-    except zlib.error:
-        return raw
-    return raw

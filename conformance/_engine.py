@@ -27,6 +27,8 @@ class CheckResult:
     evidence: dict[str, Any] = field(default_factory=dict)
     bound_s: float = 60.0
     """The time bound the check ran under."""
+    stopped: bool = False
+    """The run was torn down before the check finished: it counts as not run, not as a verdict."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,7 +92,7 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
     def result(verdict: Verdict, message: str, ctx: CheckContext | None = None) -> CheckResult:
         findings = [_finding_json(f) for f in ctx.findings] if ctx else []
         evidence = redact_any(_jsonable(ctx.evidence)) if ctx else {}
-        return CheckResult(
+        made = CheckResult(
             check.id,
             run.path.name,
             verdict,
@@ -101,6 +103,9 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
             evidence,
             timeout,
         )
+        # An error during the teardown (the path or upstream going away under it) is not the path's verdict.
+        made.stopped = verdict is Verdict.ERROR and stop is not None and stop.is_set()
+        return made
 
     if run.startup_error:
         return result(Verdict.ERROR, run.startup_error)

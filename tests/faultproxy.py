@@ -11,12 +11,14 @@ import json
 import re
 import ssl
 import time
+import zlib
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from conformance._background import BackgroundServer
+from conformance._encoding import ContentDecoder, decode_body
 from conformance._hop import HOP_BY_HOP
 from conformance._sse import SseDecoder, compact_json, encode_event
 
@@ -61,7 +63,21 @@ FAULTS = {
     "rewrite-tool-id": "change the id of every tool_use block in responses",
     "response-timeout": "answer 504 'upstream request timeout' when the upstream takes longer than N seconds",
     "tls-sni": "reach the upstream over TLS naming the given SNI instead of api.anthropic.com",
+    "delay-per-event": "hold every SSE event N milliseconds before sending it (argument; a slow proxy's cost)",
+    "decode-content": "remove the upstream's Content-Encoding (send bodies and streams decoded)",
 }
+# Changes a transparent path may make: every check must still pass through them (content-encoding-kept aside,
+# which exists to see the second one).
+BENIGN = {
+    "rechunk": "split every write into pieces of a few bytes, each flushed on its own",
+    "gzip-per-event": "compress the response with gzip, flushed after every SSE event (as a CDN may)",
+    "header-case": "send every response header name in upper case",
+}
+_JSON_EDITS = {"rewrite-tool-id", "reserialize-json", "strip-cache-usage", "mutate-text", "empty-tool-input",
+               "first-tool-use-only", "reencode-signature", "decode-content", "gzip-per-event"}
+_SSE_EDITS = {"rewrite-tool-id", "drop-pings", "drop-sse-errors", "reserialize-sse", "strip-cache-usage",
+              "mutate-text", "empty-tool-input", "drop-signature-delta", "reencode-signature", "delay-per-event",
+              "decode-content", "gzip-per-event"}
 
 
 def _mutate_usage(usage: Any) -> None:
@@ -84,7 +100,7 @@ class FaultProxy:
         self.faults: dict[str, str] = {}
         for fault in faults:
             name, _, argument = fault.partition("=")
-            if name not in FAULTS:
+            if name not in FAULTS and name not in BENIGN:
                 raise ValueError(f"unknown fault {name}")
             self.faults[name] = argument
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -233,7 +249,28 @@ class FaultProxy:
             headers = [(k, v) for k, v in headers if k.lower() != f["drop-response-header"].lower()]
         if "add-response-header" in f:
             headers.append(("x-fault-proxy", "1"))
+        if self._recodes(upstream):  # bodies go out decoded (and re-encoded by gzip-per-event)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+            if "gzip-per-event" in f:
+                headers.append(("Content-Encoding", "gzip"))
+        if "header-case" in f:
+            headers = [(k.upper(), v) for k, v in headers]
         return headers
+
+    def _recodes(self, upstream: aiohttp.ClientResponse) -> bool:
+        """Whether the body is decoded on the way (to edit it, or as the fault itself)."""
+        is_sse = "text/event-stream" in upstream.headers.get("content-type", "")
+        edits = _SSE_EDITS if is_sse else _JSON_EDITS
+        return bool(edits & set(self.faults)) and (
+            "content-encoding" in upstream.headers or "gzip-per-event" in self.faults)
+
+    async def _write(self, response: web.StreamResponse, data: bytes) -> None:
+        if "rechunk" in self.faults:
+            for start in range(0, len(data), 37):  # an odd size: boundaries fall inside events and lines
+                await response.write(data[start:start + 37])
+                await asyncio.sleep(0)
+        elif data:
+            await response.write(data)
 
     async def _respond(
         self, request: web.Request, upstream: aiohttp.ClientResponse, stream_request: bool
@@ -246,13 +283,19 @@ class FaultProxy:
             return await self._error(request, upstream, stream_request)
         if not is_sse:
             body = await upstream.read()
-            body = self._json_body(body)
+            if self._recodes(upstream):
+                body = decode_body(body, upstream.headers.get("content-encoding"))
+                body = self._json_body(body)
+                if "gzip-per-event" in f:
+                    body = zlib.compress(body, wbits=31)
+            else:
+                body = self._json_body(body)
             response = web.StreamResponse(status=upstream.status)
             for k, v in self._response_headers(upstream, keep_length=False):
                 response.headers.add(k, v)
             response.content_length = len(body)
             await response.prepare(request)
-            await response.write(body)
+            await self._write(response, body)
             await response.write_eof()
             return response
         return await self._stream(request, upstream)
@@ -283,16 +326,7 @@ class FaultProxy:
 
     def _json_body(self, body: bytes) -> bytes:
         f = self.faults
-        edits = {
-            "rewrite-tool-id",
-            "reserialize-json",
-            "strip-cache-usage",
-            "mutate-text",
-            "empty-tool-input",
-            "first-tool-use-only",
-            "reencode-signature",
-        }
-        if not edits & set(f):
+        if not (_JSON_EDITS - {"decode-content", "gzip-per-event"}) & set(f):
             return body
         try:
             data = json.loads(body)
@@ -372,20 +406,10 @@ class FaultProxy:
         started = time.monotonic()
         cut_after = float(f["cut-after"]) if "cut-after" in f else None
         idle = float(f["idle-timeout"]) if "idle-timeout" in f else None
-        reframe = bool(
-            {
-                "rewrite-tool-id",
-                "drop-pings",
-                "drop-sse-errors",
-                "reserialize-sse",
-                "strip-cache-usage",
-                "mutate-text",
-                "empty-tool-input",
-                "drop-signature-delta",
-                "reencode-signature",
-            }
-            & set(f)
-        )
+        reframe = bool(_SSE_EDITS & set(f))
+        content = ContentDecoder(upstream.headers.get("content-encoding") if self._recodes(upstream) else None)
+        gzip = zlib.compressobj(wbits=31) if "gzip-per-event" in f else None
+        delay = float(f["delay-per-event"]) / 1000 if "delay-per-event" in f else 0.0
         decoder = SseDecoder()
         held: list[bytes] = []
         while True:
@@ -404,12 +428,23 @@ class FaultProxy:
                 break
             out = chunk
             if reframe:
-                out = b"".join(filter(None, (self._event(e.name, e.raw, e.data) for e in decoder.feed(chunk))))
+                events = [self._event(e.name, e.raw, e.data) for e in decoder.feed(content.feed(chunk))]
+                if delay or gzip is not None:  # one write per event: held, compressed and flushed on its own
+                    for event in filter(None, events):
+                        if delay:
+                            await asyncio.sleep(delay)
+                        if gzip is not None:
+                            event = gzip.compress(event) + gzip.flush(zlib.Z_SYNC_FLUSH)
+                        await self._write(response, event)
+                    continue
+                out = b"".join(filter(None, events))
             if "buffer-stream" in f:
                 held.append(out)
             elif out:
-                await response.write(out)
+                await self._write(response, out)
         for part in held:
-            await response.write(part)
+            await self._write(response, part)
+        if gzip is not None:
+            await self._write(response, gzip.flush())
         await response.write_eof()
         return response

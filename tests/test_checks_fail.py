@@ -18,9 +18,9 @@ from conformance._observer import UpstreamObserver
 from conformance._verdict import Verdict
 from conformance.checks import REGISTRY, TargetRun
 from conformance.paths import ALL_FEATURES, Credentials, EgressPath
-from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
+from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
 
-from .faultproxy import PROXY_KEY_HEADER, FaultProxy
+from .faultproxy import BENIGN, PROXY_KEY_HEADER, FaultProxy
 from .openproxies import OpenConnectProxy, OpenTcpForwarder
 
 PROXY_KEY = "sk-proxy-SENTINEL-0123456789abcdef"
@@ -64,6 +64,8 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("sse.padding-and-ping", ("reserialize-sse",), NONSTRICT),
     ("sse.padding-and-ping", ("drop-pings",), NONSTRICT),
     ("sse.not-buffered", ("buffer-stream",), FAIL),
+    ("sse.not-buffered", ("delay-per-event=50",), FAIL),
+    ("sse.per-event-delay", ("delay-per-event=50",), FAIL),
     ("sse.long-stream-not-cut", ("cut-after=2",), FAIL),
     ("sse.idle-gap-survives", ("idle-timeout=2",), FAIL),
     ("sse.midstream-error-delivered", ("drop-sse-errors",), FAIL),
@@ -84,12 +86,14 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("client.sdk.auth-styles", ("oauth-to-x-api-key",), FAIL),
     ("client.claude-code.plain-turn", ("mutate-text",), FAIL),
     ("client.claude-code.stream-unbuffered", ("buffer-stream",), FAIL),
+    ("client.claude-code.stream-unbuffered", ("delay-per-event=50",), FAIL),
     ("client.claude-code.tool-turn", ("rewrite-tool-id",), FAIL),
     ("client.claude-code.oauth-turn", ("oauth-to-x-api-key",), FAIL),
     ("client.claude-code.error-text", ("wrap-errors",), FAIL),
     ("client.claude-code.midstream-fallback", ("drop-sse-errors",), FAIL),
     ("headers.response-diff", ("add-response-header",), INFO),
     ("headers.request-diff", ("add-request-header",), INFO),
+    ("headers.content-encoding-kept", ("decode-content",), NONSTRICT),
 ]
 
 
@@ -173,3 +177,50 @@ def test_every_check_passes_through_the_transparent_proxy(shared_upstream):
         and not (r.check_id.startswith("egress.") and r.verdict is Verdict.UNSUPPORTED)
     ]
     assert not bad
+
+
+# A benign change may show in the checks that exist to see it, and nowhere else: compression added to an
+# uncompressed upstream is seen by the encoding check; the same per-event gzip behind a gzip upstream changes nothing.
+SEES_BENIGN = {("gzip-per-event", "identity"): {"headers.content-encoding-kept": Verdict.PASS_NONSTRICT}}
+
+
+@pytest.fixture(scope="module")
+def identity_upstream() -> Iterator[ReferenceUpstream]:
+    """The reference upstream with compression off (the API before 2026-03, or a client that asks for none)."""
+    with ReferenceUpstream(UpstreamConfig(gzip=False), also_tls=True) as upstream:
+        yield upstream
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+@pytest.mark.parametrize("change", sorted(BENIGN))
+def test_every_check_passes_through_a_benign_change(shared_upstream, identity_upstream, change, encoding):
+    """
+    Re-chunked writes, gzip flushed per event and upper-case header names change nothing a client depends on:
+    every check passes through them, behind a compressing upstream and an uncompressed one (no false alarm),
+    the encoding check aside where compression was added.
+    """
+    upstream = shared_upstream if encoding == "gzip" else identity_upstream
+    with _proxy(upstream, change) as proxy, ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda c: _run(upstream, proxy, c), list(REGISTRY)))
+    allowed = SEES_BENIGN.get((change, encoding), {})
+    bad = [
+        (r.check_id, r.verdict.value, r.message)
+        for r in results
+        if r.verdict not in (Verdict.PASS, Verdict.INFO, allowed.get(r.check_id))
+        and not (r.check_id.startswith("egress.") and r.verdict is Verdict.UNSUPPORTED)
+    ]
+    assert not bad
+    for check_id, verdict in allowed.items():
+        assert next(r for r in results if r.check_id == check_id).verdict is verdict
+
+
+@pytest.mark.parametrize("check_id", ["sse.not-buffered", "client.claude-code.stream-unbuffered"])
+def test_buffering_is_caught_behind_an_uncompressed_upstream_too(identity_upstream, check_id):
+    """
+    The buffering checks catch a buffering path whether or not the upstream compresses.
+    """
+    if check_id.startswith("client.claude-code.") and not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("node/npm not installed: Claude Code checks are unsupported here")
+    with _proxy(identity_upstream, "buffer-stream") as proxy:
+        result = _run(identity_upstream, proxy, check_id)
+    assert result.verdict is FAIL, result.message

@@ -1,6 +1,20 @@
 """The checklist: one module per behaviour area; importing this package registers every check in ``REGISTRY``."""
 
-from . import auth, cache, clients, egress, endpoints, errors, headers, request, request_id, sse, thinking, tools  # noqa: F401  # noqa: F401
+from . import (  # noqa: F401  (imported to register their checks)
+    auth,
+    cache,
+    clients,
+    egress,
+    endpoints,
+    errors,
+    headers,
+    request,
+    request_id,
+    sse,
+    sse_timing,
+    thinking,
+    tools,
+)
 from ._context import CheckContext, TargetRun
 from ._registry import REGISTRY, Check, check
 

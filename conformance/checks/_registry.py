@@ -36,6 +36,8 @@ class Check:
     """An example of the message a failure gives (for docs/checks.md)."""
     func: Callable[[CheckContext], None]
     slow: bool = False
+    timing: bool = False
+    """Judges timing: runs in the run's quiet phase, before any other check, so the harness's own load is not in it."""
     bound_s: float | None = None
     """The check's own time bound, for checks whose parts have bounds of their own (a Claude Code run may take
     40 s, and a check runs up to four); None takes the run's ``--check-timeout``."""
@@ -70,6 +72,7 @@ def check(
     evidence: str = "request, response, upstream-received and upstream-sent excerpts",
     failure_example: str = "",
     slow: bool = False,
+    timing: bool = False,
     bound_s: float | None = None,
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
     """Register the decorated function as the check ``id``; ids must be unique."""
@@ -88,6 +91,7 @@ def check(
             failure_example=failure_example,
             func=func,
             slow=slow,
+            timing=timing,
             bound_s=bound_s,
         )
         return func

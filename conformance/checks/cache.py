@@ -56,7 +56,7 @@ def _write_then_read(ctx: CheckContext, stream: bool) -> None:
             exchange.status == 200, f"cache {turn} answered {exchange.status}", expected=200, actual=exchange.status
         ):
             return
-        ours, theirs = _usages(exchange.body, stream), _usages(entry.decoded_body, stream)
+        ours, theirs = _usages(exchange.body, stream), _usages(entry.response_body, stream)
         for where, usage in theirs.items():
             for key in USAGE_KEYS:
                 if key in usage:

@@ -19,13 +19,13 @@ def _same(ctx: CheckContext, label: str, exchange, entry) -> None:  # type: igno
     if entry is None:
         return
     try:
-        same = json.loads(exchange.body) == json.loads(entry.decoded_body)
+        same = json.loads(exchange.body) == json.loads(entry.response_body)
     except ValueError:
         same = False
     ctx.expect(
         same,
         f"{label}: the body differs from the upstream's",
-        expected=entry.decoded_body[:300],
+        expected=entry.response_body[:300],
         actual=exchange.body[:300],
     )
 

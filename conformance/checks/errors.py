@@ -191,7 +191,7 @@ def stream_request_json(ctx: CheckContext) -> None:
 def slow_response(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(delay=16), label="answer after 16 s", timeout=90))
     entry = ctx.upstream_entry(exchange)
-    local = entry is not None and (exchange.status != entry.status or exchange.body != entry.decoded_body)
+    local = entry is not None and (exchange.status != entry.status or exchange.body != entry.response_body)
     ctx.note(
         "local_reply",
         {

@@ -6,7 +6,7 @@ from typing import Any
 
 from ._context import CheckContext
 from ._registry import check
-from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED
+from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
 from .request import HOP_BY_HOP
 
 
@@ -63,3 +63,29 @@ def request_diff(ctx: CheckContext) -> None:
         not (diff["added"] or diff["removed"] or diff["changed"]),
         f"added {diff['added']}; removed {diff['removed']}; changed {diff['changed']}",
     )
+
+
+@check(
+    id="headers.content-encoding-kept",
+    title="Does the response keep the upstream's Content-Encoding (no compression added, removed or changed)?",
+    requirement=FORWARD_UNCHANGED + " The API compresses successful JSON and SSE responses for clients that ask.",
+    source=f"{CLAUDE_CODE_GATEWAY}; {WIRE_DOC} §1",
+    level="should",
+    features=("messages", "streaming"),
+    evidence="Content-Encoding and wire/decoded sizes upstream and at the client, for a JSON and an SSE answer",
+    failure_example="SSE: the upstream sent gzip, the client got identity (the path decoded the stream)",
+)
+def content_encoding_kept(ctx: CheckContext) -> None:
+    """Compared on the wire, not on content: every other check compares decoded bodies, so a path that adds,
+    removes or changes compression passes them all and shows only here."""
+    for label, body in (("JSON", ctx.body()), ("SSE", ctx.body(stream=True))):
+        exchange = ctx.reached(ctx.send(body, label=f"{label} answer"))
+        entry = ctx.upstream_entry(exchange)
+        if entry is None:
+            continue
+        theirs, ours = entry.content_encoding or "identity", exchange.content_encoding or "identity"
+        ctx.note(f"{label.lower()}_encoding", {
+            "upstream": theirs, "client": ours, "upstream_wire_bytes": len(entry.wire_body),
+            "client_wire_bytes": len(exchange.raw_body), "decoded_bytes": len(exchange.body)})
+        ctx.expect(ours == theirs, f"{label}: the upstream sent {theirs}, the client got {ours}", expected=theirs,
+                   actual=ours)

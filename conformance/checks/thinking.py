@@ -32,7 +32,7 @@ def _compare(ctx: CheckContext, label: str, **directive: Any) -> None:
     ours = [b for b in _blocks(exchange) if b.get("type") in ("thinking", "redacted_thinking")]
     theirs = [
         b
-        for b in json.loads(entry.decoded_body or b"{}").get("content", [])
+        for b in json.loads(entry.response_body or b"{}").get("content", [])
         if b.get("type") in ("thinking", "redacted_thinking")
     ]
     ctx.expect(
@@ -68,7 +68,7 @@ def streamed_signature(ctx: CheckContext) -> None:
     if entry is None:
         return
     ours = _rebuilt(exchange.body)
-    theirs = _rebuilt(entry.decoded_body)
+    theirs = _rebuilt(entry.response_body)
     ctx.expect(bool(theirs) and ours == theirs, "streamed thinking block differs", expected=theirs, actual=ours)
 
 

@@ -128,7 +128,7 @@ def streamed_input(ctx: CheckContext) -> None:
     entry = ctx.upstream_entry(exchange)
     if entry is None:
         return
-    ours, theirs = _streamed_blocks(exchange.body), _streamed_blocks(entry.decoded_body)
+    ours, theirs = _streamed_blocks(exchange.body), _streamed_blocks(entry.response_body)
     ctx.expect(bool(theirs) and ours == theirs, "streamed tool_use blocks differ", expected=theirs, actual=ours)
 
 

@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         default="rate_limit",
         help="answer to an OAuth token sent as x-api-key (default: the seed's observed 429)",
     )
-    parser.add_argument("--gzip", action="store_true", help="gzip responses for clients that accept it")
+    parser.add_argument("--gzip", action=argparse.BooleanOptionalAction, default=True,
+                        help="gzip successful responses for clients that accept it, as the 2026 API does "
+                        "(--no-gzip: never)")
     parser.add_argument("--min-cacheable-tokens", type=int, default=1024)
     args = parser.parse_args(argv)
 

@@ -27,8 +27,9 @@ class UpstreamConfig:
     """Answer to an OAuth token sent in ``x-api-key``: the seed observed 429 ``rate_limit_error`` "Error"."""
     versions: tuple[str, ...] = KNOWN_VERSIONS
     """Accepted ``anthropic-version`` values."""
-    gzip: bool = False
-    """Compress responses when the client sends ``Accept-Encoding: gzip`` (the real API does since 2026-03)."""
+    gzip: bool = True
+    """Compress successful responses when the client sends ``Accept-Encoding: gzip``, as the real API does: JSON
+    bodies since 2024 and SSE (flushed per event) since 2026-03 in the recordings, error bodies never."""
     min_cacheable_tokens: int = 1024
     """Shortest prefix (in the upstream's token estimate) that a ``cache_control`` breakpoint caches."""
     signing_key: bytes = b"egress-conformance-thinking-signature-key"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import threading
-import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from .._encoding import decode_body, decoded_chunks
 
 
 @dataclass
@@ -36,20 +37,24 @@ class JournalEntry:
     """False until the whole response was written (a cut or failed stream stays False)."""
 
     @property
-    def response_body(self) -> bytes:
-        """The response body as written to the socket (still gzip when the upstream compressed it)."""
+    def wire_body(self) -> bytes:
+        """The response body as written to the socket (still compressed when the upstream compressed it)."""
         return b"".join(chunk for _, chunk in self.chunks)
 
     @property
-    def decoded_body(self) -> bytes:
-        """The response body with any gzip content-encoding removed, as a client parses it."""
-        body = self.response_body
-        if any("gzip" in v for v in self.response_header("content-encoding")):
-            try:
-                return zlib.decompress(body, wbits=31)
-            except zlib.error:
-                return body
-        return body
+    def content_encoding(self) -> str | None:
+        values = self.response_header("content-encoding")
+        return ", ".join(values) if values else None
+
+    @property
+    def response_body(self) -> bytes:
+        """The response body with its content-encoding removed: what the upstream said, as a client parses it."""
+        return decode_body(self.wire_body, self.content_encoding)
+
+    @property
+    def decoded_chunks(self) -> list[tuple[float, bytes]]:
+        """``(send time, decoded bytes)`` per written chunk: each SSE event keeps its own send time under gzip."""
+        return decoded_chunks(self.chunks, self.content_encoding)
 
     def header(self, name: str) -> list[str]:
         """All values of a request header, case-insensitively, in arrival order."""

@@ -44,7 +44,8 @@ class _Writer:
         self.request = request
         self.entry = entry
         self.gzip = gzip
-        self._compressor = zlib.compressobj(wbits=31) if gzip else None
+        """Whether to compress; a handler may turn it off until ``start`` (errors and replays never compress)."""
+        self._compressor: zlib._Compress | None = None  # type: ignore[name-defined]
         self.response: web.StreamResponse | None = None
 
     async def start(self, status: int, headers: list[tuple[str, str]], length: int | None = None) -> None:
@@ -54,6 +55,7 @@ class _Writer:
         if self.gzip:
             response.headers.add("Content-Encoding", "gzip")
             response.headers.add("vary", "Accept-Encoding")
+            self._compressor = zlib.compressobj(wbits=31)
         if length is not None:
             response.content_length = length
         await response.prepare(self.request)

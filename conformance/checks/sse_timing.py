@@ -1,0 +1,166 @@
+"""sse.not-buffered, sse.per-event-delay — when does each event reach the client, compared with direct?
+
+One paced stream through the path and the same stream straight to the upstream run *at the same time*, so the
+machine's load weighs on both alike and cancels out of the difference. Each event's lag is its client arrival
+minus its upstream send time (gzip included: chunks are decoded one by one, each event keeps its own time); the
+*added* delay of event i is the path's lag minus direct's lag for that event.
+
+Why 200 events 20 ms apart: an agent's turn streams hundreds of events (a 2,000-token answer is about 500 text
+deltas), and a per-event cost shows only across many. Why the bounds:
+
+* ``sse.per-event-delay`` fails when the median added delay exceeds 20 ms. Over a 500-event turn that is 10 s of
+  extra waiting, which an agent's user feels; a proxy that holds every event 100-210 ms (a flush timer) adds
+  50-100 s. Below the bound the figures are reported as measured information. The direct-vs-direct spread of this
+  method on a 2-core machine with one core busy is about 1 ms at the median (benchmarks/timing.py).
+* ``sse.not-buffered`` fails when the median added delay exceeds 0.5 s: most events held back, i.e. a buffer.
+  The worst lag moves with machine load; the median does not, so the median is judged and the worst kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._client import Exchange
+from .._sse import decode_timed
+from .._threads import parallel
+from ..upstream import JournalEntry
+from ._context import CheckContext
+from ._registry import check
+from ._requirements import CLAUDE_CODE_GATEWAY, STREAM_AS_ARRIVED
+
+FEATURES = ("messages", "streaming")
+PACED_EVENTS = 100
+PACED_INTERVAL_MS = 40
+PER_EVENT_BOUND_MS = 20.0
+BUFFERED_BOUND_S = 0.5
+
+
+@dataclass
+class PacedPair:
+    """The same paced stream through the path and direct, run concurrently, with each event's lag."""
+
+    path: Exchange
+    path_entry: JournalEntry | None
+    direct: Exchange | None
+    direct_entry: JournalEntry | None
+
+    def path_lags(self) -> list[float]:
+        return lags(self.path, self.path_entry)
+
+    def direct_lags(self) -> list[float]:
+        return lags(self.direct, self.direct_entry) if self.direct is not None else []
+
+    def added_ms(self) -> list[float]:
+        """Per event: the path's lag minus direct's, in ms (the path's own lag when there is no direct run)."""
+        ours, theirs = self.path_lags(), self.direct_lags()
+        if not theirs:
+            return [round(a * 1000, 1) for a in ours]
+        return [round((a - b) * 1000, 1) for a, b in zip(ours, theirs, strict=False)]
+
+
+def lags(exchange: Exchange | None, entry: JournalEntry | None) -> list[float]:
+    """Per event: client arrival time minus upstream send time, in seconds."""
+    if exchange is None or entry is None:
+        return []
+    sent = [e.arrived_at or 0.0 for e in decode_timed(entry.decoded_chunks)]
+    got = [e.arrived_at or 0.0 for e in exchange.events()]
+    return [round(b - a, 4) for a, b in zip(sent, got, strict=False)]
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else 0.0
+
+
+def _paced(ctx: CheckContext) -> PacedPair:
+    def make() -> PacedPair:
+        def one(direct: bool) -> tuple[Exchange, JournalEntry | None]:
+            body = ctx.body(stream=True, deltas=PACED_EVENTS, interval=PACED_INTERVAL_MS)
+            exchange = ctx.send(body, direct=direct, label="paced stream, direct" if direct else "paced stream")
+            if not direct:
+                ctx.reached(exchange)
+            entries = ctx.upstream_entries(exchange)
+            return exchange, entries[-1] if entries else None
+
+        sides = [False] + ([True] if ctx.run.direct is not None else [])
+        (path, path_entry), *rest = parallel(one, sides)
+        direct, direct_entry = rest[0] if rest else (None, None)
+        return PacedPair(path, path_entry, direct, direct_entry)
+
+    return ctx.shared("sse.paced", make)
+
+
+def _usable(ctx: CheckContext, pair: PacedPair) -> bool:
+    ctx.expect(pair.path.status == 200, f"the paced stream was answered {pair.path.status}", expected=200,
+               actual=pair.path.status)
+    ctx.expect(pair.path_entry is not None, "the upstream received no request for the paced stream")
+    return pair.path.status == 200 and pair.path_entry is not None
+
+
+def _evidence(ctx: CheckContext, pair: PacedPair) -> list[float]:
+    added = pair.added_ms()
+    path_lags, direct_lags = pair.path_lags(), pair.direct_lags()
+    ctx.note("timing", {
+        "events": len(path_lags), "interval_ms": PACED_INTERVAL_MS,
+        "added_ms": {"p50": median(added), "max": max(added, default=0.0),
+                     "first_event": added[0] if added else None},
+        "path_lag_ms": {"p50": round(median(path_lags) * 1000, 1), "max": round(max(path_lags, default=0) * 1000, 1)},
+        "direct_lag_ms": {"p50": round(median(direct_lags) * 1000, 1),
+                          "max": round(max(direct_lags, default=0) * 1000, 1)},
+    })
+    ctx.note("added_delay_ms_series", added)
+    return added
+
+
+@check(
+    id="sse.not-buffered",
+    title="Does each event reach the client about when the upstream sent it (no buffering)?",
+    requirement=STREAM_AS_ARRIVED,
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=FEATURES,
+    evidence="per-event added delay against direct (ms), its median and worst, events sent and received",
+    failure_example="half the events arrived more than 1.43 s later than direct (bound 0.5 s): buffered",
+    slow=True,
+    timing=True,
+)
+def not_buffered(ctx: CheckContext) -> None:
+    pair = _paced(ctx)
+    if not _usable(ctx, pair):
+        return
+    added = _evidence(ctx, pair)
+    assert pair.path_entry is not None
+    sent = len(decode_timed(pair.path_entry.decoded_chunks))
+    got = len(pair.path_lags())
+    ctx.expect(got >= sent, f"{got} events arrived, upstream sent {sent}", expected=sent, actual=got)
+    middle = median(added) / 1000
+    ctx.expect(middle <= BUFFERED_BOUND_S, f"half the events arrived more than {middle:.2f} s later than direct "
+               f"(bound {BUFFERED_BOUND_S} s): buffered", expected=f"median added <= {BUFFERED_BOUND_S} s",
+               actual=round(middle, 3))
+
+
+@check(
+    id="sse.per-event-delay",
+    title="How much delay does the path add to each event of a stream, compared with direct (median of 200)?",
+    requirement=STREAM_AS_ARRIVED + f" An agent's turn streams hundreds of events: a median added delay above "
+    f"{PER_EVENT_BOUND_MS:.0f} ms per event costs its user seconds per turn.",
+    source=CLAUDE_CODE_GATEWAY,
+    level="must",
+    features=FEATURES,
+    evidence="the added delay of every event (ms, path minus direct, measured concurrently), median, worst, first",
+    failure_example="the path added 104.2 ms per event at the median (bound 20 ms): about 52 s over a 500-event turn",
+    slow=True,
+    timing=True,
+)
+def per_event_delay(ctx: CheckContext) -> None:
+    pair = _paced(ctx)
+    if not _usable(ctx, pair):
+        return
+    added = _evidence(ctx, pair)
+    if not added:
+        ctx.expect(False, "no event of the paced stream reached the client")
+        return
+    middle = median(added)
+    ctx.expect(middle <= PER_EVENT_BOUND_MS, f"the path added {middle:.1f} ms per event at the median (bound "
+               f"{PER_EVENT_BOUND_MS:.0f} ms): about {middle * 500 / 1000:.0f} s over a 500-event turn",
+               expected=f"<= {PER_EVENT_BOUND_MS} ms", actual=middle)
