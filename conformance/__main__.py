@@ -42,6 +42,8 @@ def checks_markdown() -> str:
             f"- Code: `{check.location.rsplit(':', 1)[0]}`, function `{check.func.__name__}`",
             "",
         ]
+        if check.func.__doc__:  # how the check judges, and why its bounds are what they are
+            lines += [" ".join(check.func.__doc__.split()), ""]
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._evidence import trim, trim_findings
 from ._redact import redact, redact_any
 from ._verdict import HarnessError, Unsupported, Verdict
 from .checks._context import CheckContext, Finding, TargetRun
@@ -90,8 +91,9 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
     start = time.perf_counter()
 
     def result(verdict: Verdict, message: str, ctx: CheckContext | None = None) -> CheckResult:
-        findings = [_finding_json(f) for f in ctx.findings] if ctx else []
-        evidence = redact_any(_jsonable(ctx.evidence)) if ctx else {}
+        full = verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.PASS_NONSTRICT)
+        findings = trim_findings([_finding_json(f) for f in ctx.findings], full=full) if ctx else []
+        evidence = redact_any(_jsonable(trim(ctx.evidence, full=full))) if ctx else {}
         made = CheckResult(
             check.id,
             run.path.name,

@@ -89,7 +89,7 @@ def load(target: str, directory: Path | None = None) -> list[Expectation]:
         entries = [Expectation(**{k: e.get(k) for k in ("check", "verdict", "reason", "issue", "releases")})
                    for e in data.get("expectations") or []]
     except (yaml.YAMLError, TypeError, AttributeError) as exc:
-        raise ValueError(f"malformed expectations file {path}: {exc}") from None
+        raise ValueError(f"malformed expectations file {path}: {' '.join(str(exc).split())}") from None
     for entry in entries:
         if not entry.check or entry.verdict not in ("fail", "error", "pass-nonstrict") or not entry.reason:
             raise ValueError(f"malformed expectations file {path}: every entry needs check, verdict "
@@ -125,7 +125,8 @@ def compare(document: dict[str, Any], directory: Path | None = None) -> list[dic
         entries = cache.setdefault(target, load(target, directory))
         expected = lookup(entries, result["check"], versions.get(target))
         out.append({**result, "status": classify(result["verdict"], expected),
-                    "expected": expected.__dict__ if expected else None})
+                    "expected": expected.__dict__ if expected else None,
+                    "target_has_expectations": file_for(target, directory).exists()})
     return out
 
 

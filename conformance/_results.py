@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._engine import CheckResult
+from ._evidence import pool_bodies
 from ._fixtures import SCHEMAS_DIR
 from ._redact import redact_any
 from .checks import REGISTRY
@@ -88,13 +89,21 @@ def results_document(
         ],
         "results": [r.to_json() for r in results],
     }
+    document["blobs"] = pool_bodies(document["results"])
     return redact_any(document)
 
 
 def write_results(document: dict[str, Any], directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "results.json"
-    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    # One result per line: compact enough for a 10-target run to stay small, still greppable and diffable.
+    head = {k: v for k, v in document.items() if k not in ("results", "blobs")}
+    lines = [json.dumps(head, ensure_ascii=False)[:-1] + ',"results":[']
+    lines += [json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "," for r in document["results"]]
+    if len(lines) > 1:
+        lines[-1] = lines[-1][:-1]
+    lines.append('],"blobs":' + json.dumps(document.get("blobs", {}), ensure_ascii=False, indent=0) + "}")
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 

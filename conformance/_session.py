@@ -162,8 +162,10 @@ class ChecklistSession:
         for secret in (credentials.api_key, credentials.oauth_token):
             register_secret(secret)
         if self.options.upstream_url:
+            # A reference upstream the user started serves recordings by directive too, so replay works there;
+            # the mode recorded is the one that ran: replay, or remote (the synthetic upstream, over HTTP).
             url = self.options.upstream_url.rstrip("/")
-            return UpstreamObserver("remote", url, credentials, journal_url=url)
+            return UpstreamObserver("replay" if mode == "replay" else "remote", url, credentials, journal_url=url)
         config = UpstreamConfig(api_keys={credentials.api_key}, oauth_tokens={credentials.oauth_token})
         self.upstream = ReferenceUpstream(config, also_tls=True).start()
         return UpstreamObserver(mode, self.upstream.base_url, credentials, upstream=self.upstream)

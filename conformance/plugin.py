@@ -84,6 +84,9 @@ def input_problem(config: pytest.Config) -> str | None:
     first."""
     from ._expectations import load as load_expectations
 
+    if config.getoption("upstream") == "live" and config.getoption("upstream_url"):
+        return ("--upstream=live is the real api.anthropic.com; --upstream-url names a reference upstream: "
+                "give one or the other")
     directory = Path(config.getoption("report_dir"))
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -65,6 +65,7 @@ FAULTS = {
     "tls-sni": "reach the upstream over TLS naming the given SNI instead of api.anthropic.com",
     "delay-per-event": "hold every SSE event N milliseconds before sending it (argument; a slow proxy's cost)",
     "decode-content": "remove the upstream's Content-Encoding (send bodies and streams decoded)",
+    "html-502": "answer every request 502 with an HTML page, forwarding nothing (a gateway that is down)",
 }
 # Changes a transparent path may make: every check must still pass through them (content-encoding-kept aside,
 # which exists to see the second one).
@@ -199,6 +200,8 @@ class FaultProxy:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         f = self.faults
         raw = await request.read()
+        if "html-502" in f:
+            return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
         if f.get("block-path") == request.path:
             return web.json_response({"detail": "Not Found"}, status=404)
         if "waf" in f and b"<script>" in raw:

@@ -224,3 +224,17 @@ def test_buffering_is_caught_behind_an_uncompressed_upstream_too(identity_upstre
     with _proxy(identity_upstream, "buffer-stream") as proxy:
         result = _run(identity_upstream, proxy, check_id)
     assert result.verdict is FAIL, result.message
+
+
+def test_a_failing_gateway_never_grades_as_a_partial_pass(shared_upstream):
+    """
+    A gateway that answers everything with an HTML 502 gets fail or error on every check that needs an answer,
+    never pass-nonstrict: a ``should`` check cannot grade what never arrived.
+    """
+    with _proxy(shared_upstream, "html-502") as proxy, ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda c: _run(shared_upstream, proxy, c), list(REGISTRY)))
+    partial = [(r.check_id, r.message) for r in results if r.verdict is Verdict.PASS_NONSTRICT]
+    assert not partial
+    graded = {r.check_id: r.verdict for r in results}
+    for check_id in ("errors.body-identical", "sse.bytes-identical", "sse.padding-and-ping", "endpoints.models"):
+        assert graded[check_id] in (Verdict.FAIL, Verdict.ERROR), (check_id, graded[check_id])

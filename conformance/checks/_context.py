@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -244,6 +245,7 @@ class CheckContext:
                 False,
                 f"the upstream received no request for {exchange.cid}",
                 actual=f"client got {exchange.status}: {exchange.body[:300]!r}",
+                level="must",  # nothing reached the upstream: no check level makes that a partial pass
             )
             return None
         return entries[-1]
@@ -305,18 +307,29 @@ def _excerpt(data: bytes) -> str:
     return text + (f"… ({len(data)} bytes)" if len(data) > EXCERPT else "")
 
 
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 def exchange_evidence(exchange: Exchange) -> dict[str, Any]:
+    """What the client sent and got: sizes and digests always; headers and body excerpts for the reports to keep
+    when the verdict needs them (``conformance._evidence`` trims them from passes)."""
     return {
         "request": {
             "method": exchange.method,
             "url": exchange.url,
             "headers": exchange.request_headers,
             "body": _excerpt(exchange.request_body),
+            "bytes": len(exchange.request_body),
+            "sha256": _digest(exchange.request_body),
         },
         "response": {
             "status": exchange.status,
             "headers": exchange.headers,
             "body": _excerpt(exchange.body),
+            "bytes": len(exchange.body),
+            "wire_bytes": len(exchange.raw_body),
+            "sha256": _digest(exchange.body),
             "error": exchange.error,
             "chunks": len(exchange.chunks),
         },
@@ -324,6 +337,8 @@ def exchange_evidence(exchange: Exchange) -> dict[str, Any]:
 
 
 def entry_evidence(entry: JournalEntry) -> dict[str, Any]:
+    """What the upstream received and sent, in the same shape as ``exchange_evidence``."""
+    body = entry.response_body
     return {
         "received": {
             "method": entry.method,
@@ -331,12 +346,17 @@ def entry_evidence(entry: JournalEntry) -> dict[str, Any]:
             "query": entry.query,
             "headers": entry.headers,
             "body": _excerpt(entry.body),
+            "bytes": len(entry.body),
+            "sha256": _digest(entry.body),
             "sni": entry.sni,
         },
         "sent": {
             "status": entry.status,
             "headers": entry.response_headers,
-            "body": _excerpt(entry.response_body),
+            "body": _excerpt(body),
+            "bytes": len(body),
+            "wire_bytes": len(entry.wire_body),
+            "sha256": _digest(body),
             "completed": entry.completed,
         },
     }

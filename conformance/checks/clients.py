@@ -10,6 +10,7 @@ from typing import Any
 
 from .._redact import redact
 from .._threads import parallel
+from .._verdict import HarnessError
 from ..paths import Connection
 from ..upstream import make_directive
 from ._context import CheckContext
@@ -232,6 +233,10 @@ def _upstream_text(entries: list[Any]) -> str:
 
 
 def _turn_ok(ctx: CheckContext, run: Any, label: str) -> bool:
+    if run.timed_out and not run.result:
+        # Killed at its bound with nothing said: no behaviour was observed (a path that never answers), an error.
+        raise HarnessError(f"{label}: Claude Code got no answer through {ctx.path.name} and was stopped at its "
+                           "time bound")
     ok = run.returncode == 0 and run.result.get("is_error") is False
     ctx.expect(ok, f"{label}: Claude Code ended with code {run.returncode}"
                + (" (timed out)" if run.timed_out else "") + f": {redact(str(run.result.get('result', '')))[:160]}",

@@ -116,8 +116,16 @@ def type_preserved(ctx: CheckContext) -> None:
     failure_example="upstream 400: body bytes differ (JSON re-serialised)",
 )
 def body_identical(ctx: CheckContext) -> None:
+    """Byte differences are the ``should``; an error body that is not even the upstream's JSON is a ``must``
+    failure (an HTML 502 must never grade as a partial pass)."""
     for status, (exchange, entry) in error_sweep(ctx).items():
         if entry is not None:
+            same_json = json_or_none(exchange.body) is not None and \
+                json_or_none(exchange.body) == json_or_none(entry.response_body)
+            if not ctx.expect(same_json, f"upstream {status}: the client got {exchange.status} with a body that is "
+                              "not the upstream's JSON", expected=entry.response_body[:300],
+                              actual=exchange.body[:300], level="must"):
+                continue
             ctx.expect(
                 exchange.body == entry.response_body,
                 f"upstream {status}: body bytes differ",

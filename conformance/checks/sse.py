@@ -39,11 +39,13 @@ def _upstream_events(entry: JournalEntry) -> list[SseEvent]:
 
 
 def _need(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None) -> bool:
+    """The stream was answered 200: without it a ``should`` check has nothing to grade, so this is a ``must``."""
     ctx.expect(
         exchange.status == 200,
         f"the stream was answered {exchange.status}",
         expected=200,
         actual=f"{exchange.status} {exchange.body[:200]!r}",
+        level="must",
     )
     return entry is not None and exchange.status == 200
 

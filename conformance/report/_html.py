@@ -21,6 +21,23 @@ font-size:12px;background:#fafafa;border:1px solid #ddd;padding:6px}.legend span
 """
 
 
+def series_svg(series: Any, width: int = 120, height: int = 28) -> str:
+    """A small inline chart of a per-event series (added delay in ms, one point per event), or "" for none."""
+    if not isinstance(series, list) or len(series) < 2:
+        return ""
+    values = [float(v) for v in series if isinstance(v, (int, float))]
+    top, bottom = max(values + [1.0]), min(values + [0.0])
+    span = (top - bottom) or 1.0
+    points = " ".join(f"{i * width / (len(values) - 1):.1f},{height - (v - bottom) * height / span:.1f}"
+                      for i, v in enumerate(values))
+    zero = height - (0 - bottom) * height / span
+    label = f"added delay per event, ms: min {bottom:.1f}, max {top:.1f}"
+    return (f"<svg class='series' width='{width}' height='{height}' role='img' aria-label='{html.escape(label)}'>"
+            f"<title>{html.escape(label)}</title><line x1='0' x2='{width}' y1='{zero:.1f}' y2='{zero:.1f}' "
+            f"stroke='#999' stroke-width='0.5'/><polyline fill='none' stroke='#333' stroke-width='1' "
+            f"points='{points}'/></svg>")
+
+
 def matrix_html(document: dict[str, Any], compared: list[dict[str, Any]]) -> str:
     run = document["run"]
     targets = [t["name"] for t in run["targets"]]
@@ -49,12 +66,20 @@ def matrix_html(document: dict[str, Any], compared: list[dict[str, Any]]) -> str
                 continue
             verdict = result["verdict"]
             status = "" if result["status"] == "ok" else f"<div class='status'>{html.escape(result['status'])}</div>"
-            evidence = json.dumps({"findings": result["findings"], "evidence": result["evidence"]}, indent=1,
+            evidence = json.dumps({"findings": result["findings"], "evidence": result["evidence"]},
                                   ensure_ascii=False)
+            chart = series_svg(result["evidence"].get("added_delay_ms_series"))
             out.append(
-                f"<td style='background:{COLOURS.get(verdict, '#fff')}'><details><summary>{html.escape(verdict)}"
-                f"</summary><p>{html.escape(result['message'])}</p><pre>{html.escape(evidence[:20000])}</pre>"
-                f"</details>{status}</td>")
+                f"<td style='background:{COLOURS.get(verdict, '#fff')}'>{chart}<details><summary>"
+                f"{html.escape(verdict)}</summary><p>{html.escape(result['message'])}</p>"
+                f"<pre>{html.escape(evidence[:20000])}</pre></details>{status}</td>")
         out.append("</tr>")
-    out.append("</tbody></table></body></html>")
+    out.append("</tbody></table>")
+    blobs = document.get("blobs") or {}
+    if blobs:  # each body excerpt once; a cell's evidence names it as {"blob": KEY}
+        out.append(f"<details><summary>Bodies referenced by the evidence ({len(blobs)})</summary>")
+        out += [f"<h4 id='blob-{html.escape(k)}'>{html.escape(k)}</h4><pre>{html.escape(v)}</pre>"
+                for k, v in blobs.items()]
+        out.append("</details>")
+    out.append("</body></html>")
     return "".join(out)

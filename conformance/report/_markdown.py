@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .._evidence import body_text
 from ._questions import QUESTIONS, answer
 
 
@@ -47,31 +48,34 @@ def _excerpt(value: Any, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
-def _evidence(result: dict[str, Any]) -> list[str]:
+def _evidence(result: dict[str, Any], blobs: dict[str, str]) -> list[str]:
     lines = [f"### `{result['check']}` on `{result['target']}` — {result['verdict']}", "",
              f"{result['message']}", ""]
     if result.get("expected"):
         lines += [f"Known: {result['expected']['reason']}" + (f" ({result['expected']['issue']})"
                                                              if result["expected"].get("issue") else ""), ""]
+    elif result["status"] == "regression" and not result.get("target_has_expectations"):
+        lines += ["**New failure: this target has no expectations file yet.**", ""]
     elif result["status"] == "regression":
         lines += ["**Not in the expectations: a regression.**", ""]
     for finding in [f for f in result["findings"] if not f["ok"]][:3]:
         lines += [f"- {finding['message']}",
                   f"  - expected: `{_cell(_excerpt(finding.get('expected'), 240))}`",
                   f"  - actual: `{_cell(_excerpt(finding.get('actual'), 240))}`"]
-    exchanges = result["evidence"].get("exchanges") or []
+    # The path's own exchange, never the direct comparison the check may also have made.
+    exchanges = [ex for ex in result["evidence"].get("exchanges") or [] if not ex.get("direct")]
     if exchanges:
         ex = exchanges[-1]
         request, response = ex["request"], ex["response"]
         lines += ["", f"Client → path: `{request['method']} {request['url']}`", "",
-                  "```", _excerpt(request["body"], 400), "```",
+                  "```", _excerpt(body_text(request.get("body"), blobs), 400), "```",
                   f"Client received: `{response['status']}`" + (f" ({response['error']})" if response.get("error")
                                                                 else ""), "",
-                  "```", _excerpt(response["body"], 600), "```"]
+                  "```", _excerpt(body_text(response.get("body"), blobs), 600), "```"]
     upstream = result["evidence"].get("upstream") or []
     if upstream:
         received = upstream[-1]["received"]
-        headers = ", ".join(f"{k}: {v}" for k, v in received["headers"][:14])
+        headers = ", ".join(f"{k}: {v}" for k, v in (received.get("headers") or [])[:14])
         lines += [f"Upstream received: `{received['method']} {received['path']}"
                   + (f"?{received['query']}" if received.get("query") else "") + "`", "",
                   f"Headers: `{_cell(_excerpt(headers, 700))}`", ""]
@@ -115,7 +119,7 @@ def findings_markdown(document: dict[str, Any], compared: list[dict[str, Any]]) 
     if not failures:
         lines += ["No check failed.", ""]
     for result in failures:
-        lines += _evidence(result)
+        lines += _evidence(result, document.get("blobs") or {})
     lines += ["## Environment", "", f"- Upstream: {run['upstream_mode']} (the reference upstream is a local "
               "api.anthropic.com tested against real recordings)",
               f"- anthropic SDK: {run['anthropic_sdk_version']}; Claude Code: {run.get('claude_code_version')}",
