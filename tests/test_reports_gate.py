@@ -103,7 +103,8 @@ def test_reports_are_written_and_readable(expectations_dir, tmp_path):
     findings = (tmp_path / "findings.md").read_text()
     assert "## TL;DR" in findings and "`gw` (x -, m) failed 1 of 3 checks" in findings
     assert "| Error envelope intact? | ✅" in findings and "❌ errors.envelope-valid" in findings
-    assert "### `errors.envelope-valid` on `gw` — fail" in findings and "New failure: this target has no expectations file" in findings
+    assert "### `errors.envelope-valid` on `gw` — fail" in findings
+    assert "New failure: this target has no expectations file" in findings
     assert "## What this run did not answer" in findings and "`egress.allowlist-sni`" in findings
     suites = ET.parse(tmp_path / "junit.xml").getroot()
     cases = suites.findall(".//testcase")

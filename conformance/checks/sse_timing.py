@@ -5,8 +5,8 @@ machine's load weighs on both alike and cancels out of the difference. Each even
 minus its upstream send time (gzip included: chunks are decoded one by one, each event keeps its own time); the
 *added* delay of event i is the path's lag minus direct's lag for that event.
 
-Why 100 events 40 ms apart: a per-event cost shows only across many events, and 40 ms keeps the paced stream
-itself steady on a loaded 2-core machine. Why the bounds:
+Why 100 events 25 ms apart: a per-event cost shows only across many events, and a path that cannot keep up with
+an event every 25 ms (a token rate agents see) falls behind measurably. Why the bounds:
 
 * ``sse.per-event-delay`` fails when the median added delay exceeds 20 ms. Over a 500-event turn that is 10 s of
   extra waiting, which an agent's user feels; a proxy that holds every event 100-210 ms (a flush timer) adds
@@ -30,7 +30,7 @@ from ._requirements import CLAUDE_CODE_GATEWAY, STREAM_AS_ARRIVED
 
 FEATURES = ("messages", "streaming")
 PACED_EVENTS = 100
-PACED_INTERVAL_MS = 40
+PACED_INTERVAL_MS = 25
 PER_EVENT_BOUND_MS = 20.0
 BUFFERED_BOUND_S = 0.5
 
@@ -155,7 +155,7 @@ def not_buffered(ctx: CheckContext) -> None:
     timing=True,
 )
 def per_event_delay(ctx: CheckContext) -> None:
-    """Bound: 20 ms per event at the median, path minus direct, 100 events 40 ms apart, both streams at once and
+    """Bound: 20 ms per event at the median, path minus direct, 100 events 25 ms apart, both streams at once and
     before any other check runs. An agent's turn streams hundreds of events (a 2,000-token answer is about 500
     text deltas): 20 ms each is 10 s of extra waiting per turn, which a user feels, and a proxy that holds every
     event 100-210 ms costs 50-100 s. The method's own noise, direct against direct, is below 1 ms at the median
