@@ -34,6 +34,7 @@ class SessionOptions:
     model: str = DEFAULT_MODEL
     upstream: str = "reference"
     upstream_url: str | None = None
+    upstream_gzip: bool = True
     without: frozenset[str] = frozenset()
     check_timeout: float = 60.0
     litellm_version: str | None = None
@@ -166,7 +167,8 @@ class ChecklistSession:
             # the mode recorded is the one that ran: replay, or remote (the synthetic upstream, over HTTP).
             url = self.options.upstream_url.rstrip("/")
             return UpstreamObserver("replay" if mode == "replay" else "remote", url, credentials, journal_url=url)
-        config = UpstreamConfig(api_keys={credentials.api_key}, oauth_tokens={credentials.oauth_token})
+        config = UpstreamConfig(api_keys={credentials.api_key}, oauth_tokens={credentials.oauth_token},
+                                gzip=self.options.upstream_gzip)
         self.upstream = ReferenceUpstream(config, also_tls=True).start()
         return UpstreamObserver(mode, self.upstream.base_url, credentials, upstream=self.upstream)
 

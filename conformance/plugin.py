@@ -53,6 +53,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="what sits behind the path (live = the real api.anthropic.com behind a deployed path)",
     )
     group.addoption(
+        "--upstream-encoding",
+        default="gzip",
+        choices=["gzip", "identity"],
+        help="what the embedded reference upstream does for clients that accept gzip: compress successful answers "
+        "as the 2026 API does (default), or never",
+    )
+    group.addoption(
         "--upstream-url",
         default=None,
         help="a reference upstream you started yourself (python -m "
@@ -117,6 +124,7 @@ def _options(config: pytest.Config) -> SessionOptions:
         proxy_headers=headers,
         upstream=config.getoption("upstream"),
         upstream_url=config.getoption("upstream_url"),
+        upstream_gzip=config.getoption("upstream_encoding") == "gzip",
         without=without,
         check_timeout=config.getoption("check_timeout"),
         litellm_version=config.getoption("litellm_version"),

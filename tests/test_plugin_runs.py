@@ -203,3 +203,20 @@ def test_sentinel_credentials_never_reach_any_output(tmp_path):
     outputs += "".join(p.read_text() for p in files)
     assert "SENTINEL" not in outputs
     assert "sk-ant-oat01-…" in outputs and "sk-ant-api03-…" in outputs
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_transparent_paths_pass_behind_either_upstream_encoding(tmp_path, encoding):
+    """
+    Behind a compressing upstream and an uncompressed one, direct and the transparent Envoy paths pass every check
+    they can answer: compression never makes a false alarm (buffering is still caught: test_checks_fail).
+    """
+    process, document = _pytest(tmp_path, "--target=direct,envoy,envoy-sni,envoy-connect",
+                                f"--upstream-encoding={encoding}", "-k", "not claude-code")
+    assert process.returncode == 0, process.stdout[-3000:]
+    bad = [(r["check"], r["target"], r["message"]) for r in document["results"]
+           if r["verdict"] not in ("pass", "info", "unsupported")]
+    assert not bad
+    encodings = {r["evidence"].get("sse_encoding", {}).get("upstream") for r in document["results"]
+                 if r["check"] == "headers.content-encoding-kept"}
+    assert encodings == {encoding}
