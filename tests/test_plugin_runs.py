@@ -152,6 +152,32 @@ def test_users_own_gateway_against_a_standalone_upstream(tmp_path):
     assert process.returncode == 1
 
 
+def test_replay_runs_against_a_users_own_upstream_and_live_with_it_is_refused(tmp_path):
+    """
+    --upstream=replay with --upstream-url replays the recorded stream through the user's gateway (results.json
+    records mode replay); --upstream=live with --upstream-url is refused with one line before anything starts.
+    """
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "conformance.upstream", "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert upstream.stdout is not None
+        upstream_url = upstream.stdout.readline().strip()
+        with FaultProxy(upstream_url) as gateway:
+            process, document = _pytest(tmp_path / "replay", "--target=gw", f"--base-url={gateway.base_url}",
+                                        f"--upstream-url={upstream_url}", "--upstream=replay", "-k", "sse.bytes")
+            refused, _ = _pytest(tmp_path / "live", "--target=gw", f"--base-url={gateway.base_url}",
+                                 f"--upstream-url={upstream_url}", "--upstream=live")
+    finally:
+        upstream.terminate()
+        upstream.wait(10)
+    assert document["run"]["upstream_mode"] == "replay"
+    result = next(r for r in document["results"] if r["check"] == "sse.bytes-identical")
+    assert result["verdict"] == "pass", result["message"]
+    assert refused.returncode != 0 and "Traceback" not in refused.stdout + refused.stderr
+    assert [line for line in (refused.stdout + refused.stderr).splitlines() if "--upstream=live" in line]
+
+
 @pytest.mark.parametrize("upstream_mode", ["live"])
 def test_live_mode_without_journal_is_unsupported_not_failed(tmp_path, upstream_mode):
     """

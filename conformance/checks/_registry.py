@@ -36,6 +36,8 @@ class Check:
     """An example of the message a failure gives (for docs/checks.md)."""
     func: Callable[[CheckContext], None]
     slow: bool = False
+    clock_bound: bool = False
+    """Mostly waits on the clock (a long or silent stream) at almost no CPU: may run alongside the timing checks."""
     timing: bool = False
     """Judges timing: runs in the run's quiet phase, before any other check, so the harness's own load is not in it."""
     bound_s: float | None = None
@@ -72,6 +74,7 @@ def check(
     evidence: str = "request, response, upstream-received and upstream-sent excerpts",
     failure_example: str = "",
     slow: bool = False,
+    clock_bound: bool = False,
     timing: bool = False,
     bound_s: float | None = None,
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
@@ -91,6 +94,7 @@ def check(
             failure_example=failure_example,
             func=func,
             slow=slow,
+            clock_bound=clock_bound,
             timing=timing,
             bound_s=bound_s,
         )

@@ -458,11 +458,15 @@ def claude_midstream_fallback(ctx: CheckContext) -> None:
         streaming = sum(1 for e in entries if _json.loads(e.body or b"{}").get("stream") is True)
         return [streaming, len(entries) - streaming]
 
+    settings = (("fallback allowed", {}), ("fallback disabled", {"CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK": "1"}))
+
+    def both(setting: tuple[str, dict[str, str]]) -> list[list[int]]:
+        name, extra = setting
+        return [requests(False, extra), ctx.shared_direct(f"claude.midstream.{name}", lambda: requests(True, extra))]
+
     observed: dict[str, dict[str, list[int]]] = {}
-    for setting, extra in (("fallback allowed", {}), ("fallback disabled",
-                                                     {"CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK": "1"})):
-        counts = [requests(False, extra),
-                  ctx.shared_direct(f"claude.midstream.{setting}", lambda extra=extra: requests(True, extra))]
+    # The two settings side by side: each run mostly sleeps through Claude Code's back-off.
+    for (setting, _), counts in zip(settings, parallel(both, settings), strict=True):
         observed[setting] = {"path": counts[0], "direct": counts[1]}
         ctx.expect(counts[0] == counts[1], f"{setting}: the upstream saw {counts[0][0]} streaming + {counts[0][1]} "
                    f"non-streaming requests through the path, direct {counts[1][0]} + {counts[1][1]}",

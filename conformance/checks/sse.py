@@ -227,6 +227,7 @@ def _complete(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None,
     features=FEATURES,
     failure_example="16 s stream: the stream ended with ['content_block_delta'], not message_stop",
     slow=True,
+    clock_bound=True,
 )
 def long_stream(ctx: CheckContext) -> None:
     exchange, entry = _stream(ctx, "long", deltas=20, duration=16)
@@ -242,6 +243,7 @@ def long_stream(ctx: CheckContext) -> None:
     features=FEATURES,
     failure_example="6 s gap: the client's stream broke: RemoteProtocolError",
     slow=True,
+    clock_bound=True,
 )
 def idle_gap(ctx: CheckContext) -> None:
     exchange, entry = _stream(ctx, "gap", deltas=4, gap=6)

@@ -1,0 +1,47 @@
+"""
+Evidence that fits: a pass keeps what was compared without bodies, a failure keeps excerpts, bodies are pooled.
+"""
+
+from __future__ import annotations
+
+from conformance._evidence import body_text, pool_bodies, trim, trim_findings
+from conformance.report._markdown import findings_markdown
+
+RECORD = {"request": {"method": "POST", "url": "u", "headers": [["x-api-key", "k"]], "body": "x" * 500, "bytes": 500,
+                      "sha256": "abc"},
+          "response": {"status": 200, "headers": [["a", "b"]], "body": "y" * 500, "bytes": 500, "sha256": "def"}}
+
+
+def test_a_pass_keeps_sizes_and_digests_but_no_bodies_or_headers():
+    evidence = trim({"exchanges": [RECORD], "timing": {"p50": 1.0}}, full=False)
+    request = evidence["exchanges"][0]["request"]
+    assert request == {"method": "POST", "url": "u", "bytes": 500, "sha256": "abc"}
+    assert evidence["timing"] == {"p50": 1.0}
+    findings = trim_findings([{"ok": True, "level": "must", "message": "m", "expected": "e" * 900, "actual": 1}],
+                             full=False)
+    assert findings == [{"ok": True, "level": "must", "message": "m"}]
+
+
+def test_a_failure_keeps_its_excerpts_and_identical_bodies_are_stored_once():
+    results = [{"evidence": trim({"exchanges": [RECORD]}, full=True)} for _ in range(3)]
+    blobs = pool_bodies(results)
+    assert len(blobs) == 2  # the request and the response body, once each for three results
+    ref = results[2]["evidence"]["exchanges"][0]["response"]["body"]
+    assert body_text(ref, blobs) == "y" * 500
+
+
+def test_findings_show_the_paths_own_exchange_not_the_direct_one():
+    path = {**RECORD, "label": "through the path", "direct": False,
+            "request": {**RECORD["request"], "url": "http://gateway/v1/messages"}}
+    direct = {**RECORD, "label": "direct", "direct": True,
+              "request": {**RECORD["request"], "url": "http://upstream/v1/messages"}}
+    result = {"check": "sse.not-buffered", "target": "gw", "verdict": "fail", "message": "buffered",
+              "duration_ms": 1, "level": "must", "findings": [], "evidence": {"exchanges": [path, direct]},
+              "status": "regression", "expected": None, "target_has_expectations": False}
+    document = {"run": {"id": "r", "date": "2026-12-01T00:00:00Z", "harness_version": "0", "git_sha": None,
+                        "upstream_mode": "reference", "anthropic_sdk_version": None, "targets": [
+                            {"name": "gw", "family": "x", "version": "-", "mode": "m", "features": []}]},
+                "checks": [], "results": [result], "blobs": {}}
+    text = findings_markdown(document, [result])
+    assert "http://gateway/v1/messages" in text and "http://upstream/v1/messages" not in text
+    assert "New failure" in text
