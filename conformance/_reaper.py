@@ -16,12 +16,19 @@ from collections.abc import Callable
 
 _LIVE: dict[int, Callable[[], None]] = {}
 _LOCK = threading.Lock()
+_CLOSING = threading.Event()
+"""Set once the interpreter is going away (SIGTERM, exit): a child that starts after that is killed at once."""
 
 
 def track(process: subprocess.Popen[bytes] | subprocess.Popen[str], stop: Callable[[], None] | None = None) -> None:
-    """Reap ``process`` (its whole group) on exit unless it is untracked first; ``stop`` replaces the default kill."""
+    """Reap ``process`` (its whole group) on exit unless it is untracked first; ``stop`` replaces the default kill.
+
+    A child started while the harness is shutting down (a target still coming up when SIGTERM arrived) is killed
+    right here: nothing would reap it later."""
     with _LOCK:
         _LIVE[process.pid] = stop or (lambda: kill_group(process))
+    if _CLOSING.is_set():
+        reap_all()
 
 
 def untrack(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
@@ -54,12 +61,20 @@ def reap_all() -> None:
             stop()
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
+def close() -> None:
+    """The interpreter is going away: reap everything now and everything that starts from now on."""
+    _CLOSING.set()
     reap_all()
-    raise SystemExit(128 + signum)
 
 
-atexit.register(reap_all)
+def _on_sigterm(signum: int, frame: object) -> None:
+    # KeyboardInterrupt, not SystemExit: pytest ends the session on it (teardown, an interrupted results.json),
+    # while a SystemExit inside a fixture or test is reported as that item's error and the run goes on.
+    close()
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+atexit.register(close)
 if threading.current_thread() is threading.main_thread():
     with contextlib.suppress(ValueError):
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):

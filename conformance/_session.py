@@ -78,7 +78,10 @@ class ChecklistSession:
         started: dict[str, TargetRun] = {}
 
         def start_one(word: str) -> None:
-            started[word] = self._start_target(word, side)
+            run = self._start_target(word, side)
+            started[word] = run
+            if self._stopping.is_set():  # the run was stopped while this target came up: nobody else will stop it
+                run.path.stop()
 
         # Targets come up side by side: LiteLLM takes seconds to be ready, five of them in a row took half a run.
         starters = [threading.Thread(target=start_one, args=(word,), name=f"start-{word}", daemon=True)

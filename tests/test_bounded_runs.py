@@ -196,3 +196,42 @@ def test_parallel_work_keeps_order_raises_and_never_blocks_exit():
     with pytest.raises(HarnessError):
         parallel(time.sleep, [5], timeout=0.2)
     assert all(t.daemon for t in threading.enumerate() if t.name == "check-part")
+
+
+def _envoy_pids() -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if command and command[0].endswith(b"/envoy") and any(b"egress-envoy" in c for c in command):
+                found.add(int(entry.name))
+    return found
+
+
+def test_sigterm_ends_the_run_at_once_and_reaps_every_path(tmp_path):
+    """
+    SIGTERM (a CI job cancelled, a pod stopped) ends pytest within seconds, as Ctrl-C does: every started path is
+    reaped and the results written say the run was interrupted. (A SystemExit used to be reported as one item's
+    error while the run went on.)
+    """
+    if shutil.which("envoy") is None and not (Path(sys.executable).parent / "envoy").exists():
+        pytest.skip("envoy not installed (extra envoy)")
+    before = _envoy_pids()
+    process = _checklist(tmp_path, "--target=envoy,envoy-defaults", "-k", "long-stream or slow-response")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_envoy_pids() - before) < 2:
+        time.sleep(0.05)
+    started = _envoy_pids() - before
+    assert started, "envoy did not start"
+    time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    output, _ = process.communicate(timeout=30)
+    assert time.monotonic() - stopped < 5, output[-1500:]
+    time.sleep(0.3)
+    assert not (_envoy_pids() & started), "an envoy outlived the run"
+    document = _results(tmp_path)
+    assert document["run"]["interrupted"] is True and document["run"]["complete"] is False
