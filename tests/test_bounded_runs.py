@@ -27,6 +27,8 @@ from conformance._verdict import HarnessError
 from conformance.checks._context import PathLiveness
 from conformance.paths import PathError
 
+from .test_envoy import _envoy_pids
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -39,16 +41,16 @@ def _checklist(tmp_path: Path, *args: str, env: dict[str, str] | None = None) ->
 
 
 def _claude_pids() -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().split(b"\0")[0]
-            except OSError:
-                continue
-            if command.endswith((b"/claude", b"/claude.exe")):
-                found.add(int(entry.name))
-    return found
+    """Claude Code processes on this machine (the binary npm installs is ``claude``, its real file ``claude.exe``)."""
+    return {int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and _command(e).endswith(
+        (b"/claude", b"/claude.exe"))}
+
+
+def _command(entry: Path) -> bytes:
+    try:
+        return (entry / "cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return b""
 
 
 def _results(tmp_path: Path) -> dict:
@@ -196,19 +198,6 @@ def test_parallel_work_keeps_order_raises_and_never_blocks_exit():
     with pytest.raises(HarnessError):
         parallel(time.sleep, [5], timeout=0.2)
     assert all(t.daemon for t in threading.enumerate() if t.name == "check-part")
-
-
-def _envoy_pids() -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if command and command[0].endswith(b"/envoy") and any(b"egress-envoy" in c for c in command):
-                found.add(int(entry.name))
-    return found
 
 
 def test_sigterm_ends_the_run_at_once_and_reaps_every_path(tmp_path):
