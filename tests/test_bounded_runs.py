@@ -53,6 +53,17 @@ def _command(entry: Path) -> bytes:
         return b""
 
 
+def _interrupt_and_check_reaped(process: subprocess.Popen[str], signum: int, pids, started: set[int]) -> None:
+    """Send ``signum``; pytest must be gone within 5 s and none of the ``started`` children left."""
+    assert started, "the child process did not start"
+    process.send_signal(signum)
+    sent = time.monotonic()
+    output, _ = process.communicate(timeout=30)
+    assert time.monotonic() - sent < 5, output[-1500:]
+    time.sleep(0.3)
+    assert not (pids() & started), "a child process outlived the run"
+
+
 def _results(tmp_path: Path) -> dict:
     found = sorted((tmp_path / "reports").glob("run-*/results.json"))
     return json.loads(found[-1].read_text()) if found else {}
@@ -121,14 +132,7 @@ def test_ctrl_c_during_a_claude_code_check_leaves_no_process_behind(tmp_path):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (_claude_pids() - before):
         time.sleep(0.05)
-    started = _claude_pids() - before
-    assert started, "Claude Code did not start"
-    process.send_signal(signal.SIGINT)
-    interrupted = time.monotonic()
-    output, _ = process.communicate(timeout=30)
-    assert time.monotonic() - interrupted < 5, output[-1500:]
-    time.sleep(0.3)
-    assert not (_claude_pids() & started), "a claude process outlived the run"
+    _interrupt_and_check_reaped(process, signal.SIGINT, _claude_pids, _claude_pids() - before)
     document = _results(tmp_path)
     jsonschema.validate(document, load_schema())
     assert document["run"]["complete"] is False and document["run"]["interrupted"] is True
@@ -213,14 +217,7 @@ def test_sigterm_ends_the_run_at_once_and_reaps_every_path(tmp_path):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(_envoy_pids() - before) < 2:
         time.sleep(0.05)
-    started = _envoy_pids() - before
-    assert started, "envoy did not start"
     time.sleep(1)
-    process.send_signal(signal.SIGTERM)
-    stopped = time.monotonic()
-    output, _ = process.communicate(timeout=30)
-    assert time.monotonic() - stopped < 5, output[-1500:]
-    time.sleep(0.3)
-    assert not (_envoy_pids() & started), "an envoy outlived the run"
+    _interrupt_and_check_reaped(process, signal.SIGTERM, _envoy_pids, _envoy_pids() - before)
     document = _results(tmp_path)
     assert document["run"]["interrupted"] is True and document["run"]["complete"] is False

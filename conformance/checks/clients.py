@@ -318,12 +318,13 @@ def claude_stream_unbuffered(ctx: CheckContext) -> None:
     direct_lags, _ = _delta_lags(ctx, direct_cid, direct_run)
     if not lags:
         return
+    from .sse_timing import median
+
     added = [round((a - (direct_lags[i] if i < len(direct_lags) else 0.0)) * 1000, 1) for i, a in enumerate(lags)]
-    middle = sorted(added)[len(added) // 2]
+    middle = median(added)
     ctx.note("timing", {"deltas": len(lags), "added_ms": {"p50": middle, "max": max(added)},
-                        "path_lag_ms_p50": round(sorted(lags)[len(lags) // 2] * 1000, 1),
-                        "direct_lag_ms_p50": round(sorted(direct_lags)[len(direct_lags) // 2] * 1000, 1)
-                        if direct_lags else None})
+                        "path_lag_ms_p50": round(median(lags) * 1000, 1),
+                        "direct_lag_ms_p50": round(median(direct_lags) * 1000, 1) if direct_lags else None})
     ctx.note("added_delay_ms_series", added)
     ctx.expect(middle <= CLAUDE_ADDED_BOUND_MS, f"half the text deltas reached Claude Code more than {middle:.0f} ms "
                f"later than direct (bound {CLAUDE_ADDED_BOUND_MS:.0f} ms; worst {max(added):.0f} ms)",

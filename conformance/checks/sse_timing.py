@@ -90,14 +90,15 @@ def _paced(ctx: CheckContext) -> PacedPair:
     return ctx.shared("sse.paced", make)
 
 
-def _usable(ctx: CheckContext, pair: PacedPair) -> bool:
+def _measured(ctx: CheckContext) -> tuple[PacedPair, list[float]]:
+    """The shared paced pair and its per-event added delays (ms), with the timing evidence noted; when the paced
+    stream was not answered 200 or never reached the upstream, that is recorded and the delays are empty."""
+    pair = _paced(ctx)
     ctx.expect(pair.path.status == 200, f"the paced stream was answered {pair.path.status}", expected=200,
                actual=pair.path.status)
     ctx.expect(pair.path_entry is not None, "the upstream received no request for the paced stream")
-    return pair.path.status == 200 and pair.path_entry is not None
-
-
-def _evidence(ctx: CheckContext, pair: PacedPair) -> list[float]:
+    if pair.path.status != 200 or pair.path_entry is None:
+        return pair, []
     added = pair.added_ms()
     path_lags, direct_lags = pair.path_lags(), pair.direct_lags()
     ctx.note("timing", {
@@ -109,7 +110,7 @@ def _evidence(ctx: CheckContext, pair: PacedPair) -> list[float]:
                           "max": round(max(direct_lags, default=0) * 1000, 1)},
     })
     ctx.note("added_delay_ms_series", added)
-    return added
+    return pair, added
 
 
 @check(
@@ -127,11 +128,9 @@ def _evidence(ctx: CheckContext, pair: PacedPair) -> list[float]:
 def not_buffered(ctx: CheckContext) -> None:
     """Fails when the median event arrives more than 0.5 s later than direct: most events held back, a buffer.
     The median, not the worst event, because the worst moves with machine load and the median does not."""
-    pair = _paced(ctx)
-    if not _usable(ctx, pair):
+    pair, added = _measured(ctx)
+    if pair.path_entry is None or pair.path.status != 200:
         return
-    added = _evidence(ctx, pair)
-    assert pair.path_entry is not None
     sent = len(decode_timed(pair.path_entry.decoded_chunks))
     got = len(pair.path_lags())
     ctx.expect(got >= sent, f"{got} events arrived, upstream sent {sent}", expected=sent, actual=got)
@@ -161,10 +160,9 @@ def per_event_delay(ctx: CheckContext) -> None:
     event 100-210 ms costs 50-100 s. The method's own noise, direct against direct, is below 1 ms at the median
     (every gateway of the local matrix measured 0.0-1.5 ms), so the bound is far above noise and far below the
     cost it exists to catch. Below the bound the figures are reported, not judged."""
-    pair = _paced(ctx)
-    if not _usable(ctx, pair):
+    pair, added = _measured(ctx)
+    if pair.path_entry is None or pair.path.status != 200:
         return
-    added = _evidence(ctx, pair)
     if not added:
         ctx.expect(False, "no event of the paced stream reached the client")
         return
