@@ -12,6 +12,7 @@ import httpx
 
 from ._encoding import decode_body, decoded_chunks
 from ._sse import SseEvent, decode_timed
+from ._wire import Headers
 
 
 @dataclass
@@ -20,11 +21,11 @@ class Exchange:
 
     method: str
     url: str
-    request_headers: list[tuple[str, str]]
+    request_headers: Headers
     request_body: bytes
     sent_at: float
     status: int | None = None
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: Headers = field(default_factory=Headers)
     """Response headers in arrival order with their case as received."""
     chunks: list[tuple[float, bytes]] = field(default_factory=list)
     """Raw response body chunks (still content-encoded) with their arrival times."""
@@ -38,13 +39,17 @@ class Exchange:
     def raw_body(self) -> bytes:
         return b"".join(c for _, c in self.chunks)
 
+    def __post_init__(self) -> None:
+        self.request_headers = Headers(self.request_headers)
+        self.headers = Headers(self.headers)
+
     def header(self, name: str) -> str | None:
-        values = self.header_all(name)
-        return values[0] if values else None
+        """The first value of response header ``name`` (case-insensitive)."""
+        return self.headers.get(name)
 
     def header_all(self, name: str) -> list[str]:
-        lname = name.lower()
-        return [v for k, v in self.headers if k.lower() == lname]
+        """Every value of response header ``name`` in arrival order."""
+        return self.headers.get_all(name)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -129,7 +134,7 @@ class HarnessClient:
             response = self._client.send(request, stream=True)
             try:
                 exchange.status = response.status_code
-                exchange.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+                exchange.headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw)
                 for chunk in response.iter_raw():
                     exchange.chunks.append((time.time(), chunk))
             finally:

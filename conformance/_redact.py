@@ -10,6 +10,8 @@ import re
 import threading
 from typing import Any
 
+from ._wire import SECRET_HEADERS
+
 # sk-ant-<class>NN-<secret>: keep "sk-ant-oat01-" / "sk-ant-api03-", drop the rest.
 _ANTHROPIC = re.compile(r"(sk-ant-[a-z]+\d*-)[A-Za-z0-9_\-]+")
 # Any other "sk-" key (LiteLLM master and virtual keys): keep "sk-", drop the rest.
@@ -19,7 +21,6 @@ _BEARER = re.compile(r"(?i)(bearer\s+)(?!sk-)([A-Za-z0-9._~+/=\-]{8,})")
 _lock = threading.Lock()
 _registered: set[str] = set()
 
-SECRET_HEADERS = frozenset({"x-api-key", "authorization", "x-litellm-api-key", "proxy-authorization", "api-key"})
 
 
 def register_secret(value: str) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import anthropic
 
+from ._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
 from .paths import Connection
 
 try:  # SDK 2.x is built on httpx2; 0.x/1.x on httpx.
@@ -13,7 +14,6 @@ try:  # SDK 2.x is built on httpx2; 0.x/1.x on httpx.
 except ImportError:  # pragma: no cover - depends on the installed SDK
     import httpx as _http  # type: ignore[no-redef]
 
-SDK_VERSION = anthropic.__version__
 RETRY_DELAY_S = 0.05
 
 
@@ -50,13 +50,13 @@ def sdk_client(connection: Connection, headers: list[tuple[str, str]], *, max_re
     auth_token = None
     default_headers: dict[str, str] = {}
     for name, value in headers:
-        if name.lower() == "authorization" and value.startswith("Bearer "):
+        if name.lower() == AUTHORIZATION and value.startswith("Bearer "):
             auth_token = value[len("Bearer "):]
-        elif name.lower() == "anthropic-beta" and "anthropic-beta" in default_headers:
-            default_headers["anthropic-beta"] += "," + value
+        elif name.lower() == BETA_HEADER and BETA_HEADER in default_headers:
+            default_headers[BETA_HEADER] += "," + value
         else:
             default_headers[name.lower()] = value
-    if auth_token is None and "x-api-key" not in default_headers and default_headers:
+    if auth_token is None and API_KEY_HEADER not in default_headers and default_headers:
         auth_token = next(iter(default_headers.values()))
     transport = _ConnectTo(connection.connect_to, verify=connection.verify) if connection.connect_to else None
     http_client = _http.Client(verify=connection.verify, proxy=connection.proxy, transport=transport,

@@ -19,8 +19,8 @@ from aiohttp import web
 
 from conformance._background import BackgroundServer
 from conformance._encoding import ContentDecoder, decode_body
-from conformance._hop import HOP_BY_HOP
 from conformance._sse import SseDecoder, compact_json, encode_event
+from conformance._wire import HOP_BY_HOP
 
 PROXY_KEY_HEADER = "x-litellm-api-key"
 

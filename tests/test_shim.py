@@ -17,10 +17,11 @@ from conformance._engine import run_check
 from conformance._observer import UpstreamObserver
 from conformance._session import ChecklistSession, SessionOptions
 from conformance._verdict import Verdict
+from conformance._wire import merge_betas
 from conformance.checks import REGISTRY, TargetRun
 from conformance.paths import Credentials, EgressPath
 from conformance.paths.litellm import is_installed
-from conformance.shim import ShimApp, ShimConfig, merge_beta, restore_error, translate_auth
+from conformance.shim import ShimApp, ShimConfig, restore_error, translate_auth
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, OAUTH_BETA
 
 from ._helpers import api_headers, message_body, new_cid
@@ -56,8 +57,8 @@ def test_merge_beta_never_duplicates():
     """
     Merging keeps order and adds the beta only when it is missing.
     """
-    assert merge_beta(["x, y", "y,oauth-2025-04-20"], OAUTH_BETA) == "x,y,oauth-2025-04-20"
-    assert merge_beta([], OAUTH_BETA) == OAUTH_BETA
+    assert merge_betas(["x, y", "y,oauth-2025-04-20"], OAUTH_BETA) == "x,y,oauth-2025-04-20"
+    assert merge_betas([], OAUTH_BETA) == OAUTH_BETA
 
 
 @pytest.mark.parametrize(
@@ -144,8 +145,8 @@ def test_back_shim_fixes_oauth_in_x_api_key(upstream, shim_over):
     response = httpx.post(base + "/v1/messages", json=message_body(cid=cid), headers=headers)
     assert response.status_code == 200
     entry = upstream.journal.last(cid)
-    assert entry.header("authorization") == [f"Bearer {DEFAULT_OAUTH_TOKEN}"] and not entry.header("x-api-key")
-    assert entry.header("anthropic-beta") == [OAUTH_BETA]
+    assert entry.header_all("authorization") == [f"Bearer {DEFAULT_OAUTH_TOKEN}"] and not entry.header_all("x-api-key")
+    assert entry.header_all("anthropic-beta") == [OAUTH_BETA]
     record = json.loads(log.getvalue().splitlines()[-1])
     assert record["auth"] == "translated" and DEFAULT_OAUTH_TOKEN not in log.getvalue()
 

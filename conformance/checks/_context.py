@@ -14,9 +14,9 @@ from typing import Any, NoReturn
 from .._client import Exchange, HarnessClient
 from .._observer import UpstreamObserver
 from .._verdict import CheckCancelled, HarnessError, Unsupported
+from .._wire import BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
 from ..paths import EgressPath
 from ..upstream import JournalEntry, make_directive
-from ..upstream._config import KNOWN_VERSIONS
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 EXCERPT = 2048
@@ -212,7 +212,7 @@ class CheckContext:
         """Headers for credential ``kind`` when talking straight to the upstream (the oracle run)."""
         credentials = self.run.observer.credentials
         if kind == "oauth":
-            return [("authorization", f"Bearer {credentials.oauth_token}"), ("anthropic-beta", "oauth-2025-04-20")]
+            return [("authorization", f"Bearer {credentials.oauth_token}"), (BETA_HEADER, OAUTH_BETA)]
         if kind == "api-key-bearer":
             return [("authorization", f"Bearer {credentials.api_key}")]
         return [("x-api-key", credentials.api_key)] if kind else []
@@ -296,12 +296,11 @@ def _cid_of(body: Any) -> str | None:
 
 
 def _merge_beta(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Join several anthropic-beta headers into one, as a client does."""
-    betas = [v for k, v in headers if k.lower() == "anthropic-beta"]
+    """Join several anthropic-beta headers into one, as a client does (repeats kept: a check may send one)."""
+    betas = Headers(headers).get_all(BETA_HEADER)
     if len(betas) <= 1:
         return headers
-    out = [(k, v) for k, v in headers if k.lower() != "anthropic-beta"]
-    return out + [("anthropic-beta", ",".join(betas))]
+    return Headers(headers).without(BETA_HEADER) + [(BETA_HEADER, ",".join(betas))]
 
 
 def _excerpt(data: bytes) -> str:

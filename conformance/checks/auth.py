@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from ..upstream._auth import betas
-from ..upstream._config import OAUTH_BETA
+from .._wire import API_KEY_HEADER, AUTHORIZATION, OAUTH_BETA
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_ERRORS, CLAUDE_CODE_GATEWAY, OAUTH, WIRE_DOC
 
-_CREDENTIAL_HEADERS = ("x-api-key", "authorization")
+_CREDENTIAL_HEADERS = (API_KEY_HEADER, AUTHORIZATION)
 
 
 def _answered(ctx: CheckContext, kind: str) -> None:
@@ -99,7 +98,7 @@ def oauth_beta_once(ctx: CheckContext) -> None:
     entry = ctx.upstream_entry(exchange)
     if entry is None:
         return
-    received = betas(entry.header("anthropic-beta"))
+    received = entry.headers.betas()
     ctx.expect(
         received.count(OAUTH_BETA) == 1,
         f"the oauth beta arrived {received.count(OAUTH_BETA)} times",
@@ -165,7 +164,7 @@ def no_proxy_credential(ctx: CheckContext) -> None:
     secrets = [v for _, v in ctx.path.proxy_headers if v]
     secrets = [s.split(" ", 1)[-1] for s in secrets]
     leaked = [(k, "…") for k, v in entry.headers if any(s and s in v for s in secrets)]
-    leaked += [(k, "…") for k, _ in entry.headers if k.lower() == "x-litellm-api-key"]
+    leaked += [("x-litellm-api-key", "…") for _ in entry.header_all("x-litellm-api-key")]
     ctx.expect(
         not leaked,
         f"the upstream received proxy credentials in {sorted({k for k, _ in leaked})}",

@@ -11,6 +11,7 @@ from typing import Any
 from .._redact import redact
 from .._threads import parallel
 from .._verdict import HarnessError
+from .._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
 from ..paths import Connection
 from ..upstream import make_directive
 from ._context import CheckContext
@@ -193,13 +194,13 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
     env: dict[str, str] = {}
     custom = []
     for name, value in headers:
-        if name.lower() == "x-api-key":
+        if name.lower() == API_KEY_HEADER:
             env["ANTHROPIC_API_KEY"] = value
-        elif name.lower() == "authorization" and kind == "oauth":
+        elif name.lower() == AUTHORIZATION and kind == "oauth":
             env["CLAUDE_CODE_OAUTH_TOKEN"] = value.split(" ", 1)[1]
-        elif name.lower() == "authorization":
+        elif name.lower() == AUTHORIZATION:
             env["ANTHROPIC_AUTH_TOKEN"] = value.split(" ", 1)[1]
-        elif name.lower() != "anthropic-beta":
+        elif name.lower() != BETA_HEADER:
             custom.append(f"{name}: {value}")
     if custom:
         env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(custom)

@@ -146,7 +146,7 @@ def retry_headers(ctx: CheckContext) -> None:
         if entry is None:
             continue
         for name in ("retry-after", "x-should-retry"):
-            theirs = entry.response_header(name)
+            theirs = entry.response_headers.get_all(name)
             ours = exchange.header_all(name)
             ctx.expect(
                 ours == theirs,

@@ -7,17 +7,17 @@ from typing import Any
 from ._context import CheckContext
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
-from .request import HOP_BY_HOP
+from .request import MAY_REWRITE
 
 
 def _diff(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> dict[str, Any]:
-    a = {k.lower(): v for k, v in before if k.lower() not in HOP_BY_HOP}
-    b = {k.lower(): v for k, v in after if k.lower() not in HOP_BY_HOP}
+    a = {k.lower(): v for k, v in before if k.lower() not in MAY_REWRITE}
+    b = {k.lower(): v for k, v in after if k.lower() not in MAY_REWRITE}
     return {
         "added": sorted(set(b) - set(a)),
         "removed": sorted(set(a) - set(b)),
         "changed": sorted(k for k in set(a) & set(b) if a[k] != b[k] and k not in ("date",)),
-        "case_changed": sorted({k for k, _ in before} - {k for k, _ in after} - set(a) - set(b) - HOP_BY_HOP),
+        "case_changed": sorted({k for k, _ in before} - {k for k, _ in after} - set(a) - set(b) - MAY_REWRITE),
     }
 
 

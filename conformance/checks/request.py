@@ -6,14 +6,14 @@ import json
 from collections import Counter
 from typing import Any
 
-from .._hop import HOP_BY_HOP as _HOP
+from .._wire import HOP_BY_HOP
 from ._context import CheckContext, json_or_none
 from ._payloads import claude_code_session
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
 
 # Headers a proxy may legitimately rewrite: hop-by-hop and framing, and accept-encoding (it negotiates its own).
-HOP_BY_HOP = _HOP | {"accept-encoding"}
+MAY_REWRITE = HOP_BY_HOP | {"accept-encoding"}
 
 
 
@@ -74,12 +74,12 @@ def version_and_beta(ctx: CheckContext) -> None:
     if entry is None:
         return
     ctx.expect(
-        entry.header("anthropic-version") == [ctx.run.version],
-        f"anthropic-version upstream {entry.header('anthropic-version')} (sent once)",
+        entry.header_all("anthropic-version") == [ctx.run.version],
+        f"anthropic-version upstream {entry.header_all('anthropic-version')} (sent once)",
         expected=[ctx.run.version],
-        actual=entry.header("anthropic-version"),
+        actual=entry.header_all("anthropic-version"),
     )
-    betas = entry.header("anthropic-beta")
+    betas = entry.header_all("anthropic-beta")
     ours = [b.strip() for v in betas for b in v.split(",")]
     sent = beta.split(",")
     ctx.expect(
@@ -147,9 +147,9 @@ def no_duplicates(ctx: CheckContext) -> None:
     entry = ctx.upstream_entry(exchange)
     if entry is None:
         return
-    sent = Counter(k.lower() for k, _ in exchange.request_headers)
-    got = Counter(k.lower() for k, _ in entry.headers)
-    duplicated = sorted(k for k, n in got.items() if n > max(sent.get(k, 0), 1) and k not in HOP_BY_HOP)
+    sent = Counter(exchange.request_headers.names())
+    got = Counter(entry.headers.names())
+    duplicated = sorted(k for k, n in got.items() if n > max(sent.get(k, 0), 1) and k not in MAY_REWRITE)
     ctx.expect(not duplicated, f"duplicated upstream: {duplicated}", expected=[], actual=duplicated)
 
 
@@ -201,7 +201,7 @@ def upstream_sni(ctx: CheckContext) -> None:
     if not entry.tls:
         ctx.unsupported("the path reached the upstream over plain HTTP (no TLS, no SNI to check)")
     ctx.note("upstream_sni", entry.sni)
-    ctx.note("upstream_host", entry.header("host"))
+    ctx.note("upstream_host", entry.header_all("host"))
     ctx.expect(
         entry.sni == "api.anthropic.com",
         f"the upstream saw SNI {entry.sni!r}",

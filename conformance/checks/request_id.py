@@ -23,7 +23,7 @@ def header_equal(ctx: CheckContext) -> None:
     for label, ex, entry in pairs:
         if entry is None:
             continue
-        theirs = entry.response_header("request-id")
+        theirs = entry.response_headers.get_all("request-id")
         ours = ex.header_all("request-id")
         ctx.expect(
             ours == theirs,

@@ -64,7 +64,7 @@ def content_type(ctx: CheckContext) -> None:
     if not _need(ctx, exchange, entry):
         return
     assert entry is not None
-    theirs = entry.response_header("content-type")
+    theirs = entry.response_headers.get_all("content-type")
     ctx.expect(
         "text/event-stream" in (exchange.header("content-type") or ""),
         f"content-type {exchange.header('content-type')!r} (upstream: {theirs[0] if theirs else None!r})",

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._client import HarnessClient
-from ..upstream._config import OAUTH_BETA
+from .._wire import OAUTH_BETA
 
 # Features a check may need; a path that lacks one is reported ``unsupported`` for that check, with the reason.
 ALL_FEATURES = frozenset(

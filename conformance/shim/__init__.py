@@ -7,6 +7,6 @@ through unchanged, in both directions.
 """
 
 from ._server import ShimApp, ShimConfig
-from ._translate import merge_beta, restore_error, translate_auth
+from ._translate import restore_error, translate_auth
 
-__all__ = ["ShimApp", "ShimConfig", "merge_beta", "restore_error", "translate_auth"]
+__all__ = ["ShimApp", "ShimConfig", "restore_error", "translate_auth"]

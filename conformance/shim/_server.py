@@ -11,8 +11,8 @@ from typing import TextIO
 import aiohttp
 from aiohttp import web
 
-from .._hop import HOP_BY_HOP
 from .._redact import redact
+from .._wire import REQUEST_ID_HEADER, Headers
 from ._translate import restore_error, translate_auth
 
 HEALTH_PATH = "/shim/health"
@@ -61,8 +61,7 @@ class ShimApp:
         started = time.perf_counter()
         translate = self.config.placement in ("back", "both")
         restore = self.config.placement in ("front", "both")
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers
-                   if k.decode("latin-1").lower() not in HOP_BY_HOP]
+        headers: list[tuple[str, str]] = _received(request.raw_headers)
         if translate:
             headers = translate_auth(headers)
         if self._session is None:
@@ -95,8 +94,7 @@ class ShimApp:
 
     async def _relay(self, request: web.Request, upstream: aiohttp.ClientResponse, restore: bool
                      ) -> web.StreamResponse:
-        out_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.raw_headers
-                       if k.decode("latin-1").lower() not in HOP_BY_HOP]
+        out_headers = _received(upstream.raw_headers)
         status = upstream.status
         small = (upstream.content_length or 0) <= MAX_ERROR_BODY
         if restore and status >= 400 and small and "json" in upstream.headers.get("content-type", ""):
@@ -104,8 +102,8 @@ class ShimApp:
             restored = restore_error(status, body) if not upstream.headers.get("content-encoding") else None
             if restored is not None:
                 status, body, request_id = restored
-                if request_id and not any(k.lower() == "request-id" for k, _ in out_headers):
-                    out_headers.append(("request-id", request_id))
+                if request_id and not out_headers.has(REQUEST_ID_HEADER):
+                    out_headers.append((REQUEST_ID_HEADER, request_id))
             response = web.Response(status=status, body=body)
             for k, v in out_headers:
                 response.headers.add(k, v)
@@ -124,3 +122,8 @@ class ShimApp:
             return response
         await response.write_eof()
         return response
+
+
+def _received(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
+    """Raw headers as they arrived (case and order kept), without the hop-by-hop ones each hop sets itself."""
+    return Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw).end_to_end()

@@ -6,20 +6,7 @@ import ast
 import json
 from typing import Any
 
-OAUTH_PREFIX = "sk-ant-oat"
-OAUTH_BETA = "oauth-2025-04-20"
-
-
-def merge_beta(values: list[str], beta: str) -> str:
-    """One ``anthropic-beta`` value holding every beta of ``values`` once, with ``beta`` added if missing."""
-    seen: list[str] = []
-    for value in values:
-        for item in (b.strip() for b in value.split(",")):
-            if item and item not in seen:
-                seen.append(item)
-    if beta not in seen:
-        seen.append(beta)
-    return ",".join(seen)
+from .._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER, OAUTH_BETA, OAUTH_PREFIX, Headers, merge_betas
 
 
 def translate_auth(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -28,14 +15,14 @@ def translate_auth(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     ``x-api-key: sk-ant-oat…`` is moved to ``Authorization``; a Bearer OAuth token without the beta gets it. A
     standard API key, or no credential, is left exactly as it was.
     """
-    keys = [v for k, v in headers if k.lower() == "x-api-key"]
-    bearer = [v[7:] for k, v in headers if k.lower() == "authorization" and v.startswith("Bearer ")]
-    token = next((t for t in keys + bearer if t.startswith(OAUTH_PREFIX)), None)
+    given = Headers(headers)
+    bearer = [v[7:] for v in given.get_all(AUTHORIZATION) if v.startswith("Bearer ")]
+    token = next((t for t in given.get_all(API_KEY_HEADER) + bearer if t.startswith(OAUTH_PREFIX)), None)
     if token is None:
         return headers
-    betas = [v for k, v in headers if k.lower() == "anthropic-beta"]
-    out = [(k, v) for k, v in headers if k.lower() not in ("x-api-key", "authorization", "anthropic-beta")]
-    return out + [("authorization", f"Bearer {token}"), ("anthropic-beta", merge_beta(betas, OAUTH_BETA))]
+    out = given.without(API_KEY_HEADER, AUTHORIZATION, BETA_HEADER)
+    beta = merge_betas(given.get_all(BETA_HEADER), OAUTH_BETA)
+    return out + [(AUTHORIZATION, f"Bearer {token}"), (BETA_HEADER, beta)]
 
 
 def _embedded_envelope(text: str) -> dict[str, Any] | None:

@@ -1,6 +1,7 @@
 """The reference upstream: a local api.anthropic.com that journals exactly what each path sent it."""
 
-from ._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, OAUTH_BETA, UpstreamConfig
+from .._wire import OAUTH_BETA
+from ._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamConfig
 from ._directive import Directive, find_directive, make_directive
 from ._journal import JournalEntry, UpstreamJournal
 from ._replay import Recording

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ._config import OAUTH_BETA, UpstreamConfig
+from .._wire import OAUTH_BETA, OAUTH_PREFIX, split_betas
+from ._config import UpstreamConfig
 from ._problems import ApiError
-
-OAUTH_PREFIX = "sk-ant-oat"
-
-
-def betas(values: Iterable[str]) -> list[str]:
-    """Every beta named in the ``anthropic-beta`` header values, in order."""
-    return [b.strip() for value in values for b in value.split(",") if b.strip()]
 
 
 def authenticate(
@@ -39,7 +33,7 @@ def authenticate(
         if token in config.api_keys:
             return "api-key"
         if token.startswith(OAUTH_PREFIX):
-            if OAUTH_BETA not in betas(beta_values):
+            if OAUTH_BETA not in split_betas(beta_values):
                 raise ApiError(401, "OAuth authentication is currently not supported.", authenticated=False)
             if token in config.oauth_tokens:
                 return "oauth"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .._wire import KNOWN_VERSIONS
+
 # Well-known test credentials; real deployments of the harness pass their own with --api-key / --oauth-token.
 DEFAULT_API_KEY = "sk-ant-api03-conformance-reference-key-000000000000000000000000AA"
 DEFAULT_OAUTH_TOKEN = "sk-ant-oat01-conformance-reference-token-0000000000000000000000AA"
 
-OAUTH_BETA = "oauth-2025-04-20"
-KNOWN_VERSIONS = ("2023-06-01", "2023-01-01", "2026-10-21")
 
 OAuthInApiKey = Literal["rate_limit", "invalid_key", "bad_request", "accept"]
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._encoding import decode_body, decoded_chunks
+from .._wire import Headers
 
 
 @dataclass
@@ -20,7 +21,7 @@ class JournalEntry:
     method: str
     path: str
     query: str
-    headers: list[tuple[str, str]]
+    headers: Headers
     """Request headers in arrival order with their original case."""
     body: bytes
     received_at: float
@@ -28,7 +29,7 @@ class JournalEntry:
     tls: bool = False
     """True when the request came over TLS (``sni`` is then what the ClientHello named, None for none)."""
     status: int | None = None
-    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_headers: Headers = field(default_factory=Headers)
     chunks: list[tuple[float, bytes]] = field(default_factory=list)
     """Every response body chunk with the time it was written to the socket."""
     request_id: str | None = None
@@ -43,7 +44,7 @@ class JournalEntry:
 
     @property
     def content_encoding(self) -> str | None:
-        values = self.response_header("content-encoding")
+        values = self.response_headers.get_all("content-encoding")
         return ", ".join(values) if values else None
 
     @property
@@ -56,14 +57,17 @@ class JournalEntry:
         """``(send time, decoded bytes)`` per written chunk: each SSE event keeps its own send time under gzip."""
         return decoded_chunks(self.chunks, self.content_encoding)
 
-    def header(self, name: str) -> list[str]:
-        """All values of a request header, case-insensitively, in arrival order."""
-        lname = name.lower()
-        return [v for k, v in self.headers if k.lower() == lname]
+    def __post_init__(self) -> None:
+        self.headers = Headers(self.headers)
+        self.response_headers = Headers(self.response_headers)
 
-    def response_header(self, name: str) -> list[str]:
-        lname = name.lower()
-        return [v for k, v in self.response_headers if k.lower() == lname]
+    def header(self, name: str) -> str | None:
+        """The first value of request header ``name`` (case-insensitive), as ``Exchange.header`` answers."""
+        return self.headers.get(name)
+
+    def header_all(self, name: str) -> list[str]:
+        """Every value of request header ``name`` in arrival order."""
+        return self.headers.get_all(name)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe form (bytes as base64) for the journal's HTTP interface."""

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from .._fixtures import RECORDINGS_DIR
+from .._wire import Headers
 
 # Framing headers are the server's to write; the recorded values describe the recorder's connection.
 _FRAMING = {"transfer-encoding", "content-length", "connection"}
@@ -27,7 +28,7 @@ class Recording:
     request_headers: dict[str, list[str]]
     request_body: bytes
     status: int
-    headers: list[tuple[str, str]]
+    headers: Headers
     """Response headers in recorded order and case, framing headers removed."""
     body: bytes
     """Response body as it crossed the wire (still gzip when the recorder kept it compressed)."""
@@ -38,11 +39,11 @@ class Recording:
 
     @property
     def is_sse(self) -> bool:
-        return any(k.lower() == "content-type" and "event-stream" in v for k, v in self.headers)
+        return "event-stream" in (self.headers.get("content-type") or "")
 
     @property
     def is_gzip(self) -> bool:
-        return any(k.lower() == "content-encoding" and "gzip" in v for k, v in self.headers)
+        return "gzip" in (self.headers.get("content-encoding") or "")
 
 
 def _bytes(value: Any) -> bytes:
@@ -77,7 +78,7 @@ def load(name: str, directory: Path = RECORDINGS_DIR) -> tuple[Recording, ...]:
         body, exact = _body(response)
         request_body, _ = _body(request)
         raw_headers = response.get("headers") or {}
-        headers = [(k, str(v)) for k, values in raw_headers.items() if k.lower() not in _FRAMING for v in values]
+        headers = Headers((k, str(v)) for k, values in raw_headers.items() for v in values).without(*_FRAMING)
         chunked = any(k.lower() == "transfer-encoding" for k in raw_headers)
         out.append(
             Recording(

@@ -15,6 +15,7 @@ from aiohttp import web
 from .._errors import envelope_bytes
 from .._ids import request_id as new_request_id
 from .._sse import compact_json, encode_event
+from .._wire import Headers
 from . import _replay
 from ._auth import authenticate, check_version
 from ._cache import PromptCache
@@ -61,7 +62,7 @@ class _Writer:
         await response.prepare(self.request)
         self.response = response
         self.entry.status = status
-        self.entry.response_headers = [(k, v) for k, v in response.headers.items()]
+        self.entry.response_headers = Headers(response.headers.items())
 
     async def write(self, data: bytes, *, last: bool = False) -> None:
         """Send one chunk; ``last`` marks the response complete before its final bytes can reach the client."""
