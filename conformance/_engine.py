@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._evidence import trim, trim_findings
+from ._exceptions import HarnessError, Unsupported
 from ._redact import redact, redact_any
-from ._verdict import HarnessError, Unsupported, Verdict
+from ._verdict import Verdict
 from .checks._context import CheckContext, Finding, TargetRun
 from .checks._registry import Check
 

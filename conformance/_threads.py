@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ._verdict import HarnessError
+from ._exceptions import HarnessError
 
 T = TypeVar("T")
 R = TypeVar("R")

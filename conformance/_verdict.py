@@ -21,14 +21,3 @@ class Verdict(StrEnum):
     UNSUPPORTED = "unsupported"
     ERROR = "error"
 
-
-class Unsupported(Exception):
-    """Raised inside a check when it cannot run on this path; the message is the reason."""
-
-
-class HarnessError(Exception):
-    """Raised inside a check when the environment failed; the verdict is ``error`` with this message."""
-
-
-class CheckCancelled(HarnessError):
-    """Raised inside a check whose time ran out: its work stops; the verdict is the engine's timeout error."""

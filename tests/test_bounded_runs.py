@@ -21,9 +21,9 @@ import pytest
 
 from conformance._claude_code import installed_claude_code, pinned_claude_code
 from conformance._client import Exchange
+from conformance._exceptions import HarnessError
 from conformance._results import load_schema
 from conformance._threads import parallel
-from conformance._verdict import HarnessError
 from conformance.checks._context import PathLiveness
 from conformance.paths import PathError
 

@@ -11,7 +11,9 @@ import jsonschema
 import pytest
 
 from conformance._errors import CATALOGUE
+from conformance._exceptions import ScenarioError
 from conformance._fixtures import SCHEMAS_DIR
+from conformance.upstream import make_directive
 
 from ._helpers import api_headers, message_body, new_cid, post
 
@@ -149,3 +151,24 @@ def test_tool_result_without_tool_use_is_400(upstream):
     response = post(upstream.base_url, body)
     assert response.status_code == 400
     assert "unexpected `tool_use_id`" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("directive", "named"), [
+    ("[[ec cid=s1 colour=red]]", "unknown key 'colour'"),
+    ("[[ec cid=s2 deltas=100000000]]", "deltas='100000000' must be 0..10000"),
+    ("[[ec cid=s3 gap=9999]]", "gap='9999' must be 0..600"),
+    ("[[ec cid=s4 should_retry=True]]", "should_retry='True' must be one of true, false, none"),
+])
+def test_a_scenario_it_cannot_honour_is_refused_at_once(upstream, directive, named):
+    """
+    An unknown directive key or a value out of bounds gets one 400 naming it, fast (deltas=100000000 once hung
+    the upstream and took 6 GB), and make_directive refuses it before anything is sent.
+    """
+    body = {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": f"x {directive}"}]}
+    response = post(upstream.base_url, {**body, "stream": True}, timeout=5)
+    assert response.status_code == 400
+    assert named in response.json()["error"]["message"]
+    assert upstream.journal.last(directive.split()[1][4:]).scenario  # journaled as written
+    values = dict(pair.split("=") for pair in directive[5:-2].split())
+    with pytest.raises(ScenarioError, match="scenario: "):
+        make_directive(**values)

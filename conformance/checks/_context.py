@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from .._client import Exchange, HarnessClient
+from .._exceptions import CheckCancelled, HarnessError, Unsupported
 from .._observer import UpstreamObserver
-from .._verdict import CheckCancelled, HarnessError, Unsupported
 from .._wire import BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
 from ..paths import EgressPath
 from ..upstream import JournalEntry, make_directive
@@ -290,9 +290,9 @@ def json_or_none(data: bytes) -> Any:
 
 
 def _cid_of(body: Any) -> str | None:
-    from ..upstream import find_directive
+    from ..upstream import directive_values
 
-    return find_directive(body).cid if isinstance(body, dict) else None
+    return directive_values(body).get("cid")
 
 
 def _merge_beta(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._exceptions import HarnessError
 from .._redact import redact
 from .._threads import parallel
-from .._verdict import HarnessError
 from .._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
 from ..paths import Connection
 from ..upstream import make_directive
@@ -176,7 +176,7 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
             extra_env: dict[str, str] | None = None) -> Any:
     """Run Claude Code once through the path (or direct); ``unsupported`` where it cannot be pointed at the path."""
     from .._claude_code import Cancelled, installed_claude_code, pinned_claude_code, run_claude
-    from .._verdict import CheckCancelled
+    from .._exceptions import CheckCancelled
     from ..paths import PathError
 
     version = pinned_claude_code()

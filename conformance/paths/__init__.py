@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ._base import ALL_FEATURES, Connection, Credentials, EgressPath, PathError, UpstreamSide
+from .._exceptions import PathError
+from ._base import ALL_FEATURES, Connection, Credentials, EgressPath, UpstreamSide
 from .direct import make_direct
 from .envoy import make_envoy, make_envoy_connect, make_envoy_defaults, make_envoy_sni
 from .litellm import make_litellm, make_litellm_unified

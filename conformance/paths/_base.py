@@ -15,10 +15,6 @@ ALL_FEATURES = frozenset(
     {"messages", "streaming", "count_tokens", "models", "api-key", "oauth", "beta-query", "claude-code"})
 
 
-class PathError(Exception):
-    """A path could not be started or reached; its checks get verdict ``error`` with this message."""
-
-
 @dataclass(frozen=True)
 class Connection:
     """Where a client sends its requests: a base URL, plus TLS trust, an HTTPS proxy or a connect override."""

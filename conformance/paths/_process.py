@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from .. import _reaper
-from ._base import PathError
+from .._exceptions import PathError
 
 
 def free_port() -> int:

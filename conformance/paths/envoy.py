@@ -25,9 +25,10 @@ from string import Template
 
 import httpx
 
+from .._exceptions import PathError
 from .._fixtures import FIXTURES_DIR
 from ..upstream import UPSTREAM_HOSTNAME
-from ._base import ALL_FEATURES, Connection, EgressPath, PathError, UpstreamSide
+from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
 from ._process import ManagedProcess, free_port
 
 ENVOY_DIR = FIXTURES_DIR / "envoy"

@@ -26,9 +26,10 @@ from string import Template
 
 import httpx
 
+from .._exceptions import PathError
 from .._fixtures import FIXTURES_DIR, pinned
 from .._redact import register_secret
-from ._base import ALL_FEATURES, EgressPath, PathError, UpstreamSide
+from ._base import ALL_FEATURES, EgressPath, UpstreamSide
 from ._process import ManagedProcess, free_port
 
 CONFIG_DIR = FIXTURES_DIR / "litellm"

@@ -2,7 +2,7 @@
 
 from .._wire import OAUTH_BETA
 from ._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamConfig
-from ._directive import Directive, find_directive, make_directive
+from ._directive import Scenario, directive_values, find_directive, make_directive
 from ._journal import JournalEntry, UpstreamJournal
 from ._replay import Recording
 from ._runner import ReferenceUpstream
@@ -13,13 +13,14 @@ __all__ = [
     "DEFAULT_OAUTH_TOKEN",
     "OAUTH_BETA",
     "UPSTREAM_HOSTNAME",
-    "Directive",
     "JournalEntry",
     "LocalCA",
     "Recording",
     "ReferenceUpstream",
+    "Scenario",
     "UpstreamConfig",
     "UpstreamJournal",
+    "directive_values",
     "find_directive",
     "make_directive",
 ]

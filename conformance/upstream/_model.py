@@ -15,7 +15,7 @@ from typing import Any
 from .._ids import message_id, tool_use_id
 from ._cache import REQUEST_OVERHEAD_TOKENS, CacheUsage, segments
 from ._config import UpstreamConfig
-from ._directive import Directive, parse_text
+from ._directive import Scenario, parse_text
 from ._schema_value import example_value
 from ._thinking import redacted_data, sign
 
@@ -100,14 +100,14 @@ def _text_block(pieces: list[str]) -> Block:
     )
 
 
-def _wanted_tools(body: dict[str, Any], directive: Directive) -> list[dict[str, Any]]:
+def _wanted_tools(body: dict[str, Any], scenario: Scenario) -> list[dict[str, Any]]:
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and "name" in t and "input_schema" in t]
     # After tool results, call a tool again only when the directive sits in that latest turn itself; a directive
     # from an earlier turn would otherwise make every follow-up call the tool again.
     if not tools or (_tool_results(body) and not _directive_in_last_user(body)):
         return []
     choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
-    wanted = directive.get("tool")
+    wanted = scenario.tool
     if choice.get("type") == "none":
         return []
     if choice.get("type") == "tool":
@@ -116,7 +116,7 @@ def _wanted_tools(body: dict[str, Any], directive: Directive) -> list[dict[str, 
         wanted = "*"
     if wanted is None:
         return []
-    count = directive.int("parallel", 1)
+    count = scenario.parallel
     if choice.get("disable_parallel_tool_use"):
         count = 1
     if wanted == "*":
@@ -157,34 +157,34 @@ def _redacted_block(config: UpstreamConfig, seed: str) -> Block:
 
 
 def answer(
-    body: dict[str, Any], directive: Directive, config: UpstreamConfig, usage: CacheUsage, rng: random.Random
+    body: dict[str, Any], scenario: Scenario, config: UpstreamConfig, usage: CacheUsage, rng: random.Random
 ) -> Answer:
-    """Build the answer to ``body`` under ``directive``; ``usage`` comes from the prompt cache."""
+    """Build the answer to ``body`` under ``scenario``; ``usage`` comes from the prompt cache."""
     model = MODEL_ALIASES.get(body["model"], body["model"])
     max_tokens = int(body.get("max_tokens") or 4096)
     blocks: list[Block] = []
     thinking_param = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
-    thinking_mode = directive.get("thinking")
+    thinking_mode = scenario.thinking
     if thinking_mode is None and thinking_param.get("type") in ("enabled", "adaptive"):
         thinking_mode = "1"
-    cid = directive.cid or "none"
+    cid = scenario.cid or "none"
     if thinking_mode == "redacted":
         blocks.append(_redacted_block(config, f"{cid}:{len(body.get('messages') or [])}"))
     elif thinking_mode is not None and thinking_mode != "0":
         turn = len(body.get("messages") or [])
         blocks.append(_thinking_block(config, f"Turn {turn} of {cid}: the user wants a short, deterministic answer."))
 
-    tools = _wanted_tools(body, directive)
+    tools = _wanted_tools(body, scenario)
     results = _tool_results(body)
-    if tools and directive.get("text_first") == "1":
+    if tools and scenario.text_first:
         blocks.append(_text_block(["I'll use a tool", " for that."]))
     if results and tools:
         pass
     elif results:
         quoted = " ".join(f"Result of {r.get('tool_use_id')}: {_result_text(r)}." for r in results)
-        blocks.append(_text_block(_split(quoted, directive.int("deltas", 3))))
+        blocks.append(_text_block(_split(quoted, scenario.deltas)))
     elif not tools:
-        count = max(1, directive.int("deltas", 3))
+        count = max(1, scenario.deltas)
         words = [(" " if i else "") + _WORDS[i % len(_WORDS)] for i in range(count)]
         blocks.append(_text_block(words))
     for tool in tools:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .._errors import kind_for
+from .._exceptions import ConformanceError
 
 
 @dataclass
-class ApiError(Exception):
+class ApiError(ConformanceError):
     """An error response: status, ``error.type``, message, and the headers that go with it."""
 
     status: int

@@ -1,17 +1,21 @@
-"""Recorded exchanges (vcrpy cassettes in ``fixtures/recordings/``), loaded for byte-for-byte replay."""
+"""Recorded exchanges (vcrpy cassettes in ``fixtures/recordings/``), loaded and served back byte for byte."""
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from aiohttp import web
 
 from .._fixtures import RECORDINGS_DIR
 from .._wire import Headers
+from ._problems import ApiError
+from ._writer import ResponseWriter
 
 # Framing headers are the server's to write; the recorded values describe the recorder's connection.
 _FRAMING = {"transfer-encoding", "content-length", "connection"}
@@ -108,3 +112,22 @@ def find(spec: str, directory: Path = RECORDINGS_DIR) -> Recording:
 def names(directory: Path = RECORDINGS_DIR) -> list[str]:
     """Names of every recording available for replay."""
     return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+async def serve(writer: ResponseWriter, spec: str) -> web.StreamResponse:
+    """Answer with the recorded response ``NAME[:N]`` as it crossed the wire (an SSE body event by event)."""
+    try:
+        recording = find(spec)
+    except (FileNotFoundError, IndexError, ValueError):
+        raise ApiError(404, f"recording: {spec}") from None
+    writer.gzip = False
+    if recording.is_sse and not recording.is_gzip:
+        await writer.start(recording.status, recording.headers)
+        for match in re.finditer(rb".*?\n\n|.+", recording.body, re.DOTALL):
+            await writer.write(match.group(0))
+        writer.entry.completed = True
+    else:
+        length = None if recording.chunked else len(recording.body)
+        await writer.start(recording.status, recording.headers, length=length)
+        await writer.write(recording.body, last=True)
+    return await writer.finish()

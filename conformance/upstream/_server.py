@@ -1,33 +1,33 @@
-"""The reference upstream's HTTP server: routes, the response writer that journals every chunk, and pacing."""
+"""The reference upstream's routing: the control channel, authentication, and which answer each request gets.
+
+Writing the answer lives in ``_writer`` (JSON, errors), ``_pacing`` (streams) and ``_replay`` (recordings)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
-import re
 import time
-import zlib
 from typing import Any
 
 from aiohttp import web
 
-from .._errors import envelope_bytes
+from .._exceptions import ScenarioError
 from .._ids import request_id as new_request_id
-from .._sse import compact_json, encode_event
-from .._wire import Headers
 from . import _replay
 from ._auth import authenticate, check_version
 from ._cache import PromptCache
 from ._config import UpstreamConfig
-from ._directive import Directive, find_directive
+from ._directive import Scenario, directive_values
 from ._headers import response_headers
 from ._journal import JournalEntry, UpstreamJournal
 from ._model import answer, count_tokens
+from ._pacing import stream
 from ._problems import ApiError
 from ._render import message_json, sse_events
 from ._thinking import verify_history
 from ._validate import check_messages, check_model, parse_body
+from ._writer import ResponseWriter, send_error, send_json
 
 CONTROL_PREFIX = "/_conformance"
 MODELS = (
@@ -36,56 +36,6 @@ MODELS = (
     ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
     ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-01T00:00:00Z"),
 )
-
-
-class _Writer:
-    """Writes one response and journals its headers and every chunk with the time it was sent."""
-
-    def __init__(self, request: web.Request, entry: JournalEntry, gzip: bool) -> None:
-        self.request = request
-        self.entry = entry
-        self.gzip = gzip
-        """Whether to compress; a handler may turn it off until ``start`` (errors and replays never compress)."""
-        self._compressor: zlib._Compress | None = None  # type: ignore[name-defined]
-        self.response: web.StreamResponse | None = None
-
-    async def start(self, status: int, headers: list[tuple[str, str]], length: int | None = None) -> None:
-        response = web.StreamResponse(status=status)
-        for name, value in headers:
-            response.headers.add(name, value)
-        if self.gzip:
-            response.headers.add("Content-Encoding", "gzip")
-            response.headers.add("vary", "Accept-Encoding")
-            self._compressor = zlib.compressobj(wbits=31)
-        if length is not None:
-            response.content_length = length
-        await response.prepare(self.request)
-        self.response = response
-        self.entry.status = status
-        self.entry.response_headers = Headers(response.headers.items())
-
-    async def write(self, data: bytes, *, last: bool = False) -> None:
-        """Send one chunk; ``last`` marks the response complete before its final bytes can reach the client."""
-        assert self.response is not None
-        if self._compressor is not None:
-            data = self._compressor.compress(data) + self._compressor.flush(
-                zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
-            )
-        # Journal first: a client may read the last byte before this coroutine resumes.
-        self.entry.completed = self.entry.completed or last
-        if data:
-            self.entry.chunks.append((time.time(), data))
-            await self.response.write(data)
-
-    async def finish(self) -> None:
-        assert self.response is not None
-        self.entry.completed = True
-        await self.response.write_eof()
-
-
-def _gzip_body(data: bytes) -> bytes:
-    compressor = zlib.compressobj(wbits=31)
-    return compressor.compress(data) + compressor.flush()
 
 
 class UpstreamApp:
@@ -133,8 +83,8 @@ class UpstreamApp:
                 parsed = json.loads(body)
             except (ValueError, UnicodeDecodeError):
                 parsed = None
-        directive = find_directive(parsed)
-        cid = directive.cid or request.headers.get("x-ec-cid") or request.query.get("ec_cid")
+        given = directive_values(parsed)
+        cid = given.get("cid") or request.headers.get("x-ec-cid") or request.query.get("ec_cid")
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
         entry = JournalEntry(
             seq=self.journal.next_seq(),
@@ -148,27 +98,31 @@ class UpstreamApp:
             sni=getattr(ssl_object, "egress_sni", None),
             tls=ssl_object is not None,
             request_id=new_request_id(self.rng),
-            scenario=dict(directive.values),
+            scenario=dict(given),
         )
         self.journal.add(entry)
         accepts_gzip = self.config.gzip and "gzip" in request.headers.get("Accept-Encoding", "")
-        writer = _Writer(request, entry, accepts_gzip)
+        writer = ResponseWriter(request, entry, accepts_gzip)
         try:
             if too_large:
                 raise ApiError(413)
-            replay = directive.get("replay")
-            if replay is not None:
-                return await self._replay(writer, replay)
-            return await self._route(request, parsed, body, directive, writer)
+            try:
+                scenario = Scenario.parse(given)
+            except ScenarioError as exc:  # a harness bug or a hand-written directive: say which key, at once
+                raise ApiError(400, str(exc)) from None
+            if scenario.replay is not None:
+                return await _replay.serve(writer, scenario.replay)
+            return await self._route(request, parsed, body, scenario, writer)
         except ApiError as error:
-            return await self._error(writer, error)
+            return await send_error(writer, error, self.config, self.rng, self.requests_remaining)
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except Exception as exc:  # a bug in the upstream must still answer in the API's shape
-            return await self._error(writer, ApiError(500, f"reference upstream bug: {type(exc).__name__}: {exc}"))
+            error = ApiError(500, f"reference upstream bug: {type(exc).__name__}: {exc}")
+            return await send_error(writer, error, self.config, self.rng, self.requests_remaining)
 
     async def _route(
-        self, request: web.Request, parsed: Any, body: bytes, directive: Directive, writer: _Writer
+        self, request: web.Request, parsed: Any, body: bytes, scenario: Scenario, writer: ResponseWriter
     ) -> web.StreamResponse:
         path, method = request.path, request.method
         known = {
@@ -185,157 +139,53 @@ class UpstreamApp:
         )
         check_version(headers.getall("anthropic-version", []), self.config)
         if path == "/v1/models":
-            return await self._json(writer, 200, self._model_page(request))
+            return await self._json(writer, self._model_page(request))
         if is_model:
             model_id = path.rsplit("/", 1)[1]
             for info in self._model_infos():
                 if info["id"] == model_id:
-                    return await self._json(writer, 200, info)
+                    return await self._json(writer, info)
             raise ApiError(404, f"model: {model_id}")
         parsed = parse_body(body)
         check_messages(parsed, needs_max_tokens=path == "/v1/messages")
-        status = directive.int("status", 0)
-        if status >= 400:
-            raise self._scenario_error(status, directive)
+        if scenario.status is not None and scenario.status >= 400:
+            raise self._scenario_error(scenario.status, scenario)
         check_model(parsed["model"])
         if path == "/v1/messages/count_tokens":
-            return await self._json(writer, 200, {"input_tokens": count_tokens(parsed)})
+            return await self._json(writer, {"input_tokens": count_tokens(parsed)})
         verify_history(self.config.signing_key, parsed["messages"])
         usage = self.cache.account(parsed)
-        result = answer(parsed, directive, self.config, usage, self.rng)
-        delay = directive.float("delay", 0.0)
-        if delay > 0:  # a slow model: nothing is sent until the answer is ready
-            await asyncio.sleep(delay)
+        result = answer(parsed, scenario, self.config, usage, self.rng)
+        if scenario.delay > 0:  # a slow model: nothing is sent until the answer is ready
+            await asyncio.sleep(scenario.delay)
         if parsed.get("stream") is True:
-            return await self._stream(writer, sse_events(result), directive)
-        return await self._json(writer, 200, message_json(result))
+            headers = self._headers(writer, "text/event-stream; charset=utf-8", sse=True)
+            return await stream(writer, headers, sse_events(result), scenario, self.rng)
+        return await self._json(writer, message_json(result))
 
-    def _scenario_error(self, status: int, directive: Directive) -> ApiError:
-        should = directive.get("should_retry")
-        retry_after = directive.get("retry_after")
-        error = ApiError(status, should_retry=None if should in (None, "none") else should == "true")
-        error.omit_should_retry = should == "none"
-        if retry_after is not None and retry_after != "none":
-            error.retry_after = int(float(retry_after))
-        elif retry_after is None and status == 429:
+    def _scenario_error(self, status: int, scenario: Scenario) -> ApiError:
+        error = ApiError(status, should_retry=scenario.should_retry)
+        error.omit_should_retry = scenario.has("should_retry") and scenario.should_retry is None
+        if scenario.retry_after is not None:
+            error.retry_after = scenario.retry_after
+        elif not scenario.has("retry_after") and status == 429:
             error.retry_after = self.config.retry_after_seconds
         return error
 
-    # -- writers ---------------------------------------------------------------------------------------------
-
-    def _headers(self, writer: _Writer, content_type: str, *, authenticated: bool, sse: bool = False) -> list:
+    def _headers(self, writer: ResponseWriter, content_type: str, *, sse: bool = False) -> list[tuple[str, str]]:
         self.requests_remaining -= 1
         return response_headers(
             content_type=content_type,
             request_id=writer.entry.request_id or "",
-            organization_id=self.config.organization_id if authenticated else None,
+            organization_id=self.config.organization_id,
             rng=self.rng,
-            ratelimit=authenticated,
+            ratelimit=True,
             requests_remaining=self.requests_remaining,
             sse=sse,
         )
 
-    async def _json(self, writer: _Writer, status: int, payload: Any) -> web.StreamResponse:
-        data = compact_json(payload).encode()
-        if writer.gzip:
-            data = _gzip_body(data)
-            writer.gzip = False  # already compressed as a whole; keep the header
-            headers = self._headers(writer, "application/json", authenticated=True)
-            headers += [("Content-Encoding", "gzip"), ("vary", "Accept-Encoding")]
-        else:
-            headers = self._headers(writer, "application/json", authenticated=True)
-        await writer.start(status, headers, length=len(data))
-        await writer.write(data, last=True)
-        await writer.finish()
-        assert writer.response is not None
-        return writer.response
-
-    async def _error(self, writer: _Writer, error: ApiError) -> web.StreamResponse:
-        if writer.response is not None:  # the stream had begun: an error now can only be an SSE event
-            raise error
-        writer.gzip = False
-        request_id = None if error.null_request_id else writer.entry.request_id
-        data = envelope_bytes(error.error_type or "api_error", error.message or "", request_id)
-        headers = response_headers(
-            content_type="application/json",
-            request_id=writer.entry.request_id or "",
-            organization_id=self.config.organization_id if error.authenticated else None,
-            rng=self.rng,
-            ratelimit=error.status == 429,
-            requests_remaining=0 if error.status == 429 else self.requests_remaining,
-        )
-        if error.retry_after is not None:
-            headers.append(("retry-after", str(error.retry_after)))
-        if not error.omit_should_retry:
-            headers.append(("x-should-retry", "true" if error.should_retry else "false"))
-        headers += error.extra_headers
-        await writer.start(error.status, headers, length=len(data))
-        await writer.write(data, last=True)
-        await writer.finish()
-        assert writer.response is not None
-        return writer.response
-
-    async def _stream(
-        self, writer: _Writer, events: list[tuple[str, dict[str, Any], bool]], directive: Directive
-    ) -> web.StreamResponse:
-        await writer.start(200, self._headers(writer, "text/event-stream; charset=utf-8", authenticated=True, sse=True))
-        interval = directive.float("interval", 0.0) / 1000.0
-        duration = directive.float("duration", 0.0)
-        if duration > 0:
-            interval = duration / max(len(events) - 1, 1)
-        gap = directive.float("gap", 0.0)
-        stop_after = directive.int("after", 1)
-        midstream, cut = directive.get("midstream"), directive.get("cut") == "1"
-        deltas_sent = 0
-        least_padding = 1 if directive.get("padding") == "nonzero" else 0
-        for position, (name, payload, is_delta) in enumerate(events):
-            if position and interval:
-                await asyncio.sleep(interval)
-            await writer.write(encode_event(name, payload, self.rng.randrange(least_padding, 16)))
-            if not is_delta:
-                continue
-            deltas_sent += 1
-            if deltas_sent == 1 and gap:
-                await asyncio.sleep(gap)
-            if deltas_sent == stop_after and midstream:
-                error_type = midstream
-                message = "Overloaded" if error_type == "overloaded_error" else "Internal server error"
-                error = {
-                    "type": "error",
-                    "error": {"details": None, "type": error_type, "message": message},
-                    "request_id": writer.entry.request_id,
-                }
-                await writer.write(f"event: error\ndata: {compact_json(error)}\n\n".encode(), last=True)
-                await writer.finish()
-                assert writer.response is not None
-                return writer.response
-            if deltas_sent == stop_after and cut:
-                if writer.request.transport is not None:
-                    writer.request.transport.abort()
-                raise ConnectionResetError("scenario cut the stream")
-        await writer.write(b"", last=True)
-        await writer.finish()
-        assert writer.response is not None
-        return writer.response
-
-    async def _replay(self, writer: _Writer, spec: str) -> web.StreamResponse:
-        try:
-            recording = _replay.find(spec)
-        except (FileNotFoundError, IndexError, ValueError):
-            raise ApiError(404, f"recording: {spec}") from None
-        writer.gzip = False
-        if recording.is_sse and not recording.is_gzip:
-            await writer.start(recording.status, recording.headers)
-            for match in re.finditer(rb".*?\n\n|.+", recording.body, re.DOTALL):
-                await writer.write(match.group(0))
-            writer.entry.completed = True
-        else:
-            length = None if recording.chunked else len(recording.body)
-            await writer.start(recording.status, recording.headers, length=length)
-            await writer.write(recording.body, last=True)
-        await writer.finish()
-        assert writer.response is not None
-        return writer.response
+    async def _json(self, writer: ResponseWriter, payload: Any) -> web.StreamResponse:
+        return await send_json(writer, self._headers(writer, "application/json"), payload)
 
     def _model_infos(self) -> list[dict[str, Any]]:
         return [{"type": "model", "id": i, "display_name": n, "created_at": c} for i, n, c in MODELS]
