@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import nox
 
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
-# The local matrix: every target the harness starts itself against the embedded reference upstream.
-LOCAL_MATRIX = ",".join([
-    "direct",
-    "envoy", "envoy-sni", "envoy-connect", "envoy-defaults",
-    "litellm", "litellm[key=server-oauth]", "litellm-unified",
-    "shim", "shim-front",
-])
-# The LiteLLM release the matrix runs by default: pinned and tested (override with -- --litellm-version=X.Y.Z).
-LITELLM_VERSION = "1.108.7"
-# The Claude Code release the client checks run (npm, installed into ~/.cache/egress-conformance before the run).
-CLAUDE_CODE_VERSION = "2.1.332"
-# The releases tests/test_litellm.py runs the whole checklist on (one from 2026 H1, the newest); installed by the
-# tests session before pytest starts, never inside a timed test.
-LITELLM_TEST_RELEASES = ("1.90.1", "1.110.2")
+# The pinned releases and the local matrix are package data (conformance/pins.toml), read here and by the harness.
+PINS = tomllib.loads(Path(__file__).with_name("conformance").joinpath("pins.toml").read_text())
+LOCAL_MATRIX = ",".join(PINS["local_matrix"])
+LITELLM_VERSION = PINS["litellm"]
+CLAUDE_CODE_VERSION = PINS["claude_code"]
+LITELLM_TEST_RELEASES = tuple(PINS["litellm_test_releases"])
 
 
 def _option(args: list[str], name: str) -> str | None:

@@ -8,7 +8,6 @@ Needs the LiteLLM release and Claude Code installed first (``nox -s conformance`
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import subprocess
 import sys
@@ -20,12 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def local_matrix() -> str:
-    """The ``LOCAL_MATRIX`` targets of noxfile.py, read without importing nox."""
-    tree = ast.parse((ROOT / "noxfile.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "LOCAL_MATRIX":
-            return ",".join(ast.literal_eval(node.value.args[0]))  # type: ignore[attr-defined]
-    raise SystemExit("LOCAL_MATRIX not found in noxfile.py")
+    """The local matrix of ``conformance/pins.toml``."""
+    from conformance._settings import load_pins
+
+    return ",".join(load_pins().local_matrix)
 
 
 def measure(targets: str, extra: list[str]) -> None:
@@ -60,7 +57,7 @@ def measure(targets: str, extra: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="direct")
-    parser.add_argument("--matrix", action="store_true", help="the local matrix of noxfile.py")
+    parser.add_argument("--matrix", action="store_true", help="the local matrix of conformance/pins.toml")
     parser.add_argument("--busy-core", action="store_true", help="keep one core at 100 %% meanwhile")
     args, extra = parser.parse_known_args()
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy_core else None

@@ -1,5 +1,8 @@
-"""``python -m conformance docs|envoy-prod|litellm-install|claude-code-install|diff|gate|publish|stability``:
-generated files, client and gateway installs, run comparison, the upgrade gate and the stability check."""
+"""``python -m conformance docs|envoy-prod|litellm-install|claude-code-install|pins|diff|gate|publish|stability``:
+generated files (docs/checks.md, production Envoy configs), client and gateway installs into the cache, the pinned
+releases, run comparison, the LiteLLM upgrade gate, republishing a run's reports and the stability check.
+
+The checklist itself runs under pytest: ``nox -s conformance`` or ``pytest conformance/checks --target=…``."""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ import json
 import sys
 import time
 from pathlib import Path
-
-from .checks import REGISTRY
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "checks.md"
 
@@ -25,6 +26,8 @@ def checks_markdown() -> str:
         "environment failed).",
         "",
     ]
+    from .checks import REGISTRY
+
     area = None
     for check in REGISTRY.values():
         if check.area != area:
@@ -56,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     install = commands.add_parser("litellm-install", help="install LiteLLM releases into their cached virtualenvs")
     install.add_argument("versions", nargs="+")
     claude = commands.add_parser("claude-code-install", help="install a Claude Code release into the cache (npm)")
-    claude.add_argument("version", nargs="?", help="default: CLAUDE_CODE_VERSION in noxfile.py")
+    claude.add_argument("version", nargs="?", help="default: claude_code in conformance/pins.toml")
+    commands.add_parser("pins", help="print the pinned releases (conformance/pins.toml) as JSON")
     compare = commands.add_parser("diff", help="compare two runs (results.json files or report directories)")
     compare.add_argument("run_a", type=Path)
     compare.add_argument("run_b", type=Path)
@@ -82,6 +86,17 @@ def main(argv: list[str] | None = None) -> int:
                               out=args.out / time.strftime("%Y%m%d-%H%M%S"))
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    from ._exceptions import InputError
+    from ._settings import Settings, load_pins
+
+    try:
+        settings = Settings.from_env()
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "pins":
+        print(json.dumps(load_pins().__dict__))
+        return 0
     if args.command == "publish":
         import shutil
 
@@ -94,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         args.destination.mkdir(parents=True, exist_ok=True)
         shutil.copy(runs[-1], args.destination / "results.json")
         # Rendered again from results.json, so the published reports follow the current renderers.
-        write_reports(json.loads(runs[-1].read_text()), args.destination)
+        from ._expectations import compare as compare_expectations
+
+        document = json.loads(runs[-1].read_text())
+        write_reports(document, args.destination, compare_expectations(document, settings.expectations_dir))
         print(args.destination)
         return 0
     if args.command in ("diff", "gate"):
@@ -110,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError, KeyError) as exc:
             print(f"error: cannot read results: {exc}", file=sys.stderr)
             return 2
-        code, lines = run_gate(document, args.baseline, args.candidate)
+        code, lines = run_gate(document, args.baseline, args.candidate, settings.expectations_dir)
         text = "\n".join(lines) + "\n"
         print(text)
         out = (args.results if args.results.is_dir() else args.results.parent) / "gate.md"
@@ -118,23 +136,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"written: {out}")
         return code
     if args.command == "claude-code-install":
-        from ._claude_code import ensure_claude_code, pinned_claude_code
-        from .paths import PathError
+        from ._claude_code import ensure_claude_code
+        from ._exceptions import PathError
 
-        version = args.version or pinned_claude_code()
         try:
-            print(ensure_claude_code(version or ""))
+            print(ensure_claude_code(args.version or settings.claude_code_version, settings.cache_dir))
         except PathError as exc:
             print(f"warning: {exc}; client.claude-code.* will be unsupported", file=sys.stderr)
             return 2
         return 0
     if args.command == "litellm-install":
-        from .paths import PathError
+        from ._exceptions import PathError
         from .paths.litellm import ensure_release
 
         for version in args.versions:
             try:
-                print(ensure_release(version, say=print))
+                print(ensure_release(version, settings.cache_dir, say=print))
             except PathError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2

@@ -22,29 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from . import _reaper
-from ._fixtures import pinned
-from .paths import Connection, PathError
-from .paths.litellm import cache_dir
+from ._exceptions import PathError
+from .paths import Connection
 
 
-def pinned_claude_code() -> str | None:
-    """The Claude Code release the harness runs by default: ``CLAUDE_CODE_VERSION`` in noxfile.py."""
-    return pinned("CLAUDE_CODE_VERSION", "EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION")
-
-
-def _binary(version: str) -> Path:
+def _binary(version: str, cache_dir: Path) -> Path:
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):
         raise PathError(f"Claude Code version {version!r} is not a version number")
-    return cache_dir() / f"claude-code-{version}" / "node_modules" / ".bin" / "claude"
+    return cache_dir / f"claude-code-{version}" / "node_modules" / ".bin" / "claude"
 
 
-def installed_claude_code(version: str) -> Path:
+def installed_claude_code(version: str, cache_dir: Path) -> Path:
     """The installed ``claude`` binary of ``version``; PathError naming the install command when it is missing.
 
     Checks call this, never the installer: an npm install inside a check's time bound is what made fresh machines
     fail, so the nox sessions (and the checklist session's start) install before any check runs.
     """
-    binary = _binary(version)
+    binary = _binary(version, cache_dir)
     if not binary.exists():
         if shutil.which("node") is None or shutil.which("npm") is None:
             raise PathError("node/npm not installed")
@@ -52,9 +46,9 @@ def installed_claude_code(version: str) -> Path:
     return binary
 
 
-def ensure_claude_code(version: str) -> Path:
+def ensure_claude_code(version: str, cache_dir: Path) -> Path:
     """The ``claude`` binary of ``version``, installed with npm on first use; PathError when npm is missing."""
-    binary = _binary(version)
+    binary = _binary(version, cache_dir)
     prefix = binary.parents[2]
     if binary.exists():
         return binary
@@ -105,7 +99,14 @@ class ClaudeRun:
 # A dozen runs at a time, not dozens: each starts a large binary (about 0.4 s of CPU). Most of a run's time is
 # spent waiting (paced streams, Claude Code's own retry back-off), not computing: with three slots the local matrix
 # queued its Claude Code checks for 30-50 s.
-_SLOTS = threading.BoundedSemaphore(int(os.environ.get("EGRESS_CONFORMANCE_CLAUDE_SLOTS", "12")))
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _run_slots(count: int) -> threading.BoundedSemaphore:
+    """The process-wide semaphore of ``count`` run slots (every check of the run shares it)."""
+    with _slots_lock:
+        return _slots.setdefault(count, threading.BoundedSemaphore(count))
 
 # Claude Code's documented retry setting, the same for every run through a path and direct: the number of
 # attempts (what a check compares) stays bounded, so a run measures behaviour rather than long back-off.
@@ -117,7 +118,7 @@ class Cancelled(Exception):
 
 
 def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt: str, *, ca_pem: str | None,
-               timeout: float = 40.0, should_stop: Callable[[], bool] | None = None) -> ClaudeRun:
+               timeout: float = 40.0, should_stop: Callable[[], bool] | None = None, slots: int = 12) -> ClaudeRun:
     """Run one print-mode turn; always returns (a timeout or ``should_stop()`` kills the process group and says so).
 
     Every run gets a fresh HOME and config directory, so no state (settings, feature-flag cache, session
@@ -138,8 +139,9 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
     argv = [str(binary), "-p", prompt, "--output-format", "stream-json", "--verbose", "--include-partial-messages",
             "--max-turns", "4"]
     asked = time.monotonic()
+    semaphore = _run_slots(slots)
     try:
-        while not _SLOTS.acquire(timeout=0.2):
+        while not semaphore.acquire(timeout=0.2):
             if should_stop is not None and should_stop():
                 raise Cancelled("cancelled while waiting for a Claude Code slot")
         try:
@@ -150,7 +152,7 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
             run.queued_s, run.ran_s = round(queued, 2), round(time.monotonic() - asked - queued, 2)
             return run
         finally:
-            _SLOTS.release()
+            semaphore.release()
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

@@ -94,7 +94,8 @@ def diff_runs(a: dict[str, Any], b: dict[str, Any]) -> RunDiff:
     return diff(a["results"], b["results"], pair)
 
 
-def gate(document: dict[str, Any], baseline: str, candidate: str) -> tuple[int, list[str]]:
+def gate(document: dict[str, Any], baseline: str, candidate: str, expectations_dir: Path | None = None
+         ) -> tuple[int, list[str]]:
     """Exit code and report lines for a run holding each LiteLLM target at ``baseline`` and at ``candidate``."""
     versions = {t["name"]: t.get("version") for t in document["run"]["targets"]}
     before = [r for r in document["results"] if versions.get(r["target"]) == baseline]
@@ -105,7 +106,7 @@ def gate(document: dict[str, Any], baseline: str, candidate: str) -> tuple[int, 
     by_key = {target_key(r["target"]): r["target"] for r in before}
     pair = {r["target"]: by_key.get(target_key(r["target"]), r["target"]) for r in after}
     changes = diff(before, after, pair)
-    compared = [r for r in compare(document) if versions.get(r["target"]) == candidate]
+    compared = [r for r in compare(document, expectations_dir) if versions.get(r["target"]) == candidate]
     contradicted = [r for r in compared if r["status"] in ("regression", "unexpected-pass")]
     lines = [f"# LiteLLM upgrade gate: {baseline} → {candidate}", ""]
     lines += changes.lines(f"{candidate} against {baseline}")

@@ -18,7 +18,6 @@ File format::
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +27,9 @@ import yaml
 
 from ._fixtures import FIXTURES_DIR
 
-# Overridable for a repository that keeps its own expectations next to its CI config.
-EXPECTATIONS_DIR = Path(os.environ.get("EGRESS_CONFORMANCE_EXPECTATIONS") or FIXTURES_DIR / "expectations")
+# The project's own; a repository that keeps its own next to its CI config sets EGRESS_CONFORMANCE_EXPECTATIONS
+# (``Settings.expectations_dir``), which every entry point passes as ``directory``.
+EXPECTATIONS_DIR = FIXTURES_DIR / "expectations"
 QUIET = {"pass", "info", "unsupported"}
 
 

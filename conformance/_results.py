@@ -38,15 +38,9 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _claude_code_version() -> str | None:
-    from ._claude_code import pinned_claude_code
-
-    return pinned_claude_code()
-
-
 def results_document(
     results: list[CheckResult], *, run_id: str, started_at: float, upstream_mode: str, targets: list[dict[str, Any]],
-    not_run: list[tuple[str, str]] | None = None, interrupted: bool = False,
+    not_run: list[tuple[str, str]] | None = None, interrupted: bool = False, claude_code_version: str | None = None,
 ) -> dict[str, Any]:
     """The results document (valid against ``fixtures/schemas/results.schema.json``), redacted.
 
@@ -71,7 +65,7 @@ def results_document(
             "not_run": [{"check": c, "target": t} for c, t in (not_run or [])],
             "upstream_mode": upstream_mode,
             "anthropic_sdk_version": _version("anthropic"),
-            "claude_code_version": _claude_code_version(),
+            "claude_code_version": claude_code_version,
             "python": platform.python_version(),
             "targets": targets,
         },

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -15,11 +14,12 @@ from ._expectations import Expectation, lookup
 from ._expectations import load as load_expectations
 from ._observer import UpstreamObserver
 from ._redact import redact, register_secret
+from ._settings import Settings
 from .checks import REGISTRY
 from .checks._context import DEFAULT_MODEL, SharedProbes, TargetRun
 from .checks._registry import Check
 from .paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
-from .upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
+from .upstream import ReferenceUpstream, UpstreamConfig
 
 LIVE_URL = "https://api.anthropic.com"
 
@@ -37,8 +37,9 @@ class SessionOptions:
     upstream_gzip: bool = True
     without: frozenset[str] = frozenset()
     check_timeout: float = 60.0
-    litellm_version: str | None = None
     request_timeout: float = 30.0
+    settings: Settings = field(default_factory=Settings.from_env)
+    """Pins, cache folder, credentials and versions (``Settings.from_env`` with the command line's overrides)."""
 
 
 class ChecklistSession:
@@ -74,6 +75,7 @@ class ChecklistSession:
             credentials=self.observer.credentials,
             ca_pem=str(self.upstream.ca.ca_pem) if self.upstream and self.upstream.ca else None,
             tls_port=self.upstream.tls_port if self.upstream else None,
+            settings=self.options.settings,
         )
         started: dict[str, TargetRun] = {}
 
@@ -144,35 +146,27 @@ class ChecklistSession:
             from . import _sdk  # noqa: F401  (imported for its side effect: the SDK loaded once, up front)
         if not any(c.startswith("client.claude-code.") for c, _ in self.selected):
             return
-        from ._claude_code import ensure_claude_code, installed_claude_code, pinned_claude_code
-        from .paths import PathError
+        from ._claude_code import ensure_claude_code, installed_claude_code
 
-        version = pinned_claude_code()
-        if not version:
-            return
+        version, cache = self.options.settings.claude_code_version, self.options.settings.cache_dir
         try:
-            installed_claude_code(version)
+            installed_claude_code(version, cache)
         except PathError:
             try:
                 self.say(f"installing Claude Code {version} (first use; the nox sessions do this beforehand)")
-                ensure_claude_code(version)
+                ensure_claude_code(version, cache)
             except PathError as exc:
                 self.say(f"warning: {exc}; client.claude-code.* will be unsupported")
 
     def _start_upstream(self) -> UpstreamObserver:
         mode = self.options.upstream
         if mode == "live":
-            credentials = Credentials(
-                os.environ.get("ANTHROPIC_API_KEY", ""), os.environ.get("CLAUDE_CODE_OAUTH_TOKEN", "")
-            )
+            credentials = Credentials(self.options.settings.live_api_key, self.options.settings.live_oauth_token)
             for secret in (credentials.api_key, credentials.oauth_token):
                 register_secret(secret)
             return UpstreamObserver(mode, LIVE_URL, credentials)
         # The reference upstream's credentials; overridable so a run can use sentinel values (redaction tests).
-        credentials = Credentials(
-            os.environ.get("EGRESS_CONFORMANCE_API_KEY", DEFAULT_API_KEY),
-            os.environ.get("EGRESS_CONFORMANCE_OAUTH_TOKEN", DEFAULT_OAUTH_TOKEN),
-        )
+        credentials = Credentials(self.options.settings.api_key, self.options.settings.oauth_token)
         for secret in (credentials.api_key, credentials.oauth_token):
             register_secret(secret)
         if self.options.upstream_url:
@@ -189,9 +183,7 @@ class ChecklistSession:
         assert self.observer is not None
         started = time.perf_counter()
         try:
-            defaults = {"version": self.options.litellm_version} if self.options.litellm_version else {}
-            path = resolve_target(word, self.options.base_url, self.options.proxy_headers, self.options.without,
-                                  defaults)
+            path = resolve_target(word, self.options.base_url, self.options.proxy_headers, self.options.without)
         except PathError as exc:
             self.say(f"error: {exc}")
             return self._failed_run(EgressPath(name=word), str(exc))
@@ -207,7 +199,7 @@ class ChecklistSession:
             return self._failed_run(path, message)
         path.metadata.setdefault("startup_s", round(time.perf_counter() - started, 3))
         try:
-            self.expectations[word] = load_expectations(word)
+            self.expectations[word] = load_expectations(word, self.options.settings.expectations_dir)
         except ValueError as exc:
             self.say(f"error: {exc}")
             path.stop()
@@ -220,12 +212,14 @@ class ChecklistSession:
             direct=direct,
             model=self.options.model,
             direct_shared=self.direct_shared,
+            settings=self.options.settings,
         )
 
     def _failed_run(self, path: EgressPath, message: str) -> TargetRun:
         assert self.observer is not None
         client = HarnessClient("http://127.0.0.1:9", timeout=1)
-        return TargetRun(path=path, observer=self.observer, client=client, direct=None, startup_error=message)
+        return TargetRun(path=path, observer=self.observer, client=client, direct=None, startup_error=message,
+                         settings=self.options.settings)
 
     def stop(self) -> None:
         """Cancel checks still running, stop every target and the upstream, and reap every child process."""

@@ -1,7 +1,8 @@
-"""The pytest plugin (entry point ``pytest11``): options, markers, the checklist session and results.json.
+"""The pytest plugin of the checklist: options, markers, the checklist session, results.json and the reports.
 
-``pytest conformance/checks --target=direct`` runs every check against every selected target; each check × target is
-one test item (``test_check[sse.bytes-identical@direct]``).
+``conformance/checks/conftest.py`` loads it, so only a run of the checklist (``pytest conformance/checks --target=…``,
+``nox -s conformance``) has these options; installing the package adds nothing to other pytest runs. Each check ×
+target is one test item (``test_check[sse.bytes-identical@direct]``). Heavy modules are imported when first needed.
 """
 
 from __future__ import annotations
@@ -10,22 +11,34 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._expectations import Expectation, classify, compare
-from ._expectations import update as update_expectations
+from ._exceptions import InputError
+from ._expectations import Expectation, classify
 from ._redact import redact
-from ._results import matrix_lines, results_document, write_results
-from ._session import ChecklistSession, SessionOptions
+from ._settings import Settings
 from ._verdict import Verdict
-from .checks import REGISTRY
-from .paths import split_targets
-from .report import write_reports
 
-_SESSION_KEY = pytest.StashKey[ChecklistSession]()
+if TYPE_CHECKING:
+    from ._session import ChecklistSession, SessionOptions
+
+_SESSION_KEY = pytest.StashKey["ChecklistSession"]()
+_SETTINGS_KEY = pytest.StashKey[Settings]()
 _RUN_DIR_KEY = pytest.StashKey[Path]()
-_SELECTED_KEY = pytest.StashKey[set]()
+_SELECTED_KEY = pytest.StashKey[set]()  # type: ignore[type-arg]
+
+__all__ = [
+    "checklist",
+    "outcome",
+    "pytest_addoption",
+    "pytest_collection_finish",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_generate_tests",
+    "pytest_terminal_summary",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,9 +80,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--without", action="append", default=[], help="features the path lacks (e.g. count_tokens)")
     group.addoption("--litellm-version", default=None, help="LiteLLM release for litellm* targets (default: the "
-                    "pinned release in noxfile.py); installed into its own cached virtualenv on first use")
+                    "pinned release in conformance/pins.toml); installed into its own cached virtualenv on first use")
     group.addoption("--claude-code-version", default=None, help="Claude Code release for client.claude-code.* "
-                    "(default: CLAUDE_CODE_VERSION in noxfile.py); installed from npm on first use")
+                    "(default: the pin in conformance/pins.toml); installed from npm on first use")
     group.addoption("--check-timeout", type=float, default=60.0, help="seconds one check may take (checks that "
                     "run a client several times declare a longer bound of their own)")
     group.addoption("--update-expectations", action="store_true",
@@ -79,6 +92,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_check(id): a checklist item (set by the egress-conformance plugin)")
+    try:
+        config.stash[_SETTINGS_KEY] = Settings.from_env(
+            litellm_version=config.getoption("litellm_version"),
+            claude_code_version=config.getoption("claude_code_version"))
+    except InputError as exc:
+        raise pytest.UsageError(str(exc)) from None
     problem = input_problem(config)
     if problem:
         raise pytest.UsageError(problem)
@@ -90,6 +109,7 @@ def input_problem(config: pytest.Config) -> str | None:
     Checked before anything starts: a run of minutes must not end in a traceback about a file it could have read
     first."""
     from ._expectations import load as load_expectations
+    from .paths import split_targets
 
     if config.getoption("upstream") == "live" and config.getoption("upstream_url"):
         return ("--upstream=live is the real api.anthropic.com; --upstream-url names a reference upstream: "
@@ -104,15 +124,16 @@ def input_problem(config: pytest.Config) -> str | None:
         return f"report directory {directory} is not writable: {exc.strerror or exc}"
     for word in split_targets(config.getoption("target")) or ["direct"]:
         try:
-            load_expectations(word)
+            load_expectations(word, config.stash[_SETTINGS_KEY].expectations_dir)
         except ValueError as exc:
             return str(exc)
     return None
 
 
 def _options(config: pytest.Config) -> SessionOptions:
-    if config.getoption("claude_code_version"):
-        os.environ["EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION"] = config.getoption("claude_code_version")
+    from ._session import SessionOptions
+    from .paths import split_targets
+
     headers = []
     for item in config.getoption("auth"):
         name, _, value = item.partition(":")
@@ -127,7 +148,7 @@ def _options(config: pytest.Config) -> SessionOptions:
         upstream_gzip=config.getoption("upstream_encoding") == "gzip",
         without=without,
         check_timeout=config.getoption("check_timeout"),
-        litellm_version=config.getoption("litellm_version"),
+        settings=config.stash[_SETTINGS_KEY],
     )
     if config.getoption("model"):
         options.model = config.getoption("model")
@@ -135,6 +156,9 @@ def _options(config: pytest.Config) -> SessionOptions:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    from .checks import REGISTRY
+    from .paths import split_targets
+
     if {"check_id", "target"} <= set(metafunc.fixturenames):
         targets = split_targets(metafunc.config.getoption("target")) or ["direct"]
         pairs = [(c, t) for c in REGISTRY for t in targets]
@@ -143,6 +167,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow checks (already running in the background) are collected last, so quick ones overlap with them."""
+    from .checks import REGISTRY
 
     def slow(item: pytest.Item) -> bool:
         callspec = getattr(item, "callspec", None)
@@ -168,6 +193,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
     """The started checklist session (upstream and targets); stopped at the end of the run, whatever happens."""
+    from ._session import ChecklistSession
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
 
     def say(line: str) -> None:
@@ -188,6 +214,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     session = config.stash.get(_SESSION_KEY, None)
     if session is None:
         return
+    from ._expectations import compare
+    from ._expectations import update as update_expectations
+    from ._results import matrix_lines, results_document, write_results
+    from .report import write_reports
+
+    settings = config.stash[_SETTINGS_KEY]
     session.harvest()
     if not session.results and not session.selected:
         return
@@ -202,11 +234,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         targets=[r.path.describe() for r in session.runs.values()],
         not_run=not_run,
         interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+        claude_code_version=settings.claude_code_version,
     )
     terminalreporter.section("egress conformance")
+    compared = compare(document, settings.expectations_dir)  # once: the summary, every report and the gate agree
     try:
         path = write_results(document, directory)
-        reports = write_reports(document, directory)
+        reports = write_reports(document, directory, compared)
     except OSError as exc:
         terminalreporter.write_line(f"error: cannot write the reports to {directory}: {exc.strerror or exc}")
         return
@@ -217,7 +251,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
                                     "results.json says complete: false")
     for line in matrix_lines(_in_registry_order(session.results)):
         terminalreporter.write_line(line)
-    compared = compare(document)
     for status in ("regression", "unexpected-pass"):
         hits = [f"{r['check']}@{r['target']}" for r in compared if r["status"] == status]
         if hits:
@@ -225,11 +258,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     terminalreporter.write_line(f"results: {path}")
     terminalreporter.write_line(f"reports: {', '.join(str(p) for p in reports)}")
     if config.getoption("update_expectations"):
-        for written in update_expectations(document):
+        for written in update_expectations(document, settings.expectations_dir):
             terminalreporter.write_line(f"expectations: {written}")
 
 
-def _in_registry_order(results: list) -> list:  # type: ignore[type-arg]
+def _in_registry_order(results: list[Any]) -> list[Any]:
+    from .checks import REGISTRY
+
     order = {check_id: i for i, check_id in enumerate(REGISTRY)}
     return sorted(results, key=lambda r: order.get(r.check_id, len(order)))
 

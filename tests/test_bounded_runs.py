@@ -19,10 +19,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conformance._claude_code import installed_claude_code, pinned_claude_code
+from conformance._claude_code import installed_claude_code
 from conformance._client import Exchange
 from conformance._exceptions import HarnessError
 from conformance._results import load_schema
+from conformance._settings import Settings
 from conformance._threads import parallel
 from conformance.checks._context import PathLiveness
 from conformance.paths import PathError
@@ -124,7 +125,8 @@ def test_ctrl_c_during_a_claude_code_check_leaves_no_process_behind(tmp_path):
     results it writes say the run is incomplete and list what did not run.
     """
     try:
-        installed_claude_code(pinned_claude_code() or "")
+        settings = Settings.from_env()
+        installed_claude_code(settings.claude_code_version, settings.cache_dir)
     except PathError as exc:
         pytest.skip(str(exc))
     before = _claude_pids()

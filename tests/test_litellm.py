@@ -9,29 +9,30 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conformance._session import ChecklistSession, SessionOptions
+from conformance._settings import Settings, load_pins
 from conformance._verdict import Verdict
 from conformance.checks import REGISTRY
 from conformance.paths import PathError, resolve_target
-from conformance.paths.litellm import ensure_release, is_installed, pinned_version
+from conformance.paths.litellm import ensure_release, is_installed
 
 # One release from 2026 H1 and the newest the package index serves (its proxy extra does not resolve here);
-# the tests session installs them before pytest starts (noxfile.py, LITELLM_TEST_RELEASES).
-RELEASES = ("1.90.1", "1.110.2")
+# the tests session installs them before pytest starts (conformance/pins.toml, litellm_test_releases).
+RELEASES = load_pins().litellm_test_releases
 
 
-def test_test_releases_are_the_noxfile_ones():
+def test_pins_are_package_data_and_settings_follow_them(monkeypatch):
     """
-    The releases this file runs are the ones the tests session installs beforehand.
+    The pinned releases come from conformance/pins.toml (shipped in the package; noxfile.py reads the same file),
+    an EGRESS_CONFORMANCE_* variable overrides one, and the command line overrides both.
     """
-    assert f"LITELLM_TEST_RELEASES = {RELEASES!r}".replace("'", '"') in open("noxfile.py").read()
-
-
-def test_pinned_release_comes_from_the_noxfile():
-    """
-    The default release is the one recorded in noxfile.py.
-    """
-    text = open("noxfile.py").read()
-    assert f'LITELLM_VERSION = "{pinned_version()}"' in text
+    pins = load_pins()
+    assert len(RELEASES) == 2 and pins.litellm not in RELEASES
+    settings = Settings.from_env({})
+    assert (settings.litellm_version, settings.claude_code_version) == (pins.litellm, pins.claude_code)
+    env = {"EGRESS_CONFORMANCE_LITELLM_VERSION": "1.2.3", "EGRESS_CONFORMANCE_CACHE": "/x"}
+    assert Settings.from_env(env).litellm_version == "1.2.3"
+    assert Settings.from_env(env, litellm_version="4.5.6", claude_code_version=None).litellm_version == "4.5.6"
+    assert str(Settings.from_env(env).cache_dir) == "/x"
 
 
 @pytest.mark.parametrize("word", ["litellm[key=nope]", "litellm-unified[retries=sometimes]"])
@@ -43,15 +44,14 @@ def test_bad_target_options_are_one_clear_error(word):
         resolve_target(word)
 
 
-def test_a_release_that_cannot_be_installed_names_the_release(tmp_path, monkeypatch):
+def test_a_release_that_cannot_be_installed_names_the_release(tmp_path):
     """
     A release the package index does not have fails with one line naming it.
     """
-    monkeypatch.setenv("EGRESS_CONFORMANCE_CACHE", str(tmp_path))
     with pytest.raises(PathError, match=r"LiteLLM 0\.0\.1 cannot be installed"):
-        ensure_release("0.0.1")
+        ensure_release("0.0.1", tmp_path)
     with pytest.raises(PathError, match="not a version number"):
-        ensure_release("latest; rm -rf /")
+        ensure_release("latest; rm -rf /", tmp_path)
 
 
 def test_checklist_completes_on_two_releases():
@@ -59,7 +59,7 @@ def test_checklist_completes_on_two_releases():
     The whole checklist runs on both releases, pass-through and unified, and every check yields a verdict with
     its evidence; which verdicts come out is LiteLLM's business. Run metadata records version, start-up and memory.
     """
-    missing = [r for r in RELEASES if not is_installed(r)]
+    missing = [r for r in RELEASES if not is_installed(r, Settings.from_env().cache_dir)]
     if missing:  # never installed inside this test's time bound; nox -s tests installs them first
         pytest.skip(f"LiteLLM {', '.join(missing)} not installed: python -m conformance litellm-install "
                     f"{' '.join(missing)}")

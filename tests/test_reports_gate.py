@@ -99,7 +99,7 @@ def test_reports_are_written_and_readable(expectations_dir, tmp_path):
     document = _document([("errors.envelope-valid", "gw", "fail"), ("errors.envelope-valid", "direct", "pass"),
                           ("sse.not-buffered", "gw", "pass"), ("sse.not-buffered", "direct", "pass"),
                           ("egress.allowlist-sni", "gw", "unsupported")])
-    paths = write_reports(document, tmp_path)
+    paths = write_reports(document, tmp_path, expectations.compare(document))
     findings = (tmp_path / "findings.md").read_text()
     assert "## TL;DR" in findings and "`gw` (x -, m) failed 1 of 3 checks" in findings
     assert "| Error envelope intact? | ✅" in findings and "❌ errors.envelope-valid" in findings
@@ -123,7 +123,7 @@ def test_matrix_renders_in_headless_chromium(expectations_dir, tmp_path):
     from PIL import Image
 
     rows = [(f"area.check-{i}", t, v) for i in range(12) for t, v in (("direct", "pass"), ("gw", "fail"))]
-    write_reports(_document(rows), tmp_path)
+    write_reports(_document(rows), tmp_path, expectations.compare(_document(rows)))
     shot = tmp_path / "matrix.png"
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -16,6 +16,7 @@ from conformance._client import HarnessClient
 from conformance._engine import run_check
 from conformance._observer import UpstreamObserver
 from conformance._session import ChecklistSession, SessionOptions
+from conformance._settings import Settings
 from conformance._verdict import Verdict
 from conformance._wire import merge_betas
 from conformance.checks import REGISTRY, TargetRun
@@ -185,7 +186,8 @@ def test_shim_targets_measure_what_the_shim_fixes():
     On LiteLLM 1.90.1 holding an OAuth token: the back shim fixes OAuth (LiteLLM alone fails it); only the front
     shim restores the error envelope and the request id; neither can restore headers LiteLLM dropped.
     """
-    if not is_installed("1.90.1"):  # never installed inside this test's bound; nox -s tests installs it first
+    # never installed inside this test's bound; nox -s tests installs it first
+    if not is_installed("1.90.1", Settings.from_env().cache_dir):
         pytest.skip("LiteLLM 1.90.1 not installed: python -m conformance litellm-install 1.90.1")
     targets = ["litellm[key=server-oauth,version=1.90.1]", "shim[version=1.90.1]", "shim-front[version=1.90.1]"]
     checks = ["auth.oauth-accepted", "errors.envelope-valid", "request_id.body-equal",

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from .._client import Exchange, HarnessClient
 from .._exceptions import CheckCancelled, HarnessError, Unsupported
 from .._observer import UpstreamObserver
+from .._settings import Settings
 from .._wire import BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
 from ..paths import EgressPath
 from ..upstream import JournalEntry, make_directive
@@ -104,6 +105,7 @@ class TargetRun:
     """Direct-to-upstream baselines, one store for the whole run: every target compares with the same oracle."""
     liveness: PathLiveness = field(default_factory=PathLiveness)
     startup_error: str | None = None
+    settings: Settings = field(default_factory=Settings.from_env)
 
 
 class CheckContext:

@@ -175,15 +175,12 @@ CLAUDE_ADDED_BOUND_MS = 25.0
 def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bool = False,
             extra_env: dict[str, str] | None = None) -> Any:
     """Run Claude Code once through the path (or direct); ``unsupported`` where it cannot be pointed at the path."""
-    from .._claude_code import Cancelled, installed_claude_code, pinned_claude_code, run_claude
-    from .._exceptions import CheckCancelled
-    from ..paths import PathError
+    from .._claude_code import Cancelled, installed_claude_code, run_claude
+    from .._exceptions import CheckCancelled, PathError
 
-    version = pinned_claude_code()
-    if not version:
-        ctx.unsupported("no Claude Code version pinned (CLAUDE_CODE_VERSION in noxfile.py)")
+    settings = ctx.run.settings
     try:
-        binary = installed_claude_code(version)
+        binary = installed_claude_code(settings.claude_code_version, settings.cache_dir)
     except PathError as exc:
         ctx.unsupported(f"Claude Code not available: {exc}")
     ctx.check_live()
@@ -209,14 +206,14 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
     ca_pem = getattr(ctx.path, "ca_pem", None)
     try:
         run = run_claude(binary, connection, {**env, **(extra_env or {})}, prompt, ca_pem=ca_pem,
-                         should_stop=lambda: ctx.cancelled.is_set() or (not direct and
+                         slots=settings.claude_slots, should_stop=lambda: ctx.cancelled.is_set() or (not direct and
                                                                         bool(ctx.run.liveness.dead_reason)))
     except Cancelled as exc:
         raise CheckCancelled(str(exc)) from None
     ctx.check_live()  # a run killed because the path stopped answering says so, not "Claude Code failed"
     ctx.note(f"claude_code{'_direct' if direct else ''}", {
-        "version": version, "returncode": run.returncode, "timed_out": run.timed_out, "queued_s": run.queued_s,
-        "ran_s": run.ran_s,
+        "version": settings.claude_code_version, "returncode": run.returncode, "timed_out": run.timed_out,
+        "queued_s": run.queued_s, "ran_s": run.ran_s,
         "result": redact(str(run.result.get("result", "")))[:400], "is_error": run.result.get("is_error"),
         "stderr": redact(run.stderr[-400:])})
     return run

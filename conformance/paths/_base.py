@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._client import HarnessClient
+from .._settings import Settings
 from .._wire import OAUTH_BETA
 
 # Features a check may need; a path that lacks one is reported ``unsupported`` for that check, with the reason.
@@ -42,6 +43,8 @@ class UpstreamSide:
     credentials: Credentials
     ca_pem: str | None = None
     tls_port: int | None = None
+    settings: Settings = field(default_factory=Settings.from_env)
+    """The run's settings: cache folder, default releases, a fixed LiteLLM key."""
 
 
 @dataclass

@@ -27,7 +27,7 @@ from string import Template
 import httpx
 
 from .._exceptions import PathError
-from .._fixtures import FIXTURES_DIR, pinned
+from .._fixtures import FIXTURES_DIR
 from .._redact import register_secret
 from ._base import ALL_FEATURES, EgressPath, UpstreamSide
 from ._process import ManagedProcess, free_port
@@ -50,31 +50,20 @@ OFFLINE_ENV = {
 KEY_PLACEMENTS = ("server", "server-oauth", "client-oauth")
 
 
-def pinned_version() -> str | None:
-    """The tested default release, recorded in noxfile.py (``LITELLM_VERSION = "X.Y.Z"``)."""
-    return pinned("LITELLM_VERSION", "EGRESS_CONFORMANCE_LITELLM_VERSION")
-
-
-def cache_dir() -> Path:
-    """Where the per-release virtualenvs live: kept between runs and clean clones (``EGRESS_CONFORMANCE_CACHE``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(os.environ.get("EGRESS_CONFORMANCE_CACHE") or Path(base) / "egress-conformance")
-
-
 def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
 
 
-def is_installed(version: str) -> bool:
-    """Whether release ``version`` is already in its cached virtualenv (no install is attempted)."""
-    return (cache_dir() / f"litellm-{version}" / ".egress-installed").exists()
+def is_installed(version: str, cache_dir: Path) -> bool:
+    """Whether release ``version`` is already in its virtualenv under ``cache_dir`` (no install is attempted)."""
+    return (cache_dir / f"litellm-{version}" / ".egress-installed").exists()
 
 
-def ensure_release(version: str, *, say: object = None) -> Path:
+def ensure_release(version: str, cache_dir: Path, *, say: object = None) -> Path:
     """The virtualenv with LiteLLM ``version`` installed, installing it first when needed (one line on failure)."""
     if not re.fullmatch(r"\d+\.\d+\.\d+(\.post\d+|rc\d+)?", version):
         raise PathError(f"LiteLLM release {version!r} is not a version number")
-    venv = cache_dir() / f"litellm-{version}"
+    venv = cache_dir / f"litellm-{version}"
     stamp = venv / ".egress-installed"
     if stamp.exists():
         return venv
@@ -119,13 +108,11 @@ class LiteLLMPath(EgressPath):
     master_key: str = ""
 
     def start(self, upstream: UpstreamSide) -> None:
-        version = self.release or pinned_version()
-        if not version:
-            raise PathError("no LiteLLM release given: use --litellm-version=X.Y.Z")
-        venv = ensure_release(version)
+        version = self.release or upstream.settings.litellm_version
+        venv = ensure_release(version, upstream.settings.cache_dir)
         self.family, self.version = "litellm", version
         # A fixed key can be given for tests (sentinel redaction); otherwise a fresh one per run.
-        self.master_key = os.environ.get("EGRESS_CONFORMANCE_LITELLM_MASTER_KEY") or "sk-" + secrets.token_hex(16)
+        self.master_key = upstream.settings.litellm_master_key or "sk-" + secrets.token_hex(16)
         register_secret(self.master_key)
         port = free_port()
         work = Path(tempfile.mkdtemp(prefix="egress-litellm-"))

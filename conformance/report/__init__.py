@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .._expectations import compare
 from .._redact import redact
 from ._html import matrix_html
 from ._junit import junit_xml
 from ._markdown import findings_markdown
 
 
-def write_reports(document: dict[str, Any], directory: Path) -> list[Path]:
-    """Write the three reports next to results.json; every text passes through redaction once more."""
-    compared = compare(document)
+def write_reports(document: dict[str, Any], directory: Path, compared: list[dict[str, Any]]) -> list[Path]:
+    """Write the three reports next to results.json from the document and its comparison with the expectations
+    (``_expectations.compare``); every text passes through redaction once more."""
     outputs = {
         "findings.md": findings_markdown(document, compared),
         "matrix.html": matrix_html(document, compared),

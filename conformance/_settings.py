@@ -1,0 +1,99 @@
+"""Every setting of a run in one object: the pinned releases (``pins.toml``, package data), the cache and
+expectations folders and the ``EGRESS_CONFORMANCE_*`` variables, read once when a run starts, never at import.
+
+=====================================  ====================================================================
+variable                               setting
+=====================================  ====================================================================
+``EGRESS_CONFORMANCE_CACHE``           ``cache_dir``: LiteLLM virtualenvs and Claude Code installs
+                                       (default ``$XDG_CACHE_HOME/egress-conformance``, else ``~/.cache/…``)
+``EGRESS_CONFORMANCE_EXPECTATIONS``    ``expectations_dir``: a repository's own expectations files
+``EGRESS_CONFORMANCE_LITELLM_VERSION`` ``litellm_version`` (``--litellm-version`` wins)
+``EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION`` ``claude_code_version`` (``--claude-code-version`` wins)
+``EGRESS_CONFORMANCE_API_KEY``         ``api_key``: the reference upstream's API key (sentinel tests)
+``EGRESS_CONFORMANCE_OAUTH_TOKEN``     ``oauth_token``: the reference upstream's OAuth token
+``EGRESS_CONFORMANCE_LITELLM_MASTER_KEY`` ``litellm_master_key`` (default: a fresh key per run)
+``EGRESS_CONFORMANCE_CLAUDE_SLOTS``    ``claude_slots``: Claude Code runs at a time (default 12)
+``ANTHROPIC_API_KEY``                  ``live_api_key``: the real key, for ``--upstream=live`` only
+``CLAUDE_CODE_OAUTH_TOKEN``            ``live_oauth_token``: the real token, for ``--upstream=live`` only
+=====================================  ====================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._exceptions import InputError
+from ._fixtures import FIXTURES_DIR
+
+PINS_FILE = Path(__file__).with_name("pins.toml")
+PREFIX = "EGRESS_CONFORMANCE_"
+
+
+@dataclass(frozen=True)
+class Pins:
+    """The releases this harness is tested with."""
+
+    litellm: str
+    claude_code: str
+    litellm_test_releases: tuple[str, ...]
+    local_matrix: tuple[str, ...]
+
+
+def load_pins(path: Path = PINS_FILE) -> Pins:
+    data = tomllib.loads(path.read_text())
+    return Pins(data["litellm"], data["claude_code"], tuple(data["litellm_test_releases"]),
+                tuple(data["local_matrix"]))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment decides about a run; built by ``from_env`` at the entry points and passed down."""
+
+    cache_dir: Path
+    expectations_dir: Path
+    litellm_version: str
+    claude_code_version: str
+    api_key: str
+    oauth_token: str
+    litellm_master_key: str | None = None
+    claude_slots: int = 12
+    live_api_key: str = ""
+    """``ANTHROPIC_API_KEY``: the real API key for ``--upstream=live``."""
+    live_oauth_token: str = ""
+    """``CLAUDE_CODE_OAUTH_TOKEN``: the real OAuth token for ``--upstream=live``."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Pins, then ``EGRESS_CONFORMANCE_*`` variables, then ``overrides`` that are not None (command line)."""
+        from .upstream._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
+
+        env = os.environ if environ is None else environ
+        pins = load_pins()
+        cache_base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        try:
+            slots = int(env.get(PREFIX + "CLAUDE_SLOTS") or 12)
+        except ValueError:
+            raise InputError(f"{PREFIX}CLAUDE_SLOTS must be a number, not {env[PREFIX + 'CLAUDE_SLOTS']!r}") from None
+        settings = cls(
+            cache_dir=Path(env.get(PREFIX + "CACHE") or Path(cache_base) / "egress-conformance"),
+            expectations_dir=Path(env.get(PREFIX + "EXPECTATIONS") or FIXTURES_DIR / "expectations"),
+            litellm_version=env.get(PREFIX + "LITELLM_VERSION") or pins.litellm,
+            claude_code_version=env.get(PREFIX + "CLAUDE_CODE_VERSION") or pins.claude_code,
+            api_key=env.get(PREFIX + "API_KEY") or DEFAULT_API_KEY,
+            oauth_token=env.get(PREFIX + "OAUTH_TOKEN") or DEFAULT_OAUTH_TOKEN,
+            litellm_master_key=env.get(PREFIX + "LITELLM_MASTER_KEY") or None,
+            claude_slots=max(1, slots),
+            live_api_key=env.get("ANTHROPIC_API_KEY", ""),
+            live_oauth_token=env.get("CLAUDE_CODE_OAUTH_TOKEN", ""),
+        )
+        return settings.replace(**overrides)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with the given fields changed; None values are ignored (an option not given)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
