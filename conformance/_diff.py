@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ._expectations import compare, target_key
-
-RANK = {"pass": 0, "info": 0, "unsupported": 0, "pass-nonstrict": 1, "fail": 2, "error": 2}
+from ._verdict import style
 
 
 @dataclass
@@ -70,9 +69,9 @@ def diff(before: list[dict[str, Any]], after: list[dict[str, Any]], pair: dict[s
         if a == b:
             continue
         entry = {"check": row["check"], "target": row["target"], "before": a, "after": b, "message": row["message"]}
-        if RANK[b] > RANK[a]:
+        if style(b).rank > style(a).rank:
             result.regressed.append(entry)
-        elif RANK[b] < RANK[a]:
+        elif style(b).rank < style(a).rank:
             result.improved.append(entry)
         else:
             result.changed.append(entry)

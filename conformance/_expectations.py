@@ -25,12 +25,13 @@ from typing import Any
 
 import yaml
 
+from ._exceptions import InputError
 from ._fixtures import FIXTURES_DIR
+from ._verdict import LISTABLE, QUIET
 
 # The project's own; a repository that keeps its own next to its CI config sets EGRESS_CONFORMANCE_EXPECTATIONS
 # (``Settings.expectations_dir``), which every entry point passes as ``directory``.
 EXPECTATIONS_DIR = FIXTURES_DIR / "expectations"
-QUIET = {"pass", "info", "unsupported"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def in_range(version: str, spec: str) -> bool:
     for part in filter(None, (p.strip() for p in spec.split(","))):
         match = re.match(r"(>=|<=|==|!=|>|<)\s*(\S+)", part)
         if not match:
-            raise ValueError(f"bad release range {spec!r}")
+            raise InputError(f"bad release range {spec!r}")
         op, bound = match.groups()
         a, b = _numbers(version), _numbers(bound)
         ok = {">=": a >= b, "<=": a <= b, "==": a == b, "!=": a != b, ">": a > b, "<": a < b}[op]
@@ -80,7 +81,7 @@ def file_for(target: str, directory: Path | None = None) -> Path:
 
 
 def load(target: str, directory: Path | None = None) -> list[Expectation]:
-    """The expectations of a target (empty when it has no file); a malformed file raises ValueError naming it."""
+    """The expectations of a target (empty when it has no file); a malformed file raises InputError naming it."""
     path = file_for(target, directory)
     if not path.exists():
         return []
@@ -89,11 +90,11 @@ def load(target: str, directory: Path | None = None) -> list[Expectation]:
         entries = [Expectation(**{k: e.get(k) for k in ("check", "verdict", "reason", "issue", "releases")})
                    for e in data.get("expectations") or []]
     except (yaml.YAMLError, TypeError, AttributeError) as exc:
-        raise ValueError(f"malformed expectations file {path}: {' '.join(str(exc).split())}") from None
+        raise InputError(f"malformed expectations file {path}: {' '.join(str(exc).split())}") from None
     for entry in entries:
-        if not entry.check or entry.verdict not in ("fail", "error", "pass-nonstrict") or not entry.reason:
-            raise ValueError(f"malformed expectations file {path}: every entry needs check, verdict "
-                             f"(fail|error|pass-nonstrict) and reason ({entry.check})")
+        if not entry.check or entry.verdict not in LISTABLE or not entry.reason:
+            raise InputError(f"malformed expectations file {path}: every entry needs check, verdict "
+                             f"({'|'.join(LISTABLE)}) and reason ({entry.check})")
     return entries
 
 

@@ -14,11 +14,11 @@ from ._engine import CheckResult
 from ._evidence import pool_bodies
 from ._fixtures import SCHEMAS_DIR
 from ._redact import redact_any
+from ._verdict import VERDICTS
 from .checks import REGISTRY
 
 KIND = "EgressConformanceResults"
 SCHEMA_VERSION = 1
-SYMBOLS = {"pass": "✅", "pass-nonstrict": "🟡", "fail": "❌", "info": "ℹ️", "unsupported": "➖", "error": "⚠️"}
 
 
 def _git_sha() -> str | None:
@@ -119,6 +119,6 @@ def matrix_lines(results: list[CheckResult]) -> list[str]:
     totals = []
     for target in targets:
         verdicts = [v for (c, t), v in cells.items() if t == target]
-        counts = {v: verdicts.count(v) for v in SYMBOLS if verdicts.count(v)}
+        counts = {v.value: verdicts.count(v.value) for v in VERDICTS if verdicts.count(v.value)}
         totals.append(f"{target}: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
     return lines + [""] + totals

@@ -7,10 +7,9 @@ import html
 import json
 from typing import Any
 
+from .._verdict import VERDICTS, style
 from ._markdown import incomplete_banner
 
-COLOURS = {"pass": "#cdeccd", "pass-nonstrict": "#f4ecb0", "fail": "#f3c0c0", "info": "#dde6f4",
-           "unsupported": "#e6e6e6", "error": "#f1d1a5"}
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse}th,td{border:1px solid #bbb;padding:4px 6px;vertical-align:top}
@@ -53,7 +52,7 @@ def matrix_html(document: dict[str, Any], compared: list[dict[str, Any]]) -> str
         out.append(f"<p class='incomplete' style='background:#fdd;padding:6px;font-weight:bold'>⚠️ "
                    f"{html.escape(banner)}</p>")
     out.append("<p class='legend'>")
-    out += [f"<span style='background:{c}'>{html.escape(v)}</span>" for v, c in COLOURS.items()]
+    out += [f"<span style='background:{s.colour}'>{html.escape(v.value)}</span>" for v, s in VERDICTS.items()]
     out += ["</p><table><thead><tr><th>check</th>"]
     out += [f"<th>{html.escape(t)}</th>" for t in targets]
     out += ["</tr></thead><tbody>"]
@@ -70,7 +69,7 @@ def matrix_html(document: dict[str, Any], compared: list[dict[str, Any]]) -> str
                                   ensure_ascii=False)
             chart = series_svg(result["evidence"].get("added_delay_ms_series"))
             out.append(
-                f"<td style='background:{COLOURS.get(verdict, '#fff')}'>{chart}<details><summary>"
+                f"<td style='background:{style(verdict).colour}'>{chart}<details><summary>"
                 f"{html.escape(verdict)}</summary><p>{html.escape(result['message'])}</p>"
                 f"<pre>{html.escape(evidence[:20000])}</pre></details>{status}</td>")
         out.append("</tr>")

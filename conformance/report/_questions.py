@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._verdict import VERDICTS, Verdict
+
 QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("OAuth accepted?", ("auth.oauth-accepted", "auth.oauth-beta-once", "auth.header-kind-preserved")),
     ("Credentials handled right?", ("auth.api-key-accepted", "auth.invalid-credential-401",
@@ -43,11 +45,11 @@ def answer(results: list[dict[str, Any]], checks: tuple[str, ...]) -> tuple[str,
     nonstrict = [r for r in mine if r["verdict"] == "pass-nonstrict"]
     answered = [r for r in mine if r["verdict"] not in ("unsupported",)]
     if failed:
-        return "❌", f"{failed[0]['check']}: {failed[0]['message'][:90]}"
+        return VERDICTS[Verdict.FAIL].symbol, f"{failed[0]['check']}: {failed[0]['message'][:90]}"
     if errored:
-        return "⚠️", f"not answered: {errored[0]['message'][:90]}"
+        return VERDICTS[Verdict.ERROR].symbol, f"not answered: {errored[0]['message'][:90]}"
     if not answered:
-        return "➖", "not applicable to this path"
+        return VERDICTS[Verdict.UNSUPPORTED].symbol, "not applicable to this path"
     if nonstrict:
-        return "✅", f"yes, but {nonstrict[0]['check']}: {nonstrict[0]['message'][:70]}"
-    return "✅", f"yes ({len(answered)} checks)"
+        return VERDICTS[Verdict.PASS].symbol, f"yes, but {nonstrict[0]['check']}: {nonstrict[0]['message'][:70]}"
+    return VERDICTS[Verdict.PASS].symbol, f"yes ({len(answered)} checks)"
