@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,10 +119,3 @@ def decode_timed(chunks: Iterable[tuple[float, bytes]]) -> list[SseEvent]:
 def event_names(events: Iterable[SseEvent]) -> list[str]:
     """The ``event:`` names in order, skipping comment-only blocks."""
     return [e.name for e in events if e.name is not None]
-
-
-def iter_json(events: Iterable[SseEvent]) -> Iterator[tuple[str | None, Any]]:
-    """Yield ``(name, parsed data)`` for every event that carries data."""
-    for event in events:
-        if event.data:
-            yield event.name, event.json()

@@ -246,3 +246,18 @@ def test_transparent_paths_pass_behind_either_upstream_encoding(tmp_path, encodi
     encodings = {r["evidence"].get("sse_encoding", {}).get("upstream") for r in document["results"]
                  if r["check"] == "headers.content-encoding-kept"}
     assert encodings == {encoding}
+
+
+def test_the_plugin_adds_options_only_to_checklist_runs(tmp_path):
+    """
+    Installing the package adds no options to an unrelated pytest run; the checklist folder and
+    ``-p conformance.plugin`` (a run from another repository) both have them.
+    """
+    def help_text(*args: str, cwd: Path) -> str:
+        process = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, "--help"],
+                                 cwd=cwd, capture_output=True, text=True, timeout=60)
+        return process.stdout
+
+    assert "--target" not in help_text(cwd=tmp_path)
+    assert "--target" in help_text("conformance/checks", cwd=ROOT)
+    assert "--target" in help_text("-p", "conformance.plugin", cwd=tmp_path)

@@ -23,13 +23,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance._shape import shape
 from conformance._sse import decode_events
 from conformance.upstream import _replay
 from conformance.upstream._directive import make_directive
 from conformance.upstream._thinking import sign
 
 from ._helpers import api_headers, new_cid, post
+from ._shape import shape
 
 # Keys whose presence depends on the recording's date (reference doc §4.2, §4.3, §5): absent before, present after.
 ERA_KEYS = {

@@ -6,8 +6,6 @@ import random
 import time
 from email.utils import formatdate
 
-from .._ids import BASE58
-
 _IATA = ("SJC", "EWR", "LHR", "FRA")
 
 
@@ -69,7 +67,3 @@ def response_headers(
         ("x-envoy-upstream-service-time", str(rng.randrange(200, 1200))),
     ]
     return headers
-
-
-def is_base58(text: str) -> bool:
-    return all(ch in BASE58 for ch in text)

@@ -40,9 +40,3 @@ class LocalCA:
 
         context.sni_callback = remember_sni  # type: ignore[assignment]
         return context
-
-    def client_context(self) -> ssl.SSLContext:
-        """A client context that trusts only this CA."""
-        context = ssl.create_default_context()
-        self.ca.configure_trust(context)
-        return context
