@@ -43,12 +43,11 @@ def _prepared(session: nox.Session, args: list[str]) -> list[str]:
     if not any(a.startswith("--target") for a in args):
         args.append(f"--target={LOCAL_MATRIX}")
     targets = ",".join(a.split("=", 1)[1] for a in args if a.startswith("--target="))
-    if ("litellm" in targets or "shim" in targets) and not _option(args, "--base-url"):
-        version = _option(args, "--litellm-version") or LITELLM_VERSION
-        # Each release gets its own virtualenv, kept between runs in ~/.cache/egress-conformance/.
-        session.run("python", "-m", "conformance", "litellm-install", version)
-        if not _option(args, "--litellm-version"):
-            args.append(f"--litellm-version={version}")
+    if not _option(args, "--base-url"):
+        # Each target's family installs what it needs (a LiteLLM release into its own cached virtualenv).
+        version = _option(args, "--litellm-version")
+        session.run("python", "-m", "conformance", "prepare", f"--target={targets}",
+                    *([f"--litellm-version={version}"] if version else []))
     _install_claude_code(session, _option(args, "--claude-code-version"))
     return args
 

@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     claude = commands.add_parser("claude-code-install", help="install a Claude Code release into the cache (npm)")
     claude.add_argument("version", nargs="?", help="default: claude_code in conformance/pins.toml")
     commands.add_parser("pins", help="print the pinned releases (conformance/pins.toml) as JSON")
+    prepare = commands.add_parser("prepare", help="install what each target needs before a run (LiteLLM releases)")
+    prepare.add_argument("--target", action="append", required=True)
+    prepare.add_argument("--litellm-version", default=None)
     compare = commands.add_parser("diff", help="compare two runs (results.json files or report directories)")
     compare.add_argument("run_a", type=Path)
     compare.add_argument("run_b", type=Path)
@@ -94,6 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "prepare":
+        from ._exceptions import PathError
+        from .paths import prepare_target, split_targets
+
+        for word in split_targets(args.target):
+            try:
+                prepare_target(word, settings.replace(litellm_version=args.litellm_version))
+            except PathError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        return 0
     if args.command == "pins":
         print(json.dumps(load_pins().__dict__))
         return 0

@@ -1,34 +1,66 @@
 """Egress paths (targets): one module per family; ``resolve_target`` turns a ``--target`` word into a path.
 
+A family is one module of this package that ends with ``FAMILIES = {"name": factory, …}``; a factory takes the
+target word and its options and returns an ``EgressPath``. Adding a file here adds its targets: nothing else lists
+them (its expectations go in ``fixtures/expectations/<name>.yaml``, its configs in ``fixtures/<name>/``).
+
 A target word is ``NAME`` or ``NAME[key=value,…]`` (options of the family). With ``--base-url`` the word names a path
 that is already deployed, reached at that URL.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import pkgutil
 import re
 from collections.abc import Callable
+from types import ModuleType
 
 from .._exceptions import PathError
+from .._settings import Settings
 from ._base import ALL_FEATURES, Connection, Credentials, EgressPath, UpstreamSide
-from .direct import make_direct
-from .envoy import make_envoy, make_envoy_connect, make_envoy_defaults, make_envoy_sni
-from .litellm import make_litellm, make_litellm_unified
-from .shim import make_shim, make_shim_front
 
 Factory = Callable[[str, dict[str, str]], EgressPath]
 
-FAMILIES: dict[str, Factory] = {
-    "direct": make_direct,
-    "envoy": make_envoy,
-    "envoy-defaults": make_envoy_defaults,
-    "envoy-sni": make_envoy_sni,
-    "envoy-connect": make_envoy_connect,
-    "litellm": make_litellm,
-    "litellm-unified": make_litellm_unified,
-    "shim": make_shim,
-    "shim-front": make_shim_front,
-}
+
+@functools.cache
+def _family_modules() -> dict[str, ModuleType]:
+    """Every target name with the module that defines it (each family module of this package)."""
+    found: dict[str, ModuleType] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            found.update((name, module) for name in module.FAMILIES)
+    return found
+
+
+def families() -> dict[str, Factory]:
+    """Every target name with its factory, from the ``FAMILIES`` of each family module."""
+    return {name: module.FAMILIES[name] for name, module in _family_modules().items()}
+
+
+def prepare_target(word: str, settings: Settings, say: Callable[[str], None] = print) -> None:
+    """Install what a target needs before a run starts (a family module's optional ``prepare``, e.g. a LiteLLM
+    release); raises PathError with one line when it cannot."""
+    name, options = _parse_word(word)
+    module = _family_modules().get(name)
+    if module is not None and hasattr(module, "prepare"):
+        module.prepare(options, settings, say)
+
+
+def _parse_word(word: str) -> tuple[str, dict[str, str]]:
+    match = _WORD.match(word)
+    if match is None:
+        raise PathError(f"malformed target {word!r}: expected NAME or NAME[key=value,...]")
+    name, raw_options = match.group(1), match.group(2) or ""
+    options: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in raw_options.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise PathError(f"malformed option {item!r} in target {word!r}: expected key=value")
+        options[key] = value
+    return name, options
 
 _WORD = re.compile(r"^([a-z][a-z0-9_-]*)(?:\[([^\]]*)\])?$")
 
@@ -56,28 +88,17 @@ def resolve_target(
     base_url: str | None = None,
     proxy_headers: list[tuple[str, str]] | None = None,
     without: frozenset[str] = frozenset(),
-    defaults: dict[str, str] | None = None,
 ) -> EgressPath:
-    """The path for one target word; raises PathError naming the word when it is unknown or malformed.
-
-    ``defaults`` are family options given on the command line (e.g. ``version`` from ``--litellm-version``);
-    options in the word itself win."""
-    match = _WORD.match(word)
-    if match is None:
-        raise PathError(f"malformed target {word!r}: expected NAME or NAME[key=value,...]")
-    name, raw_options = match.group(1), match.group(2) or ""
-    options: dict[str, str] = dict(defaults or {})
-    for item in filter(None, (p.strip() for p in raw_options.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise PathError(f"malformed option {item!r} in target {word!r}: expected key=value")
-        options[key] = value
+    """The path for one target word; raises PathError naming the word when it is unknown or malformed. Release
+    defaults (``--litellm-version``) come with the run's settings when the path starts; ``version=`` in the word
+    wins."""
+    name, options = _parse_word(word)
     if base_url:
         path = EgressPath(name=word, base_url=base_url, proxy_headers=list(proxy_headers or []))
-    elif name in FAMILIES:
-        path = FAMILIES[name](word, options)
+    elif name in families():
+        path = families()[name](word, options)
     else:
-        known = ", ".join(sorted(FAMILIES))
+        known = ", ".join(sorted(families()))
         raise PathError(f"unknown target {name!r} (known: {known}; or give --base-url for a deployed path)")
     if without:
         path.features = path.features - without
@@ -90,9 +111,10 @@ __all__ = [
     "Connection",
     "Credentials",
     "EgressPath",
-    "FAMILIES",
     "PathError",
     "UpstreamSide",
+    "families",
+    "prepare_target",
     "resolve_target",
     "split_targets",
 ]

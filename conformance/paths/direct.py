@@ -20,3 +20,6 @@ class DirectPath(EgressPath):
 
 def make_direct(name: str, options: dict[str, str]) -> EgressPath:
     return DirectPath(name=name)
+
+
+FAMILIES = {"direct": make_direct}

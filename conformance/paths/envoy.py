@@ -173,3 +173,7 @@ def make_envoy_sni(name: str, options: dict[str, str]) -> EgressPath:
 
 def make_envoy_connect(name: str, options: dict[str, str]) -> EgressPath:
     return EnvoyConnectPath(name=name, mode="connect-proxy", features=ALL_FEATURES | {"connect-allowlist"})
+
+
+FAMILIES = {"envoy": make_envoy, "envoy-defaults": make_envoy_defaults, "envoy-sni": make_envoy_sni,
+            "envoy-connect": make_envoy_connect}

@@ -20,6 +20,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -29,6 +30,7 @@ import httpx
 from .._exceptions import PathError
 from .._fixtures import FIXTURES_DIR
 from .._redact import register_secret
+from .._settings import Settings
 from ._base import ALL_FEATURES, EgressPath, UpstreamSide
 from ._process import ManagedProcess, free_port
 
@@ -171,3 +173,10 @@ def _make(route: str):  # type: ignore[no-untyped-def]
 
 make_litellm = _make("passthrough")
 make_litellm_unified = _make("unified")
+
+def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], None]) -> None:
+    """Install the release a target runs (``version=`` in its word, else the run's default) before the run."""
+    ensure_release(options.get("version") or settings.litellm_version, settings.cache_dir, say=say)
+
+
+FAMILIES = {"litellm": make_litellm, "litellm-unified": make_litellm_unified}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
+from . import litellm
 from ._base import ALL_FEATURES, EgressPath, UpstreamSide
 from ._process import ManagedProcess, free_port
 from .litellm import LiteLLMPath
@@ -70,3 +71,8 @@ def make_shim(name: str, options: dict[str, str]) -> EgressPath:
 def make_shim_front(name: str, options: dict[str, str]) -> EgressPath:
     return ShimPath(name=name, front=True, release=options.get("version"), features=ALL_FEATURES,
                     mode="client → shim → LiteLLM (OAuth held) → shim → upstream")
+
+
+prepare = litellm.prepare  # the shim targets run a LiteLLM release: the same one is installed first
+
+FAMILIES = {"shim": make_shim, "shim-front": make_shim_front}
