@@ -1,9 +1,11 @@
 """The checklist: one module per behaviour area; importing this package registers every check in ``REGISTRY``."""
 
-from . import (  # noqa: F401  (imported to register their checks)
+# Imported to register their checks; within an area, checks are reported in import order (SDK before Claude Code).
+from . import (  # noqa: F401, I001
     auth,
     cache,
-    clients,
+    client_sdk,
+    client_claude_code,
     egress,
     endpoints,
     errors,

@@ -1,0 +1,159 @@
+"""client.sdk.* — does the official anthropic SDK behave through the path as it does straight to the upstream?
+
+Some breakages only show in client behaviour: which exception the SDK raises, how many attempts its retry logic
+makes (x-should-retry, retry-after), whether it can still name the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._redact import redact
+from .._threads import parallel
+from ..paths import Connection
+from ..upstream import make_directive
+from ._context import CheckContext
+from ._registry import check
+from ._requirements import CLAUDE_CODE_GATEWAY, RETRY_HEADERS, WIRE_DOC
+
+# (status, x-should-retry): the SDK's policy differs in each (reference doc §2.4).
+RETRY_CASES = ((429, "none"), (429, "false"), (529, "true"), (500, "false"), (400, "true"))
+
+
+def _sdk(ctx: CheckContext, kind: str = "api-key", direct: bool = False) -> Any:
+    from .._sdk import sdk_client
+
+    if direct:
+        return sdk_client(Connection(ctx.run.observer.base_url), ctx.direct_auth(kind))
+    return sdk_client(ctx.path.connection(), ctx.auth_headers(kind))
+
+
+def _message(ctx: CheckContext, text: str, **directive: Any) -> list[dict[str, str]]:
+    return [{"role": "user", "content": f"{text} {make_directive(cid=ctx.new_cid(), **directive)}"}]
+
+
+def _summary(message: Any) -> dict[str, Any]:
+    """What must agree between two runs of the same request (ids and dates are volatile)."""
+    return {"content": [b.model_dump(exclude={"id"}) for b in message.content], "stop_reason": message.stop_reason,
+            "model": message.model, "usage": {k: getattr(message.usage, k, None) for k in
+                                              ("input_tokens", "output_tokens", "cache_read_input_tokens")}}
+
+
+def _both(ctx: CheckContext, call: Any) -> tuple[Any, Any]:
+    """``call(client)`` through the path and direct; exceptions are returned, not raised."""
+    results = []
+    for direct in (False, True):
+        client = _sdk(ctx, direct=direct)
+        try:
+            results.append(call(client))
+        except Exception as exc:  # the SDK's exception is the observation
+            results.append(exc)
+        finally:
+            client.close()
+    return results[0], results[1]
+
+
+@check(
+    id="client.sdk.create-and-stream",
+    title="Do messages.create and messages.stream(…).get_final_message() give the same message as direct?",
+    requirement="The SDK's parsed message is the same through the gateway as without it (volatile ids aside).",
+    source=f"{WIRE_DOC} §4.4",
+    level="must",
+    evidence="the parsed messages (content, stop_reason, model, usage) through the path and direct",
+    failure_example="messages.stream: content differs from direct",
+)
+def create_and_stream(ctx: CheckContext) -> None:
+    ctx.auth_headers("api-key")
+    tools = [{"name": "lookup", "description": "Look it up.",
+              "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}]
+
+    def create(client: Any) -> Any:
+        return client.messages.create(model=ctx.run.model, max_tokens=64, tools=tools,
+                                      messages=_message(ctx, "Hi", deltas=6))
+
+    def stream(client: Any) -> Any:
+        with client.messages.stream(model=ctx.run.model, max_tokens=64, tools=tools,
+                                    messages=_message(ctx, "Use it", tool="lookup")) as s:
+            return s.get_final_message()
+
+    for label, call in (("messages.create", create), ("messages.stream", stream)):
+        ours, theirs = _both(ctx, call)
+        if isinstance(ours, Exception) or isinstance(theirs, Exception):
+            ctx.expect(type(ours) is type(theirs), f"{label}: {redact(str(ours))[:200]}", expected=repr(theirs)[:200],
+                       actual=redact(repr(ours))[:300])
+            continue
+        ctx.expect(_summary(ours) == _summary(theirs), f"{label}: the message differs from direct",
+                   expected=_summary(theirs), actual=_summary(ours))
+
+
+@check(
+    id="client.sdk.retry-behaviour",
+    title="On upstream 429/529/500/400 (with and without x-should-retry), does the SDK make as many attempts and "
+    "raise the same exception, with the upstream's request id, as direct?",
+    requirement=RETRY_HEADERS,
+    source=f"{WIRE_DOC} §2.4",
+    level="must",
+    evidence="per case: upstream attempts, exception class and request id, through the path and direct",
+    failure_example="500 + x-should-retry false: 3 upstream attempts through the path, 1 direct",
+)
+def retry_behaviour(ctx: CheckContext) -> None:
+    ctx.auth_headers("api-key")
+
+    def one(case: tuple[int, str], direct: bool) -> dict[str, Any]:
+        status, should = case
+        cid = ctx.new_cid()
+        text = f"x {make_directive(cid=cid, status=status, should_retry=should, retry_after=0)}"
+        client = _sdk(ctx, direct=direct)
+        try:
+            client.messages.create(model=ctx.run.model, max_tokens=8, messages=[{"role": "user", "content": text}])
+            raised, request_id = None, None
+        except Exception as exc:  # the SDK's exception is the observation
+            raised, request_id = type(exc).__name__, getattr(exc, "request_id", None)
+        finally:
+            client.close()
+        entries = ctx.run.observer.entries(cid) if ctx.run.observer.observable else []
+        upstream_ids = [e.request_id for e in entries]
+        return {"attempts": len(entries), "exception": raised, "request_id_known": request_id in upstream_ids}
+
+    if not ctx.run.observer.observable:
+        ctx.unsupported("upstream not observable: attempts cannot be counted")
+    ctx.check_live()
+    direct = ctx.shared_direct("sdk.retry", lambda: dict(zip(RETRY_CASES, parallel(lambda c: one(c, True),
+                                                                                      RETRY_CASES), strict=True)))
+    ours_by_case = dict(zip(RETRY_CASES, parallel(lambda c: one(c, False), RETRY_CASES), strict=True))
+    table = {}
+    for case in RETRY_CASES:
+        ours, theirs = ours_by_case[case], direct[case]
+        label = f"{case[0]} + x-should-retry {case[1]}"
+        table[label] = {"path": ours, "direct": theirs}
+        ctx.expect(ours["attempts"] == theirs["attempts"], f"{label}: {ours['attempts']} upstream attempts through "
+                   f"the path, {theirs['attempts']} direct", expected=theirs["attempts"], actual=ours["attempts"])
+        ctx.expect(ours["exception"] == theirs["exception"], f"{label}: the SDK raised {ours['exception']}, direct "
+                   f"{theirs['exception']}", expected=theirs["exception"], actual=ours["exception"])
+        ctx.expect(ours["request_id_known"], f"{label}: the exception's request_id is not the upstream's",
+                   expected=True, actual=ours["request_id_known"])
+    ctx.note("retry_table", table)
+
+
+@check(
+    id="client.sdk.auth-styles",
+    title="Does the SDK authenticate through the path with each style SDKs have sent: x-api-key, an API key as "
+    "Bearer, and auth_token with the oauth beta?",
+    requirement="SDK 1.x sends X-Api-Key, SDK 2.x sends Authorization: Bearer for api_key, and auth_token is always "
+    "Bearer; a gateway must carry each.",
+    source=f"{WIRE_DOC} §3.1; {CLAUDE_CODE_GATEWAY}",
+    level="must",
+    failure_example="oauth: AuthenticationError 'OAuth authentication is currently not supported.'",
+)
+def auth_styles(ctx: CheckContext) -> None:
+    kinds = ["api-key", "api-key-bearer"] + (["oauth"] if "oauth" in ctx.path.features else [])
+    for kind in kinds:
+        client = _sdk(ctx, kind)
+        try:
+            message = client.messages.create(model=ctx.run.model, max_tokens=8, messages=_message(ctx, "hi"))
+            ctx.expect(message.stop_reason is not None, f"{kind}: answered")
+        except Exception as exc:  # the SDK's exception is the observation
+            ctx.expect(False, f"{kind}: {type(exc).__name__} {redact(str(exc))[:160]}", expected="a message",
+                       actual=redact(repr(exc))[:300])
+        finally:
+            client.close()
