@@ -1,14 +1,13 @@
 """A deliberately broken egress path: a reverse proxy that injects one named fault, so each check can be seen to fail.
 
 With no fault it is transparent (hop-by-hop headers aside), which the tests verify too, so a failing check is the
-fault's doing and nothing else's. Faults are ``name`` or ``name=argument``; see ``FAULTS``.
+fault's doing and nothing else's. Faults are ``name`` or ``name=argument``; see ``faults.FAULTS``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import ssl
 import time
 import zlib
@@ -19,77 +18,12 @@ from aiohttp import web
 
 from conformance._background import BackgroundServer
 from conformance._encoding import ContentDecoder, decode_body
-from conformance._sse import SseDecoder, compact_json, encode_event
+from conformance._sse import SseDecoder, encode_event
 from conformance._wire import HOP_BY_HOP
 
+from .faults import BENIGN, FAULTS, JSON_EDITS, SSE_EDITS, edit_event, edit_json_body, edit_request_body
+
 PROXY_KEY_HEADER = "x-litellm-api-key"
-
-FAULTS = {
-    "wrap-errors": "re-wrap an upstream error as LiteLLM did: {error:{message:<escaped JSON>,type:None,…}}",
-    "errors-to-500": "answer every upstream error status with 500",
-    "reserialize-json": "re-serialise JSON response bodies (same JSON, other bytes)",
-    "drop-response-header": "drop the named response header (argument)",
-    "drop-request-header": "drop the named request header (argument)",
-    "add-response-header": "add a response header x-fault-proxy: 1",
-    "add-request-header": "add a request header x-fault-proxy: 1",
-    "buffer-stream": "read the whole upstream response before sending any of it",
-    "cut-after": "abort a response that lasts longer than N seconds (argument)",
-    "idle-timeout": "abort a response when the upstream is silent for N seconds (argument)",
-    "reserialize-sse": "re-encode every SSE data payload compactly (drops padding, keeps JSON)",
-    "drop-pings": "drop SSE ping events",
-    "drop-sse-errors": "drop SSE error events",
-    "sse-content-type": "send streams as application/json",
-    "mutate-text": "change the text of text deltas and text blocks",
-    "stream-errors-as-sse": "answer an error to a stream:true request as a 200 stream with an error event",
-    "strip-cache-usage": "remove cache_* usage fields from responses",
-    "strip-cache-control": "remove cache_control from the request body",
-    "oauth-to-x-api-key": "move an Authorization: Bearer sk-ant-oat… token to x-api-key (the seed's LiteLLM)",
-    "bearer-to-x-api-key": "move any Authorization: Bearer credential to x-api-key",
-    "strip-beta": "drop anthropic-beta",
-    "duplicate-beta": "send the oauth beta twice",
-    "duplicate-version": "send anthropic-version twice",
-    "leak-proxy-key": "forward the client's x-litellm-api-key upstream instead of stripping it",
-    "drop-body-field": "drop a top-level request body field (argument)",
-    "reserialize-request": "re-serialise the request body (same JSON, other bytes)",
-    "drop-query": "drop the query string",
-    "waf": "answer 403 to a request body containing <script>",
-    "block-path": "answer 404 for the given path (argument)",
-    "strip-schema-field": "drop additionalProperties from tool input_schema",
-    "empty-tool-input": "replace tool_use input with {} (and drop input_json_delta)",
-    "first-tool-use-only": "drop all but the first tool_use block",
-    "strip-is-error": "drop is_error from tool_result blocks in the request",
-    "reencode-signature": "change thinking signatures and redacted data in responses",
-    "drop-signature-delta": "drop signature_delta events",
-    "rewrite-tool-id": "change the id of every tool_use block in responses",
-    "response-timeout": "answer 504 'upstream request timeout' when the upstream takes longer than N seconds",
-    "tls-sni": "reach the upstream over TLS naming the given SNI instead of api.anthropic.com",
-    "delay-per-event": "hold every SSE event N milliseconds before sending it (argument; a slow proxy's cost)",
-    "decode-content": "remove the upstream's Content-Encoding (send bodies and streams decoded)",
-    "html-502": "answer every request 502 with an HTML page, forwarding nothing (a gateway that is down)",
-}
-# Changes a transparent path may make: every check must still pass through them (content-encoding-kept aside,
-# which exists to see the second one).
-BENIGN = {
-    "rechunk": "split every write into pieces of a few bytes, each flushed on its own",
-    "gzip-per-event": "compress the response with gzip, flushed after every SSE event (as a CDN may)",
-    "header-case": "send every response header name in upper case",
-}
-_JSON_EDITS = {"rewrite-tool-id", "reserialize-json", "strip-cache-usage", "mutate-text", "empty-tool-input",
-               "first-tool-use-only", "reencode-signature", "decode-content", "gzip-per-event"}
-_SSE_EDITS = {"rewrite-tool-id", "drop-pings", "drop-sse-errors", "reserialize-sse", "strip-cache-usage",
-              "mutate-text", "empty-tool-input", "drop-signature-delta", "reencode-signature", "delay-per-event",
-              "decode-content", "gzip-per-event"}
-
-
-def _mutate_usage(usage: Any) -> None:
-    if isinstance(usage, dict):
-        for key in ("cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation"):
-            usage.pop(key, None)
-
-
-def _signature(value: str) -> str:
-    return value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")
-
 
 class FaultProxy:
     """A reverse proxy to ``upstream_url`` with the given faults switched on."""
@@ -165,36 +99,6 @@ class FaultProxy:
             out.append(("x-fault-proxy", "1"))
         return out
 
-    def _request_body(self, raw: bytes) -> bytes:
-        f = self.faults
-        edits = {
-            "drop-body-field",
-            "reserialize-request",
-            "strip-cache-control",
-            "strip-schema-field",
-            "strip-is-error",
-        }
-        if not raw or not edits & set(f):
-            return raw
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return raw
-        if "drop-body-field" in f:
-            body.pop(f["drop-body-field"], None)
-        text = json.dumps(body)
-        if "strip-cache-control" in f:
-            text = re.sub(r',\s*"cache_control":\s*\{[^}]*\}', "", text)
-        body = json.loads(text)
-        for tool in body.get("tools") or []:
-            if "strip-schema-field" in f:
-                tool.get("input_schema", {}).pop("additionalProperties", None)
-        for message in body.get("messages") or []:
-            for block in message.get("content") if isinstance(message.get("content"), list) else []:
-                if "strip-is-error" in f and block.get("type") == "tool_result":
-                    block.pop("is_error", None)
-        return json.dumps(body, indent=1).encode()
-
     # -- the exchange ----------------------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -223,7 +127,7 @@ class FaultProxy:
             request.method,
             url,
             headers=self._request_headers(request),
-            data=self._request_body(raw),
+            data=edit_request_body(self.faults, raw),
             skip_auto_headers={"User-Agent", "Accept-Encoding", "Accept", "Content-Type"},
             timeout=aiohttp.ClientTimeout(total=120),
             **tls,
@@ -263,7 +167,7 @@ class FaultProxy:
     def _recodes(self, upstream: aiohttp.ClientResponse) -> bool:
         """Whether the body is decoded on the way (to edit it, or as the fault itself)."""
         is_sse = "text/event-stream" in upstream.headers.get("content-type", "")
-        edits = _SSE_EDITS if is_sse else _JSON_EDITS
+        edits = SSE_EDITS if is_sse else JSON_EDITS
         return bool(edits & set(self.faults)) and (
             "content-encoding" in upstream.headers or "gzip-per-event" in self.faults)
 
@@ -288,11 +192,11 @@ class FaultProxy:
             body = await upstream.read()
             if self._recodes(upstream):
                 body = decode_body(body, upstream.headers.get("content-encoding"))
-                body = self._json_body(body)
+                body = edit_json_body(self.faults, body)
                 if "gzip-per-event" in f:
                     body = zlib.compress(body, wbits=31)
             else:
-                body = self._json_body(body)
+                body = edit_json_body(self.faults, body)
             response = web.StreamResponse(status=upstream.status)
             for k, v in self._response_headers(upstream, keep_length=False):
                 response.headers.add(k, v)
@@ -327,76 +231,6 @@ class FaultProxy:
             return web.json_response(wrapped, status=upstream.status)
         return web.json_response({"error": {"message": "upstream failed", "type": "api_error"}}, status=500)
 
-    def _json_body(self, body: bytes) -> bytes:
-        f = self.faults
-        if not (_JSON_EDITS - {"decode-content", "gzip-per-event"}) & set(f):
-            return body
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return body
-        if isinstance(data, dict):
-            if "strip-cache-usage" in f:
-                _mutate_usage(data.get("usage"))
-            content = data.get("content") if isinstance(data.get("content"), list) else []
-            seen_tool = False
-            kept = []
-            for block in content:
-                if block.get("type") == "text" and "mutate-text" in f:
-                    block["text"] += " (edited)"
-                if block.get("type") == "tool_use":
-                    if "rewrite-tool-id" in f:
-                        block["id"] = "toolu_01FAULTFAULTFAULTFAULTFAU"
-                    if "empty-tool-input" in f:
-                        block["input"] = {}
-                    if seen_tool and "first-tool-use-only" in f:
-                        continue
-                    seen_tool = True
-                if "reencode-signature" in f and block.get("type") == "thinking":
-                    block["signature"] = _signature(block["signature"])
-                if "reencode-signature" in f and block.get("type") == "redacted_thinking":
-                    block["data"] = _signature(block["data"])
-                kept.append(block)
-            if content:
-                data["content"] = kept
-        return json.dumps(data).encode()
-
-    def _event(self, name: str | None, raw: bytes, data: str) -> bytes | None:
-        """One SSE event after the stream faults; None drops it."""
-        f = self.faults
-        if name == "ping" and "drop-pings" in f:
-            return None
-        if name == "error" and "drop-sse-errors" in f:
-            return None
-        edits = {
-            "rewrite-tool-id",
-            "reserialize-sse",
-            "strip-cache-usage",
-            "mutate-text",
-            "empty-tool-input",
-            "drop-signature-delta",
-            "reencode-signature",
-        }
-        if not edits & set(f) or not data or name == "ping":
-            return raw
-        payload = json.loads(data)
-        delta = payload.get("delta") if isinstance(payload.get("delta"), dict) else {}
-        if delta.get("type") == "signature_delta" and "drop-signature-delta" in f:
-            return None
-        if delta.get("type") == "signature_delta" and "reencode-signature" in f:
-            delta["signature"] = _signature(delta["signature"])
-        if delta.get("type") == "input_json_delta" and "empty-tool-input" in f:
-            return None
-        if delta.get("type") == "text_delta" and "mutate-text" in f:
-            delta["text"] = delta["text"].upper()
-        block = payload.get("content_block") if isinstance(payload.get("content_block"), dict) else {}
-        if block.get("type") == "tool_use" and "rewrite-tool-id" in f:
-            block["id"] = "toolu_01FAULTFAULTFAULTFAULTFAU"
-        if "strip-cache-usage" in f:
-            _mutate_usage(payload.get("usage"))
-            _mutate_usage((payload.get("message") or {}).get("usage"))
-        return f"event: {name}\ndata: {compact_json(payload)}\n\n".encode()
-
     async def _stream(self, request: web.Request, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
         f = self.faults
         headers = self._response_headers(upstream, keep_length=False)
@@ -409,7 +243,7 @@ class FaultProxy:
         started = time.monotonic()
         cut_after = float(f["cut-after"]) if "cut-after" in f else None
         idle = float(f["idle-timeout"]) if "idle-timeout" in f else None
-        reframe = bool(_SSE_EDITS & set(f))
+        reframe = bool(SSE_EDITS & set(f))
         content = ContentDecoder(upstream.headers.get("content-encoding") if self._recodes(upstream) else None)
         gzip = zlib.compressobj(wbits=31) if "gzip-per-event" in f else None
         delay = float(f["delay-per-event"]) / 1000 if "delay-per-event" in f else 0.0
@@ -431,7 +265,7 @@ class FaultProxy:
                 break
             out = chunk
             if reframe:
-                events = [self._event(e.name, e.raw, e.data) for e in decoder.feed(content.feed(chunk))]
+                events = [edit_event(self.faults, e.name, e.raw, e.data) for e in decoder.feed(content.feed(chunk))]
                 if delay or gzip is not None:  # one write per event: held, compressed and flushed on its own
                     for event in filter(None, events):
                         if delay:

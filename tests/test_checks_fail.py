@@ -20,7 +20,8 @@ from conformance.checks import REGISTRY, TargetRun
 from conformance.paths import ALL_FEATURES, Credentials, EgressPath
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
 
-from .faultproxy import BENIGN, PROXY_KEY_HEADER, FaultProxy
+from .faultproxy import PROXY_KEY_HEADER, FaultProxy
+from .faults import BENIGN
 from .openproxies import OpenConnectProxy, OpenTcpForwarder
 
 PROXY_KEY = "sk-proxy-SENTINEL-0123456789abcdef"
