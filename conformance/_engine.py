@@ -11,7 +11,7 @@ from ._evidence import trim, trim_findings
 from ._exceptions import HarnessError, Unsupported
 from ._redact import redact, redact_any
 from ._verdict import Verdict
-from .checks._context import CheckContext, Finding, TargetRun
+from .checks._context import CheckContext, Finding, NothingReceived, TargetRun
 from .checks._registry import Check
 
 
@@ -142,6 +142,8 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
         dead = run.liveness.dead_reason
         return result(Verdict.ERROR, dead or f"timed out after {timeout:.0f} s", ctx)
     error = outcome[0] if outcome else None
+    if isinstance(error, NothingReceived):  # its finding is recorded: grade what the check saw
+        error = None
     if isinstance(error, Unsupported):
         return result(Verdict.UNSUPPORTED, str(error), ctx)
     if isinstance(error, HarnessError):

@@ -146,8 +146,9 @@ def test_back_shim_fixes_oauth_in_x_api_key(upstream, shim_over):
     response = httpx.post(base + "/v1/messages", json=message_body(cid=cid), headers=headers)
     assert response.status_code == 200
     entry = upstream.journal.last(cid)
-    assert entry.header_all("authorization") == [f"Bearer {DEFAULT_OAUTH_TOKEN}"] and not entry.header_all("x-api-key")
-    assert entry.header_all("anthropic-beta") == [OAUTH_BETA]
+    assert entry.headers.get_all("authorization") == [f"Bearer {DEFAULT_OAUTH_TOKEN}"]
+    assert not entry.headers.get_all("x-api-key")
+    assert entry.headers.get_all("anthropic-beta") == [OAUTH_BETA]
     record = json.loads(log.getvalue().splitlines()[-1])
     assert record["auth"] == "translated" and DEFAULT_OAUTH_TOKEN not in log.getvalue()
 

@@ -67,7 +67,7 @@ def test_journal_keeps_raw_headers_in_order_and_case(upstream):
     entry = upstream.journal.last(cid)
     names = [k for k, _ in entry.headers]
     assert names.index("X-Mixed-Case") < names.index("Anthropic-Beta") < names.index("anthropic-beta")
-    assert entry.header_all("anthropic-beta") == ["a", "b"]
+    assert entry.headers.get_all("anthropic-beta") == ["a", "b"]
     assert entry.body == body and entry.query == "beta=true" and entry.path == "/v1/messages"
     assert entry.response_body == response.content and entry.status == 200
     assert entry.request_id == response.headers["request-id"]

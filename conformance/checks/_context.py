@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from .._client import Exchange, HarnessClient
-from .._exceptions import CheckCancelled, HarnessError, Unsupported
+from .._exceptions import CheckCancelled, ConformanceError, HarnessError, Unsupported
 from .._observer import UpstreamObserver
 from .._settings import Settings
 from .._wire import BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
@@ -23,6 +23,11 @@ DEFAULT_MODEL = "claude-haiku-4-5"
 EXCERPT = 2048
 _counter = itertools.count(1)
 
+
+
+class NothingReceived(ConformanceError):
+    """Raised by ``CheckContext.received`` after recording that the upstream got nothing: the check stops and is
+    graded on the findings it has."""
 
 @dataclass
 class Finding:
@@ -253,6 +258,14 @@ class CheckContext:
             )
             return None
         return entries[-1]
+
+    def received(self, exchange: Exchange) -> JournalEntry:
+        """What the upstream received for this exchange; when nothing arrived, the finding is recorded and the
+        check ends there (graded on its findings so far)."""
+        entry = self.upstream_entry(exchange)
+        if entry is None:
+            raise NothingReceived(exchange.cid or "")
+        return entry
 
     # -- findings --------------------------------------------------------------------------------------------
 

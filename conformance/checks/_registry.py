@@ -69,7 +69,7 @@ def check(
     title: str,
     requirement: str,
     source: str,
-    level: Level,
+    level: Level = "must",
     features: tuple[str, ...] = ("messages",),
     evidence: str = "request, response, upstream-received and upstream-sent excerpts",
     failure_example: str = "",
@@ -78,7 +78,8 @@ def check(
     timing: bool = False,
     bound_s: float | None = None,
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
-    """Register the decorated function as the check ``id``; ids must be unique."""
+    """Register the decorated function as the check ``id``; ids must be unique. A check is a ``must`` unless it
+    says ``level="should"`` (a partial pass) or ``level="info"`` (an observation)."""
 
     def register(func: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
         if id in REGISTRY:

@@ -125,7 +125,6 @@ def _delta_lags(ctx: CheckContext, cid: str, run: Any) -> tuple[list[float], int
     title="Does a plain Claude Code turn complete through the path with the upstream's answer?",
     requirement="A gateway for Claude Code accepts POST /v1/messages and returns the model's answer unchanged.",
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=CLAUDE_FEATURES,
     evidence="Claude Code's exit code and result, and the answer the upstream streamed",
     failure_example="plain turn: Claude Code ended with code 1: API Error: 401 …",
@@ -148,7 +147,6 @@ def claude_plain_turn(ctx: CheckContext) -> None:
     title="Do Claude Code's partial messages arrive as the upstream sends the events (no buffering)?",
     requirement="Stream responses: pass server-sent events through as they arrive instead of buffering.",
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=CLAUDE_FEATURES,
     evidence="per text delta: Claude Code's stream-json arrival minus the upstream's send time, through the path "
     "and direct; the added delay of each (ms)",
@@ -189,7 +187,6 @@ def claude_stream_unbuffered(ctx: CheckContext) -> None:
     title="Does a Claude Code tool-use turn complete, with its tool_result reaching the upstream as sent?",
     requirement="Forward headers and body unchanged, in both directions (tool_use out, tool_result back).",
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=CLAUDE_FEATURES,
     evidence="the tool_use the upstream sent, the tool_result it received next, Claude Code's final result",
     failure_example="the tool_result that reached the upstream answers toolu_… but the upstream asked for toolu_…",
@@ -225,7 +222,6 @@ def claude_tool_turn(ctx: CheckContext) -> None:
     title="With an OAuth token (CLAUDE_CODE_OAUTH_TOKEN), does a Claude Code turn complete through the path?",
     requirement=OAUTH,
     source=f"{WIRE_DOC} §3",
-    level="must",
     features=CLAUDE_FEATURES + ("oauth",),
     failure_example="oauth turn: Claude Code ended with code 1: API Error: 401 OAuth authentication is currently "
     "not supported.",
@@ -243,7 +239,6 @@ def claude_oauth_turn(ctx: CheckContext) -> None:
     title="On an upstream 400, does Claude Code show the upstream's error text, after as many attempts as direct?",
     requirement="Return upstream errors unmodified: Claude Code's automatic recovery matches on error wording.",
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=CLAUDE_FEATURES,
     evidence="Claude Code's error result and the upstream attempts, through the path and direct",
     failure_example="Claude Code showed 'API Error: 400 litellm.BadRequestError: …', not the upstream's message",
@@ -280,7 +275,6 @@ def claude_error_text(ctx: CheckContext) -> None:
     requirement="Errors after the 200 arrive as event: error; a path must deliver them so the client's own recovery "
     "(retry, non-streaming fallback) runs as it would without the path.",
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=CLAUDE_FEATURES,
     evidence="per setting: the streaming and non-streaming requests the upstream received, through the path and direct",
     failure_example="fallback allowed: the upstream saw 1 streaming + 0 non-streaming requests, direct 2 + 1",

@@ -58,7 +58,6 @@ def _both(ctx: CheckContext, call: Any) -> tuple[Any, Any]:
     title="Do messages.create and messages.stream(…).get_final_message() give the same message as direct?",
     requirement="The SDK's parsed message is the same through the gateway as without it (volatile ids aside).",
     source=f"{WIRE_DOC} §4.4",
-    level="must",
     evidence="the parsed messages (content, stop_reason, model, usage) through the path and direct",
     failure_example="messages.stream: content differs from direct",
 )
@@ -92,7 +91,6 @@ def create_and_stream(ctx: CheckContext) -> None:
     "raise the same exception, with the upstream's request id, as direct?",
     requirement=RETRY_HEADERS,
     source=f"{WIRE_DOC} §2.4",
-    level="must",
     evidence="per case: upstream attempts, exception class and request id, through the path and direct",
     failure_example="500 + x-should-retry false: 3 upstream attempts through the path, 1 direct",
 )
@@ -142,7 +140,6 @@ def retry_behaviour(ctx: CheckContext) -> None:
     requirement="SDK 1.x sends X-Api-Key, SDK 2.x sends Authorization: Bearer for api_key, and auth_token is always "
     "Bearer; a gateway must carry each.",
     source=f"{WIRE_DOC} §3.1; {CLAUDE_CODE_GATEWAY}",
-    level="must",
     failure_example="oauth: AuthenticationError 'OAuth authentication is currently not supported.'",
 )
 def auth_styles(ctx: CheckContext) -> None:

@@ -41,7 +41,6 @@ def _exchange(address: tuple[str, int], request: bytes) -> str:
     requirement="filter_chain_match.server_names: [api.anthropic.com]; every other SNI, no SNI, or plaintext is "
     "refused.",
     source="shared/reference/envoy-setup.md §4",
-    level="must",
     features=("sni-allowlist",),
     evidence="the outcome of a TLS handshake per SNI, and the answer to plaintext HTTP",
     failure_example="SNI 'example.com': handshake completed (TLSv1.3) — not refused",
@@ -74,7 +73,6 @@ def allowlist_sni(ctx: CheckContext) -> None:
     title="Does the CONNECT allowlist tunnel api.anthropic.com:443 and refuse other hosts, ports and plain requests?",
     requirement="CONNECT forward proxy with an allowlist of api.anthropic.com:443.",
     source="shared/reference/envoy-setup.md §5",
-    level="must",
     features=("connect-allowlist",),
     evidence="the status line answered to each CONNECT target and to an absolute-form GET",
     failure_example="CONNECT example.com:443 answered 'HTTP/1.1 200 OK' — not refused",

@@ -39,7 +39,6 @@ def _same(ctx: CheckContext, label: str, exchange, entry) -> None:  # type: igno
     title="Is POST /v1/messages/count_tokens reachable and its answer the upstream's?",
     requirement="A gateway for Claude Code accepts POST /v1/messages (plus /v1/messages/count_tokens).",
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=("count_tokens",),
     failure_example="count_tokens answered 404",
 )

@@ -40,7 +40,6 @@ def error_sweep(ctx: CheckContext) -> Sweep:
     title="Does each upstream error status (400…529) reach the client unchanged?",
     requirement=ERRORS_UNMODIFIED,
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     failure_example="upstream 529 reached the client as 500",
 )
 def status_preserved(ctx: CheckContext) -> None:
@@ -59,7 +58,6 @@ def status_preserved(ctx: CheckContext) -> None:
     title="Is every error body the Anthropic envelope {type:error, error:{type,message}, request_id}?",
     requirement=ERROR_ENVELOPE,
     source=API_ERRORS,
-    level="must",
     evidence="the client's error bodies and the JSON Schema fixtures/schemas/error-envelope.schema.json",
     failure_example='upstream 429: body is not the envelope: \'None\' is not one of … ({"error":{"message":"{\\"type…',
 )
@@ -81,7 +79,6 @@ def envelope_valid(ctx: CheckContext) -> None:
     title="Are error.type and error.message the upstream's, word for word?",
     requirement=ERRORS_UNMODIFIED,
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     failure_example="upstream 429: error.type 'None' != 'rate_limit_error'",
 )
 def type_preserved(ctx: CheckContext) -> None:
@@ -138,7 +135,6 @@ def body_identical(ctx: CheckContext) -> None:
     title="Do retry-after and x-should-retry reach the client as the upstream sent them?",
     requirement=f"{ERRORS_UNMODIFIED} — the SDKs read x-should-retry and retry-after to decide whether to retry.",
     source=API_RATE_LIMITS,
-    level="must",
     failure_example="upstream 529: x-should-retry 'true' became None",
 )
 def retry_headers(ctx: CheckContext) -> None:
@@ -161,7 +157,6 @@ def retry_headers(ctx: CheckContext) -> None:
     title="Does a stream:true request that fails before streaming get the upstream's JSON error, not SSE?",
     requirement="A stream:true request that fails validation returns a normal JSON error with a 4xx status.",
     source="shared/reference/anthropic-wire.md §0.5",
-    level="must",
     features=("messages", "streaming"),
     failure_example="stream:true + upstream 429 reached the client as 200 text/event-stream",
 )
@@ -190,7 +185,6 @@ def stream_request_json(ctx: CheckContext) -> None:
     requirement="Non-streaming Messages calls can legitimately take minutes (the SDKs' default timeout is 10 "
     "minutes); a gateway's own timeout replaces the answer with its local reply.",
     source="shared/reference/envoy-setup.md §6",
-    level="must",
     evidence="status, content-type and body of what the client got instead (e.g. Envoy's 504 local reply)",
     failure_example="16 s answer: 504 text/plain 'upstream request timeout' (a local reply, not the upstream's)",
     slow=True,

@@ -21,6 +21,12 @@ def _diff(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> dict[s
     }
 
 
+def _observe(ctx: CheckContext, key: str, diff: dict[str, Any]) -> None:
+    ctx.note(key, diff)
+    ctx.expect(not (diff["added"] or diff["removed"] or diff["changed"]),
+               f"added {diff['added']}; removed {diff['removed']}; changed {diff['changed']}")
+
+
 @check(
     id="headers.response-diff",
     title="Which response headers does the path add, remove or change (server, x-envoy-*, x-litellm-*)?",
@@ -32,15 +38,8 @@ def _diff(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> dict[s
 )
 def response_diff(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body()))
-    entry = ctx.upstream_entry(exchange)
-    if entry is None:
-        return
-    diff = _diff(entry.response_headers, exchange.headers)
-    ctx.note("response_header_diff", diff)
-    ctx.expect(
-        not (diff["added"] or diff["removed"] or diff["changed"]),
-        f"added {diff['added']}; removed {diff['removed']}; changed {diff['changed']}",
-    )
+    entry = ctx.received(exchange)
+    _observe(ctx, "response_header_diff", _diff(entry.response_headers, exchange.headers))
 
 
 @check(
@@ -54,15 +53,8 @@ def response_diff(ctx: CheckContext) -> None:
 )
 def request_diff(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), headers=[("X-Claude-Code-Session-Id", "conformance-session")]))
-    entry = ctx.upstream_entry(exchange)
-    if entry is None:
-        return
-    diff = _diff(exchange.request_headers, entry.headers)
-    ctx.note("request_header_diff", diff)
-    ctx.expect(
-        not (diff["added"] or diff["removed"] or diff["changed"]),
-        f"added {diff['added']}; removed {diff['removed']}; changed {diff['changed']}",
-    )
+    entry = ctx.received(exchange)
+    _observe(ctx, "request_header_diff", _diff(exchange.request_headers, entry.headers))
 
 
 @check(

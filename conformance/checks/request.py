@@ -22,7 +22,6 @@ MAY_REWRITE = HOP_BY_HOP | {"accept-encoding"}
     title="Does the upstream receive the request body the client sent (JSON-equal; ideally byte-identical)?",
     requirement=FORWARD_UNCHANGED,
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     failure_example="the body upstream is not JSON-equal: keys ['temperature'] added",
 )
 def body_unchanged(ctx: CheckContext) -> None:
@@ -31,9 +30,7 @@ def body_unchanged(ctx: CheckContext) -> None:
     body["system"] = [{"type": "text", "text": 'Unicode: café — 東京 ✓ and <tags attr="x">kept</tags>'}]
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     exchange = ctx.reached(ctx.send(body, content=content))
-    entry = ctx.upstream_entry(exchange)
-    if entry is None:
-        return
+    entry = ctx.received(exchange)
     received = json_or_none(entry.body)
     if not ctx.expect(
         received == body,
@@ -64,22 +61,19 @@ def _diff(sent: Any, got: Any) -> str:
     title="Do anthropic-version and anthropic-beta reach the upstream once each, unchanged?",
     requirement=FORWARD_UNCHANGED,
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     failure_example="anthropic-version upstream ['2023-06-01', '2023-06-01'] (sent once)",
 )
 def version_and_beta(ctx: CheckContext) -> None:
     beta = "interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
     exchange = ctx.reached(ctx.send(ctx.body(), headers=[("anthropic-beta", beta)]))
-    entry = ctx.upstream_entry(exchange)
-    if entry is None:
-        return
+    entry = ctx.received(exchange)
     ctx.expect(
-        entry.header_all("anthropic-version") == [ctx.run.version],
-        f"anthropic-version upstream {entry.header_all('anthropic-version')} (sent once)",
+        entry.headers.get_all("anthropic-version") == [ctx.run.version],
+        f"anthropic-version upstream {entry.headers.get_all('anthropic-version')} (sent once)",
         expected=[ctx.run.version],
-        actual=entry.header_all("anthropic-version"),
+        actual=entry.headers.get_all("anthropic-version"),
     )
-    betas = entry.header_all("anthropic-beta")
+    betas = entry.headers.get_all("anthropic-beta")
     ours = [b.strip() for v in betas for b in v.split(",")]
     sent = beta.split(",")
     ctx.expect(
@@ -95,7 +89,6 @@ def version_and_beta(ctx: CheckContext) -> None:
     title="Is the ?beta=true query string kept on the way to the upstream?",
     requirement="Beta resources add ?beta=true to the URL.",
     source=f"{WIRE_DOC} §3.3",
-    level="must",
     features=("messages", "beta-query"),
     failure_example="the upstream received query '' for /v1/messages?beta=true",
 )
@@ -116,7 +109,6 @@ def beta_query(ctx: CheckContext) -> None:
     title="Does metadata.user_id reach the upstream?",
     requirement=FORWARD_UNCHANGED,
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     failure_example="metadata upstream None (sent {'user_id': 'user_…'})",
 )
 def metadata_kept(ctx: CheckContext) -> None:
@@ -139,14 +131,11 @@ def metadata_kept(ctx: CheckContext) -> None:
     title="Does no end-to-end request header reach the upstream more times than the client sent it?",
     requirement=FORWARD_UNCHANGED + " (A duplicated anthropic-version is rejected: 9router#2357.)",
     source=f"{WIRE_DOC} §2.3",
-    level="must",
     failure_example="duplicated upstream: ['anthropic-version']",
 )
 def no_duplicates(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), headers=[("x-stainless-retry-count", "0")]))
-    entry = ctx.upstream_entry(exchange)
-    if entry is None:
-        return
+    entry = ctx.received(exchange)
     sent = Counter(exchange.request_headers.names())
     got = Counter(entry.headers.names())
     duplicated = sorted(k for k, n in got.items() if n > max(sent.get(k, 0), 1) and k not in MAY_REWRITE)
@@ -160,7 +149,6 @@ def no_duplicates(ctx: CheckContext) -> None:
     requirement="Exempt the path from request-body WAF inspection: real prompts carry source code and XML-like tags; "
     "a WAF returns 403 on real sessions while short test requests pass.",
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     evidence="the payload's size, the status, and where the upstream-received body first differs",
     failure_example="Claude-Code-sized request answered 403",
 )
@@ -189,19 +177,16 @@ def realistic_payload(ctx: CheckContext) -> None:
     title="Over TLS, does the upstream see SNI api.anthropic.com (so certificate checks and allowlists hold)?",
     requirement="The upstream is reached as api.anthropic.com: SNI, Host and certificate check all name it.",
     source="shared/reference/envoy-setup.md §3-§5",
-    level="must",
     evidence="the SNI the upstream's TLS handshake received",
     failure_example="the upstream saw SNI 'example.com'",
 )
 def upstream_sni(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body()))
-    entry = ctx.upstream_entry(exchange)
-    if entry is None:
-        return
+    entry = ctx.received(exchange)
     if not entry.tls:
         ctx.unsupported("the path reached the upstream over plain HTTP (no TLS, no SNI to check)")
     ctx.note("upstream_sni", entry.sni)
-    ctx.note("upstream_host", entry.header_all("host"))
+    ctx.note("upstream_host", entry.headers.get_all("host"))
     ctx.expect(
         entry.sni == "api.anthropic.com",
         f"the upstream saw SNI {entry.sni!r}",

@@ -13,7 +13,6 @@ from .errors import error_sweep
     title="Does the client get a request-id header equal to the upstream's, on success and on errors?",
     requirement=REQUEST_ID,
     source=API_ERRORS,
-    level="must",
     failure_example="200: request-id None, upstream sent req_011C…",
 )
 def header_equal(ctx: CheckContext) -> None:
@@ -40,7 +39,6 @@ def header_equal(ctx: CheckContext) -> None:
     title="Does each error body carry the upstream's request_id?",
     requirement=REQUEST_ID,
     source=API_ERRORS,
-    level="must",
     failure_example="429: body request_id None, upstream sent req_011C…",
 )
 def body_equal(ctx: CheckContext) -> None:

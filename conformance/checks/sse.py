@@ -55,7 +55,6 @@ def _need(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None) -> 
     title="Is the stream's content-type the upstream's text/event-stream?",
     requirement=SSE_FRAMING,
     source=API_STREAMING,
-    level="must",
     features=FEATURES,
     failure_example="content-type 'application/json' (upstream: 'text/event-stream; charset=utf-8')",
 )
@@ -85,7 +84,6 @@ def content_type(ctx: CheckContext) -> None:
     title="Does the client get the same event names in the same order as the upstream sent?",
     requirement=SSE_FRAMING,
     source=API_STREAMING,
-    level="must",
     features=FEATURES,
     failure_example="event names differ at position 2: 'content_block_delta' != 'ping'",
 )
@@ -114,7 +112,6 @@ def event_sequence(ctx: CheckContext) -> None:
     title="Is every event's data payload JSON-equal to the upstream's?",
     requirement=STREAM_AS_ARRIVED,
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=FEATURES,
     failure_example="event 0 (message_start): data differs",
 )
@@ -223,7 +220,6 @@ def _complete(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None,
     title="Does a stream that lasts longer than 15 s reach its end?",
     requirement=STREAM_AS_ARRIVED + " (Envoy's default route timeout is 15 s.)",
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=FEATURES,
     failure_example="16 s stream: the stream ended with ['content_block_delta'], not message_stop",
     slow=True,
@@ -239,7 +235,6 @@ def long_stream(ctx: CheckContext) -> None:
     title="Does a stream survive a silent gap of several seconds between events?",
     requirement=STREAM_AS_ARRIVED,
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=FEATURES,
     failure_example="6 s gap: the client's stream broke: RemoteProtocolError",
     slow=True,
@@ -255,7 +250,6 @@ def idle_gap(ctx: CheckContext) -> None:
     title="Is an `event: error` sent after the 200 delivered to the client as the upstream sent it?",
     requirement="Errors after the 200 arrive as event: error; the SDK raises it immediately.",
     source=API_STREAMING,
-    level="must",
     features=FEATURES,
     failure_example="the last event is 'content_block_delta', not 'error'",
 )

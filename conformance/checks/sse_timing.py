@@ -118,7 +118,6 @@ def _measured(ctx: CheckContext) -> tuple[PacedPair, list[float]]:
     title="Does each event reach the client about when the upstream sent it (no buffering)?",
     requirement=STREAM_AS_ARRIVED,
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=FEATURES,
     evidence="per-event added delay against direct (ms), its median and worst, events sent and received",
     failure_example="half the events arrived more than 1.43 s later than direct (bound 0.5 s): buffered",
@@ -146,7 +145,6 @@ def not_buffered(ctx: CheckContext) -> None:
     requirement=STREAM_AS_ARRIVED + f" An agent's turn streams hundreds of events: a median added delay above "
     f"{PER_EVENT_BOUND_MS:.0f} ms per event costs its user seconds per turn.",
     source=CLAUDE_CODE_GATEWAY,
-    level="must",
     features=FEATURES,
     evidence="the added delay of every event (ms, path minus direct, measured concurrently), median, worst, first",
     failure_example="the path added 104.2 ms per event at the median (bound 20 ms): about 52 s over a 500-event turn",

@@ -22,7 +22,7 @@ class JournalEntry:
     path: str
     query: str
     headers: Headers
-    """Request headers in arrival order with their original case."""
+    """Request headers in arrival order with their original case (``entry.headers.get_all("x-api-key")``)."""
     body: bytes
     received_at: float
     sni: str | None = None
@@ -60,14 +60,6 @@ class JournalEntry:
     def __post_init__(self) -> None:
         self.headers = Headers(self.headers)
         self.response_headers = Headers(self.response_headers)
-
-    def header(self, name: str) -> str | None:
-        """The first value of request header ``name`` (case-insensitive), as ``Exchange.header`` answers."""
-        return self.headers.get(name)
-
-    def header_all(self, name: str) -> list[str]:
-        """Every value of request header ``name`` in arrival order."""
-        return self.headers.get_all(name)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe form (bytes as base64) for the journal's HTTP interface."""
