@@ -1,8 +1,16 @@
-"""egress-conformance: is the egress path between your agents and Anthropic's Messages API transparent?"""
+"""egress-conformance: is the egress path between your agents and Anthropic's Messages API transparent?
+
+The public surface is below; the reference upstream (aiohttp) is imported on first use, so ``import conformance``
+and the pytest plugin stay light.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from ._redact import redact, register_secret
 from ._sse import SseDecoder, SseEvent, decode_events, encode_event
-from .upstream import ReferenceUpstream, UpstreamConfig, UpstreamJournal
+
+if TYPE_CHECKING:
+    from .upstream import ReferenceUpstream, UpstreamConfig, UpstreamJournal
 
 __version__ = "0.1.0"
 
@@ -18,3 +26,13 @@ __all__ = [
     "redact",
     "register_secret",
 ]
+
+_FROM_UPSTREAM = ("ReferenceUpstream", "UpstreamConfig", "UpstreamJournal")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_UPSTREAM:
+        from . import upstream
+
+        return getattr(upstream, name)
+    raise AttributeError(f"module 'conformance' has no attribute {name!r}")

@@ -32,6 +32,9 @@ from ._exceptions import InputError
 from ._fixtures import FIXTURES_DIR
 
 PINS_FILE = Path(__file__).with_name("pins.toml")
+# The reference upstream's well-known test credentials (EGRESS_CONFORMANCE_API_KEY / _OAUTH_TOKEN replace them).
+DEFAULT_API_KEY = "sk-ant-api03-conformance-reference-key-000000000000000000000000AA"
+DEFAULT_OAUTH_TOKEN = "sk-ant-oat01-conformance-reference-token-0000000000000000000000AA"
 PREFIX = "EGRESS_CONFORMANCE_"
 
 
@@ -71,8 +74,6 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Pins, then ``EGRESS_CONFORMANCE_*`` variables, then ``overrides`` that are not None (command line)."""
-        from .upstream._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
-
         env = os.environ if environ is None else environ
         pins = load_pins()
         cache_base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")

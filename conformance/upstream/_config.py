@@ -5,12 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .._settings import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
 from .._wire import KNOWN_VERSIONS
-
-# Well-known test credentials; real deployments of the harness pass their own with --api-key / --oauth-token.
-DEFAULT_API_KEY = "sk-ant-api03-conformance-reference-key-000000000000000000000000AA"
-DEFAULT_OAUTH_TOKEN = "sk-ant-oat01-conformance-reference-token-0000000000000000000000AA"
-
 
 OAuthInApiKey = Literal["rate_limit", "invalid_key", "bad_request", "accept"]
 
