@@ -25,6 +25,9 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "t
                         "content-length", "trailer", "proxy-authorization", "proxy-authenticate"})
 """Hop-by-hop and framing headers: a proxy legitimately drops or rewrites these."""
 
+PROXY_REWRITABLE = HOP_BY_HOP | {"accept-encoding"}
+"""Headers a proxy may legitimately rewrite: hop-by-hop and framing, and accept-encoding (it negotiates its own)."""
+
 SECRET_HEADERS = frozenset({API_KEY_HEADER, AUTHORIZATION, "x-litellm-api-key", "proxy-authorization", "api-key"})
 """Headers whose values are credentials, whatever they look like."""
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._wire import PROXY_REWRITABLE
 from ._context import CheckContext
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
-from .request import MAY_REWRITE
 
 
 def _diff(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> dict[str, Any]:
-    a = {k.lower(): v for k, v in before if k.lower() not in MAY_REWRITE}
-    b = {k.lower(): v for k, v in after if k.lower() not in MAY_REWRITE}
+    a = {k.lower(): v for k, v in before if k.lower() not in PROXY_REWRITABLE}
+    b = {k.lower(): v for k, v in after if k.lower() not in PROXY_REWRITABLE}
     return {
         "added": sorted(set(b) - set(a)),
         "removed": sorted(set(a) - set(b)),
         "changed": sorted(k for k in set(a) & set(b) if a[k] != b[k] and k not in ("date",)),
-        "case_changed": sorted({k for k, _ in before} - {k for k, _ in after} - set(a) - set(b) - MAY_REWRITE),
+        "case_changed": sorted({k for k, _ in before} - {k for k, _ in after} - set(a) - set(b) - PROXY_REWRITABLE),
     }
 
 

@@ -6,15 +6,11 @@ import json
 from collections import Counter
 from typing import Any
 
-from .._wire import HOP_BY_HOP
+from .._wire import PROXY_REWRITABLE
 from ._context import CheckContext, json_or_none
 from ._payloads import claude_code_session
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
-
-# Headers a proxy may legitimately rewrite: hop-by-hop and framing, and accept-encoding (it negotiates its own).
-MAY_REWRITE = HOP_BY_HOP | {"accept-encoding"}
-
 
 
 @check(
@@ -138,7 +134,7 @@ def no_duplicates(ctx: CheckContext) -> None:
     entry = ctx.received(exchange)
     sent = Counter(exchange.request_headers.names())
     got = Counter(entry.headers.names())
-    duplicated = sorted(k for k, n in got.items() if n > max(sent.get(k, 0), 1) and k not in MAY_REWRITE)
+    duplicated = sorted(k for k, n in got.items() if n > max(sent.get(k, 0), 1) and k not in PROXY_REWRITABLE)
     ctx.expect(not duplicated, f"duplicated upstream: {duplicated}", expected=[], actual=duplicated)
 
 
