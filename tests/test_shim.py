@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -149,6 +150,9 @@ def test_back_shim_fixes_oauth_in_x_api_key(upstream, shim_over):
     assert entry.headers.get_all("authorization") == [f"Bearer {DEFAULT_OAUTH_TOKEN}"]
     assert not entry.headers.get_all("x-api-key")
     assert entry.headers.get_all("anthropic-beta") == [OAUTH_BETA]
+    deadline = time.monotonic() + 5  # the access log line is written once the response is sent: the client may
+    while not log.getvalue() and time.monotonic() < deadline:  # have it all a moment before
+        time.sleep(0.01)
     record = json.loads(log.getvalue().splitlines()[-1])
     assert record["auth"] == "translated" and DEFAULT_OAUTH_TOKEN not in log.getvalue()
 
