@@ -74,8 +74,14 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def install() -> None:
+    """Reap at exit and on SIGTERM. Call from the main thread before any child starts (the plugin's configure
+    does): imported first from a thread that starts a target, the module could not install the handler."""
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError):
+            if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+                signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 atexit.register(close)
-if threading.current_thread() is threading.main_thread():
-    with contextlib.suppress(ValueError):
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, _on_sigterm)
+install()

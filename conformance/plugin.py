@@ -92,6 +92,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_check(id): a checklist item (set by the egress-conformance plugin)")
+    from . import _reaper
+
+    _reaper.install()  # here, on the main thread: the first child may start from a target's start-up thread
     try:
         config.stash[_SETTINGS_KEY] = Settings.from_env(
             litellm_version=config.getoption("litellm_version"),
