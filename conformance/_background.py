@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -21,8 +22,11 @@ class BackgroundServer:
         ssl_context: ssl.SSLContext | None = None,
         name: str = "background-server",
         extra_tls: ssl.SSLContext | None = None,
+        make_runner: Callable[[web.Application], web.AppRunner] | None = None,
     ) -> None:
         self.app = app
+        self.make_runner = make_runner
+        """Builds the runner (e.g. the shim's, with its edge protections); default: a plain ``AppRunner``."""
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
@@ -59,7 +63,10 @@ class BackgroundServer:
         loop.close()
 
     async def _bind(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        if self.make_runner is not None:
+            self._runner = self.make_runner(self.app)
+        else:
+            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         self.port = await self._site(self.port, self.ssl_context)
         if self.extra_tls is not None:

@@ -80,8 +80,10 @@ class Headers(list[tuple[str, str]]):
         return Headers((k, v) for k, v in self if k.lower() not in drop)
 
     def end_to_end(self) -> Headers:
-        """A copy without the hop-by-hop and framing headers a proxy may drop or rewrite."""
-        return self.without(*HOP_BY_HOP)
+        """A copy without the hop-by-hop and framing headers, and without every header the ``Connection`` header
+        names (RFC 9110 §7.6.1): what a proxy forwards."""
+        named = [n.strip() for value in self.get_all("connection") for n in value.split(",") if n.strip()]
+        return self.without(*HOP_BY_HOP, *named)
 
     def betas(self) -> list[str]:
         """Every beta of every ``anthropic-beta`` header, in order."""

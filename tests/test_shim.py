@@ -24,6 +24,7 @@ from conformance.checks import REGISTRY, TargetRun
 from conformance.paths import Credentials, EgressPath
 from conformance.paths.litellm import is_installed
 from conformance.shim import ShimApp, ShimConfig, restore_error, translate_auth
+from conformance.shim._edge import EdgeRunner, EdgeState
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, OAUTH_BETA
 
 from ._helpers import api_headers, message_body, new_cid
@@ -95,9 +96,12 @@ def shim_over(session_upstream):
     """Start an in-process shim in front of a URL; stopped after the test."""
     servers = []
 
-    def start(upstream: str, placement: str, log: io.StringIO | None = None) -> str:
-        app = ShimApp(ShimConfig(upstream=upstream, placement=placement), log=log or io.StringIO())
-        server = BackgroundServer(app.app, name=f"shim-{placement}")
+    def start(upstream: str, placement: str, log: io.StringIO | None = None, **limits) -> str:
+        config = ShimConfig(upstream=upstream, placement=placement, drain_timeout=0.5, **limits)
+        app = ShimApp(config, log=log or io.StringIO())
+        state = EdgeState(config, app.log)
+        server = BackgroundServer(app.app, name=f"shim-{placement}",
+                                  make_runner=lambda a: EdgeRunner(a, state, handle_signals=False))
         server.start()
         servers.append(server)
         return f"http://127.0.0.1:{server.port}"

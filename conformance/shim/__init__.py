@@ -6,7 +6,8 @@ error envelope LiteLLM re-wrapped and exposes its ``request_id`` as the ``reques
 through unchanged, in both directions.
 """
 
-from ._server import ShimApp, ShimConfig
+from ._config import ShimConfig
+from ._server import ShimApp
 from ._translate import restore_error, translate_auth
 
 __all__ = ["ShimApp", "ShimConfig", "restore_error", "translate_auth"]

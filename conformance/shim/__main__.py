@@ -1,4 +1,4 @@
-"""``python -m conformance.shim --upstream URL [--placement back|front|both] [--port N]``."""
+"""``python -m conformance.shim --upstream URL [--placement back|front|both] [--port N] [limits…]``."""
 
 from __future__ import annotations
 
@@ -6,17 +6,32 @@ import argparse
 import os
 import sys
 
-from aiohttp import web
+from ._config import ShimConfig
+from ._edge import AccessLog, run
+from ._server import ShimApp
 
-from ._server import ShimApp, ShimConfig
+# flag: (ShimConfig field, type, help); every flag also reads SHIM_<FIELD>.
+_LIMITS = {
+    "--connect-timeout": ("connect_timeout", float, "seconds to connect to the upstream"),
+    "--idle-timeout": ("idle_timeout", float, "longest silence between two response chunks, seconds"),
+    "--header-timeout": ("header_timeout", float, "seconds a client has to send a request's headers"),
+    "--keepalive-timeout": ("keepalive_timeout", float, "seconds an idle client connection stays open"),
+    "--max-connections": ("max_connections", int, "client connections at once; more get 529 overloaded_error"),
+    "--max-headers": ("max_headers", int, "request headers per request"),
+    "--max-header-bytes": ("max_header_bytes", int, "longest request header line"),
+    "--max-body": ("max_body", int, "largest request body, bytes (413 above)"),
+    "--max-error-body": ("max_error_body", int, "front: error bodies inspected up to this size, bytes"),
+    "--drain-timeout": ("drain_timeout", float, "on SIGTERM, seconds requests in flight may take to finish"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     env = os.environ.get
+    defaults = ShimConfig(upstream="")
     parser = argparse.ArgumentParser(
         prog="python -m conformance.shim",
         description="Auth-translating, error-restoring proxy for LiteLLM ↔ Anthropic. Every flag also reads a "
-        "SHIM_* environment variable. Access log: one JSON line per request on stderr, credentials redacted. "
+        "SHIM_* environment variable. Log: one JSON line per request and event on stderr, credentials redacted. "
         "Health: GET /shim/health.",
     )
     parser.add_argument("--upstream", default=env("SHIM_UPSTREAM"), help="where to forward (SHIM_UPSTREAM), e.g. "
@@ -25,18 +40,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="back: translate OAuth headers; front: restore wrapped errors (SHIM_PLACEMENT)")
     parser.add_argument("--host", default=env("SHIM_HOST", "127.0.0.1"), help="listen address (SHIM_HOST)")
     parser.add_argument("--port", type=int, default=int(env("SHIM_PORT", "8788")), help="listen port (SHIM_PORT)")
-    parser.add_argument("--connect-timeout", type=float, default=float(env("SHIM_CONNECT_TIMEOUT", "10")))
-    parser.add_argument("--idle-timeout", type=float, default=float(env("SHIM_IDLE_TIMEOUT", "600")),
-                        help="longest silence between two response chunks, seconds (SHIM_IDLE_TIMEOUT)")
+    parser.add_argument("--strip-header", action="append", default=None, help="back: a header never forwarded "
+                        "upstream (repeatable; default x-litellm-api-key; SHIM_STRIP_HEADERS, comma-separated)")
+    for flag, (field, kind, text) in _LIMITS.items():
+        variable = "SHIM_" + field.upper()
+        parser.add_argument(flag, type=kind, default=kind(env(variable, getattr(defaults, field))),
+                            help=f"{text} (default {getattr(defaults, field)}; {variable})")
     args = parser.parse_args(argv)
     if not args.upstream:
         parser.error("--upstream (or SHIM_UPSTREAM) is required")
+    strip = args.strip_header or [h for h in (env("SHIM_STRIP_HEADERS") or "").split(",") if h.strip()]
     config = ShimConfig(upstream=args.upstream, placement=args.placement, host=args.host, port=args.port,
-                        connect_timeout=args.connect_timeout, idle_timeout=args.idle_timeout)
-    print(f"shim ({config.placement}) on http://{config.host}:{config.port} -> {config.upstream}", file=sys.stderr,
-          flush=True)
-    web.run_app(ShimApp(config).app, host=config.host, port=config.port, access_log=None, print=None,
-                shutdown_timeout=1.0)
+                        strip_headers=tuple(dict.fromkeys(["x-litellm-api-key", *strip])),
+                        **{field: getattr(args, field) for field, _, _ in _LIMITS.values()})
+    log = AccessLog(sys.stderr)
+    run(config, ShimApp(config, log).app, log)
     return 0
 
 

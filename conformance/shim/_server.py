@@ -1,44 +1,35 @@
-"""The shim's HTTP server: streams both directions unbuffered, translates OAuth headers, restores wrapped errors."""
+"""The shim's request handling: streams both directions unbuffered, translates OAuth headers (back), restores
+re-wrapped errors (front), and never invents an answer: whatever it cannot improve goes through as it came."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import TextIO
 
 import aiohttp
 from aiohttp import web
 
-from .._redact import redact
+from .._errors import envelope_bytes
 from .._wire import REQUEST_ID_HEADER, Headers
+from ._config import ShimConfig
+from ._edge import AccessLog
 from ._translate import restore_error, translate_auth
 
 HEALTH_PATH = "/shim/health"
-MAX_ERROR_BODY = 1024 * 1024  # an error body larger than this is passed on untouched, never held in memory
 
 
-@dataclass
-class ShimConfig:
-    """How one shim instance runs (flags and ``SHIM_*`` environment variables, see ``python -m conformance.shim``)."""
-
-    upstream: str
-    placement: str = "back"
-    """``back``: between LiteLLM and Anthropic (translates OAuth headers); ``front``: facing clients (restores
-    errors); ``both``."""
-    host: str = "127.0.0.1"
-    port: int = 8788
-    connect_timeout: float = 10.0
-    idle_timeout: float = 600.0
-    """Longest silence allowed between two chunks of a response (a thinking model can pause for minutes)."""
-    max_body: int = 64 * 1024 * 1024
+class BodyTooLarge(Exception):
+    """The client's request body passed ``max_body`` while streaming."""
 
 
 class ShimApp:
-    def __init__(self, config: ShimConfig, log: TextIO = sys.stderr) -> None:
+    """The shim's aiohttp application; run it with ``_edge.serve`` (or ``python -m conformance.shim``)."""
+
+    def __init__(self, config: ShimConfig, log: TextIO | AccessLog = sys.stderr) -> None:
         self.config = config
-        self.log = log
+        self.log = log if isinstance(log, AccessLog) else AccessLog(log)
         self.app = web.Application(client_max_size=config.max_body)
         self.app.router.add_route("GET", HEALTH_PATH, self.health)
         self.app.router.add_route("*", "/{tail:.*}", self.proxy)
@@ -49,79 +40,132 @@ class ShimApp:
         if self._session is not None:
             await self._session.close()
 
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # No pool limit: a long stream must never wait for a slot (100 slots dropped the 101st stream), and a
+            # pool wait must not eat the connect timeout; connections are bounded by the client-side cap instead.
+            timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=self.config.connect_timeout,
+                                            sock_read=self.config.idle_timeout)
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            self._session = aiohttp.ClientSession(auto_decompress=False, timeout=timeout, connector=connector)
+        return self._session
+
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "placement": self.config.placement,
-                                  "upstream": self.config.upstream})
-
-    def _access_log(self, **fields: object) -> None:
-        self.log.write(redact(json.dumps(fields, ensure_ascii=False)) + "\n")
-        self.log.flush()
+                                  "upstream": self.config.upstream_for_display})
 
     async def proxy(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         translate = self.config.placement in ("back", "both")
         restore = self.config.placement in ("front", "both")
-        headers: list[tuple[str, str]] = _received(request.raw_headers)
-        if translate:
-            headers = translate_auth(headers)
-        if self._session is None:
-            timeout = aiohttp.ClientTimeout(total=None, connect=self.config.connect_timeout,
-                                            sock_read=self.config.idle_timeout)
-            self._session = aiohttp.ClientSession(auto_decompress=False, timeout=timeout)
+        received = _received(request.raw_headers)
+        headers: list[tuple[str, str]] = received
+        if translate:  # toward Anthropic: never the gateway's own key
+            headers = translate_auth(received.without(*self.config.strip_headers))
+        length = request.content_length
+        if length is not None and length > self.config.max_body:
+            self.log.write(event="request", method=request.method, path=request.path, status=413, length=length)
+            return _api_error(413, "Request exceeds the maximum allowed number of bytes.")
+        if length is not None:  # the body streams through; its framing stays what the client declared
+            headers = [*headers, ("Content-Length", str(length))]
+        body = self._body(request) if request.body_exists else None
         url = self.config.upstream.rstrip("/") + request.path_qs
-        # Request bodies are bounded (client_max_size) and read whole, so upstream framing is plain Content-Length.
-        body = await request.read() if request.body_exists else None
         try:
-            upstream = await self._session.request(
+            upstream = await self._client().request(
                 request.method, url, headers=headers, data=body,
                 skip_auto_headers={"User-Agent", "Accept", "Accept-Encoding", "Content-Type"},
             )
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except (TimeoutError, aiohttp.ClientError, BodyTooLarge) as exc:
             # The client sees what it would see from an unreachable API: no invented response body.
-            self._access_log(event="upstream-unreachable", method=request.method, path=request.path,
-                             error=type(exc).__name__)
+            self.log.write(event="upstream-unreachable", method=request.method, path=request.path,
+                           error=type(exc).__name__)
             if request.transport is not None:
                 request.transport.abort()
             raise ConnectionResetError("upstream unreachable") from None
         try:
             response = await self._relay(request, upstream, restore)
         finally:
-            upstream.release()
-        self._access_log(event="request", method=request.method, path=request.path, status=upstream.status,
-                         ms=round((time.perf_counter() - started) * 1000, 1),
-                         auth="translated" if translate and any(k == "authorization" for k, _ in headers) else "kept")
+            upstream.release()  # a client that hung up cancels this handler: the upstream stream closes here
+        self.log.write(event="request", method=request.method, path=request.path, status=upstream.status,
+                       ms=round((time.perf_counter() - started) * 1000, 1),
+                       auth="translated" if translate and any(k == "authorization" for k, _ in headers) else "kept")
         return response
+
+    async def _body(self, request: web.Request) -> AsyncIterator[bytes]:
+        """The request body as it arrives, counted against ``max_body`` (never held whole)."""
+        total = 0
+        async for chunk in request.content.iter_any():
+            total += len(chunk)
+            if total > self.config.max_body:
+                raise BodyTooLarge()
+            yield chunk
 
     async def _relay(self, request: web.Request, upstream: aiohttp.ClientResponse, restore: bool
                      ) -> web.StreamResponse:
         out_headers = _received(upstream.raw_headers)
-        status = upstream.status
-        small = (upstream.content_length or 0) <= MAX_ERROR_BODY
-        if restore and status >= 400 and small and "json" in upstream.headers.get("content-type", ""):
-            body = await upstream.read()
-            restored = restore_error(status, body) if not upstream.headers.get("content-encoding") else None
-            if restored is not None:
-                status, body, request_id = restored
-                if request_id and not out_headers.has(REQUEST_ID_HEADER):
-                    out_headers.append((REQUEST_ID_HEADER, request_id))
-            response = web.Response(status=status, body=body)
-            for k, v in out_headers:
-                response.headers.add(k, v)
-            return response
-        response = web.StreamResponse(status=status)
-        for k, v in out_headers:
+        if restore and upstream.status >= 400 and "json" in upstream.headers.get("content-type", "") \
+                and not upstream.headers.get("content-encoding"):
+            head, complete = await self._head(upstream)
+            if complete:
+                return self._restored(upstream.status, head, out_headers)
+            return await self._pass_on(request, upstream, out_headers, head)
+        return await self._pass_on(request, upstream, out_headers, b"")
+
+    async def _head(self, upstream: aiohttp.ClientResponse) -> tuple[bytes, bool]:
+        """Up to ``max_error_body`` bytes of the body, and whether that is all of it (a cut body is not)."""
+        cap, head = self.config.max_error_body, b""
+        try:
+            while len(head) <= cap:
+                chunk = await upstream.content.read(cap + 1 - len(head))
+                if not chunk:
+                    return head, True
+                head += chunk
+        except (TimeoutError, aiohttp.ClientError):
+            pass
+        return head, False
+
+    def _restored(self, status: int, body: bytes, headers: Headers) -> web.Response:
+        try:
+            restored = restore_error(status, body)
+        except Exception:  # noqa: BLE001  whatever goes wrong in restoring, the original goes through
+            restored = None
+        if restored is not None:
+            status, body, request_id = restored
+            if request_id and not headers.has(REQUEST_ID_HEADER):
+                headers.append((REQUEST_ID_HEADER, request_id))
+        response = web.Response(status=status, body=body)
+        for k, v in headers:
+            response.headers.add(k, v)
+        return response
+
+    async def _pass_on(self, request: web.Request, upstream: aiohttp.ClientResponse, headers: Headers,
+                       head: bytes) -> web.StreamResponse:
+        """The response as it comes, ``head`` (already read) first; a body the upstream cut is cut for the client."""
+        response = web.StreamResponse(status=upstream.status)
+        for k, v in headers:
             response.headers.add(k, v)
         await response.prepare(request)
         try:
+            if head:
+                await response.write(head)
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)
         except (TimeoutError, aiohttp.ClientError):
-            # A stream the upstream dropped is dropped for the client too, mid-body, as it would be without us.
             if request.transport is not None:
                 request.transport.abort()
             return response
         await response.write_eof()
         return response
+
+
+def _api_error(status: int, message: str) -> web.Response:
+    from .._errors import kind_for
+
+    kind = kind_for(status)
+    response = web.Response(status=status, body=envelope_bytes(kind.type, message, None),
+                            content_type="application/json")
+    response.headers["x-should-retry"] = "true" if kind.should_retry else "false"
+    return response
 
 
 def _received(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:

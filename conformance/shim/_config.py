@@ -1,0 +1,54 @@
+"""The shim's settings: where it forwards, and every limit that keeps it an edge proxy (the README lists them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+
+@dataclass
+class ShimConfig:
+    """How one shim instance runs (flags and ``SHIM_*`` environment variables, see ``python -m conformance.shim``)."""
+
+    upstream: str
+    placement: str = "back"
+    """``back``: between LiteLLM and Anthropic (translates OAuth headers, strips the gateway's key); ``front``:
+    facing clients (restores errors); ``both``."""
+    host: str = "127.0.0.1"
+    port: int = 8788
+    connect_timeout: float = 10.0
+    """Seconds to open a TCP connection to the upstream (waiting for a pool slot does not count: there is none)."""
+    idle_timeout: float = 600.0
+    """Longest silence allowed between two chunks of a response (a thinking model can pause for minutes)."""
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers once it starts one (slow clients are closed)."""
+    keepalive_timeout: float = 75.0
+    """Seconds an idle client connection is kept open between requests."""
+    max_connections: int = 4096
+    """Client connections open at once; one more is answered 529 ``overloaded_error`` and closed. Lowered at start
+    so that every connection and its upstream connection fit in the process's file limit."""
+    max_headers: int = 128
+    """Request headers per request; more is answered 400."""
+    max_header_bytes: int = 16 * 1024
+    """Longest request header line; longer is answered 400 (keeps header work linear and small)."""
+    max_body: int = 64 * 1024 * 1024
+    """Largest request body; larger is answered 413 ``request_too_large``. Bodies stream, never held whole."""
+    max_error_body: int = 1024 * 1024
+    """Front placement: an error body is inspected up to this size; a longer one streams through untouched."""
+    drain_timeout: float = 30.0
+    """On SIGTERM: stop accepting, let requests in flight finish for up to this long, then close."""
+    strip_headers: tuple[str, ...] = ("x-litellm-api-key",)
+    """Back placement: the gateway's own credentials, never forwarded to Anthropic."""
+
+    @property
+    def upstream_for_display(self) -> str:
+        """The upstream URL without any ``user:password``, as logs and the health answer show it."""
+        return safe_url(self.upstream)
+
+
+def safe_url(url: str) -> str:
+    """``url`` with its userinfo removed (``https://u:p@host/`` → ``https://host/``)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

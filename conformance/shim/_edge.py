@@ -1,0 +1,212 @@
+"""The shim's edge protections, below the request handlers: a connection cap answered in Anthropic's overload
+shape, a header-read timeout, parser errors answered and logged as the shim's own (redacted, one JSON line), and a
+graceful drain on SIGTERM. Built on aiohttp's server; the protections follow Envoy's edge-proxy practices."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TextIO
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+from .._errors import envelope_bytes, kind_for
+from .._redact import redact
+from ._config import ShimConfig
+
+
+class AccessLog:
+    """One JSON line per event, every value redacted; repeated overload lines are summed once a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._overloads = 0
+        self._overload_logged = 0.0
+
+    def write(self, **fields: object) -> None:
+        self.stream.write(redact(json.dumps(fields, ensure_ascii=False, default=str)) + "\n")
+        self.stream.flush()
+
+    def overload(self, what: str) -> None:
+        self._overloads += 1
+        now = time.monotonic()
+        if now - self._overload_logged >= 1.0:
+            self.write(event="overloaded", what=what, count=self._overloads)
+            self._overloads, self._overload_logged = 0, now
+
+
+def error_response(status: int, message: str, *, close: bool = True) -> bytes:
+    """A whole HTTP/1.1 response in the API's error shape (for answers given below the request handlers)."""
+    kind = kind_for(status)
+    body = envelope_bytes(kind.type, message, None)
+    reason = {400: "Bad Request", 408: "Request Timeout", 413: "Payload Too Large", 529: "Overloaded"}.get(status,
+                                                                                                          "Error")
+    head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            f"x-should-retry: {'true' if kind.should_retry else 'false'}\r\n"
+            + ("connection: close\r\n" if close else "") + "\r\n")
+    return head.encode() + body
+
+
+class EdgeState:
+    """What every connection of one shim shares: the open-connection count, its cap, the log."""
+
+    def __init__(self, config: ShimConfig, log: AccessLog) -> None:
+        self.config = config
+        self.log = log
+        self.connections = 0
+        self.cap = connection_cap(config.max_connections)
+
+
+def connection_cap(wanted: int) -> int:
+    """``wanted``, lowered so that each client connection and its upstream connection fit in the file limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:  # a proxy wants its files: raise the soft limit as far as allowed
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return max(1, min(wanted, (soft - 64) // 2))
+
+
+class EdgeHandler(RequestHandler):
+    """aiohttp's connection handler with the shim's limits around it."""
+
+    def __init__(self, manager: web.Server, state: EdgeState, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self.state = state
+        self._rejected = False
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.state.connections >= self.state.cap:  # answered at once, not left to hang in the backlog
+            self._rejected = True
+            self.state.log.overload("connections")
+            transport.write(error_response(529, "Overloaded"))  # type: ignore[attr-defined]
+            transport.close()
+            return
+        self.state.connections += 1
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self._rejected:
+            return
+        self.state.connections -= 1
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._current_request is None and self._header_timer is None:  # a new request begins
+            self._arm_header_timer()
+        super().data_received(data)
+
+    def headers_complete(self) -> None:
+        self._cancel_header_timer()
+
+    def _arm_header_timer(self) -> None:
+        self._header_timer = self._loop.call_later(self.state.config.header_timeout, self._headers_too_slow)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        self.state.log.overload("slow-headers")
+        if self.transport is not None:
+            self.transport.write(error_response(408, "request headers not received in time"))  # type: ignore
+            self.transport.close()
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        """A malformed request or a handler failure: one redacted log line and the API's error shape, never the
+        parser's message (it quotes the request, credentials included) and never a traceback."""
+        self.state.log.write(event="bad-request" if status < 500 else "shim-error", status=status,
+                             error=type(exc).__name__ if exc else None)
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started")
+        what = "malformed request" if status < 500 else "the shim failed to handle the request"
+        kind = kind_for(status)
+        response = web.Response(status=status, body=envelope_bytes(kind.type, what, None),
+                                content_type="application/json")
+        response.headers["x-should-retry"] = "true" if kind.should_retry else "false"
+        response.force_close()
+        return response
+
+    def log_exception(self, *args: Any, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        self.state.log.write(event="shim-error", error=type(exc).__name__ if isinstance(exc, BaseException) else None)
+
+
+class EdgeRunner(web.AppRunner):
+    """An ``AppRunner`` whose connections are ``EdgeHandler``s sharing one ``EdgeState``."""
+
+    def __init__(self, app: web.Application, state: EdgeState, **kwargs: Any) -> None:
+        super().__init__(app, access_log=None, handler_cancellation=True, keepalive_timeout=
+                         state.config.keepalive_timeout, max_headers=state.config.max_headers,
+                         max_field_size=state.config.max_header_bytes, max_line_size=state.config.max_header_bytes,
+                         shutdown_timeout=state.config.drain_timeout, **kwargs)
+        self.state = state
+
+    async def _make_server(self) -> web.Server:
+        loop = asyncio.get_running_loop()
+        app = self.app
+        app._set_loop(loop)
+        app.on_startup.freeze()
+        await app.startup()
+        app.freeze()
+        state = self.state
+
+        def make_request(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
+            if isinstance(protocol, EdgeHandler):
+                protocol.headers_complete()
+            return app._make_request(message, payload, protocol, writer, task)
+
+        class _Server(web.Server):
+            def __call__(self) -> RequestHandler:
+                return EdgeHandler(self, state, loop=self._loop, **self._kwargs)
+
+        return _Server(app._handle, request_factory=make_request, loop=loop, **self._kwargs)
+
+
+async def serve(app: web.Application, state: EdgeState, *, ready: Callable[[int], None] | None = None,
+                stop: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT (or ``stop`` returns), then drain: stop accepting and let requests in
+    flight finish for up to ``drain_timeout`` seconds."""
+    config = state.config
+    runner = EdgeRunner(app, state, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    state.log.write(event="listening", host=config.host, port=port, placement=config.placement,
+                    upstream=config.upstream_for_display, max_connections=state.cap)
+    if ready is not None:
+        ready(port)
+    waiter = asyncio.ensure_future(stop() if stop else stopping.wait())
+    await asyncio.wait([waiter, asyncio.ensure_future(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
+    state.log.write(event="draining", connections=state.connections, drain_timeout_s=config.drain_timeout)
+    await runner.cleanup()
+    state.log.write(event="stopped")
+
+
+def run(config: ShimConfig, app: web.Application, log: AccessLog) -> None:
+    """Run the shim in this process until SIGTERM (as ``python -m conformance.shim`` does)."""
+    state = EdgeState(config, log)
+    try:
+        asyncio.run(serve(app, state))
+    except OSError as exc:
+        log.write(event="cannot-listen", host=config.host, port=config.port, error=exc.strerror or str(exc))
+        sys.exit(2)

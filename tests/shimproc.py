@@ -1,0 +1,123 @@
+"""The shim as deployed (``python -m conformance.shim`` in its own process) and a raw HTTP server that answers with
+exactly the bytes a test gives it (a cut body, a bad header), for the shim's edge tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from conformance.paths._process import free_port
+
+
+class ShimProcess:
+    """One ``python -m conformance.shim`` process; ``lines()`` are its stderr JSON lines."""
+
+    def __init__(self, upstream: str, placement: str = "back", *flags: str) -> None:
+        self.port = free_port()
+        self.log_path = Path(tempfile.mkstemp(prefix="shim-", suffix=".log")[1])
+        self._log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "conformance.shim", "--upstream", upstream, "--placement", placement,
+             "--port", str(self.port), *flags], stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while not any(line.get("event") == "listening" for line in self.lines()):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the shim did not start: {self.text()[-500:]}")
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def lines(self) -> list[dict]:
+        """Every stderr line as JSON; a line that is not JSON fails the test that reads it."""
+        return [json.loads(line) for line in self.text().splitlines() if line.strip()]
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def open_files(self) -> int:
+        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+        self._log.close()
+
+    def __enter__(self) -> ShimProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RawServer:
+    """Answers every connection with ``answer(request_head)`` bytes, then closes it (a thread per connection)."""
+
+    def __init__(self, answer: Callable[[bytes, socket.socket], bytes | None]) -> None:
+        self.answer = answer
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                head += data
+            reply = self.answer(head, conn)
+            if reply:
+                conn.sendall(reply)
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+
+
+def established_to(port: int) -> int:
+    """TCP connections in state ESTABLISHED whose remote end is loopback ``port`` (from /proc/net/tcp)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "01" and int(fields[2].split(":")[1], 16) == port:
+            count += 1
+    return count
