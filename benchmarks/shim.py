@@ -2,6 +2,7 @@
 
 Run: ``python benchmarks/shim.py [--requests 500] [--streams 20]``. The reference upstream runs in this process, the
 shim as ``python -m conformance.shim`` (as deployed); requests are sequential on one keep-alive connection.
+``--soak 60`` runs the soak instead (``benchmarks/shim_soak.py``: 1,000 concurrent streams for 60 s).
 """
 
 from __future__ import annotations
@@ -59,7 +60,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--streams", type=int, default=20)
+    parser.add_argument("--soak", type=float, default=0, help="seconds of the soak (0: no soak)")
+    parser.add_argument("--soak-streams", type=int, default=1000)
     args = parser.parse_args()
+    if args.soak:
+        sys.path.insert(0, os.path.dirname(__file__))
+        from shim_soak import soak
+
+        soak(args.soak, args.soak_streams)
+        return
     with ReferenceUpstream() as upstream:
         shim, shim_url = start_shim("bench-shim", upstream.base_url, "both")
         try:
