@@ -53,6 +53,15 @@ def error_response(status: int, message: str, *, close: bool = True) -> bytes:
     return head.encode() + body
 
 
+def api_error(status: int, message: str) -> web.Response:
+    """An answer of the shim's own, in the API's error shape with the catalogue's ``x-should-retry``."""
+    kind = kind_for(status)
+    response = web.Response(status=status, body=envelope_bytes(kind.type, message, None),
+                            content_type="application/json")
+    response.headers["x-should-retry"] = "true" if kind.should_retry else "false"
+    return response
+
+
 class EdgeState:
     """What every connection of one shim shares: the open-connection count, its cap, the log."""
 
@@ -133,11 +142,7 @@ class EdgeHandler(RequestHandler):
                              error=type(exc).__name__ if exc else None)
         if request.writer.output_size > 0:
             raise ConnectionError("response already started")
-        what = "malformed request" if status < 500 else "the shim failed to handle the request"
-        kind = kind_for(status)
-        response = web.Response(status=status, body=envelope_bytes(kind.type, what, None),
-                                content_type="application/json")
-        response.headers["x-should-retry"] = "true" if kind.should_retry else "false"
+        response = api_error(status, "malformed request" if status < 500 else "the shim failed to handle the request")
         response.force_close()
         return response
 

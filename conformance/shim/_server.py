@@ -11,10 +11,9 @@ from typing import TextIO
 import aiohttp
 from aiohttp import web
 
-from .._errors import envelope_bytes
 from .._wire import REQUEST_ID_HEADER, Headers
 from ._config import ShimConfig
-from ._edge import AccessLog
+from ._edge import AccessLog, api_error
 from ._translate import restore_error, translate_auth
 
 HEALTH_PATH = "/shim/health"
@@ -65,7 +64,7 @@ class ShimApp:
         length = request.content_length
         if length is not None and length > self.config.max_body:
             self.log.write(event="request", method=request.method, path=request.path, status=413, length=length)
-            return _api_error(413, "Request exceeds the maximum allowed number of bytes.")
+            return api_error(413, "Request exceeds the maximum allowed number of bytes.")
         if length is not None:  # the body streams through; its framing stays what the client declared
             headers = [*headers, ("Content-Length", str(length))]
         body = self._body(request) if request.body_exists else None
@@ -156,16 +155,6 @@ class ShimApp:
             return response
         await response.write_eof()
         return response
-
-
-def _api_error(status: int, message: str) -> web.Response:
-    from .._errors import kind_for
-
-    kind = kind_for(status)
-    response = web.Response(status=status, body=envelope_bytes(kind.type, message, None),
-                            content_type="application/json")
-    response.headers["x-should-retry"] = "true" if kind.should_retry else "false"
-    return response
 
 
 def _received(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
