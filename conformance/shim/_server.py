@@ -3,6 +3,7 @@ re-wrapped errors (front), and never invents an answer: whatever it cannot impro
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -83,8 +84,12 @@ class ShimApp:
             raise ConnectionResetError("upstream unreachable") from None
         try:
             response = await self._relay(request, upstream, restore)
+        except asyncio.CancelledError:  # the client hung up: this request's line, then the upstream stream closes
+            self.log.write(event="client-gone", method=request.method, path=request.path, status=upstream.status,
+                           ms=round((time.perf_counter() - started) * 1000, 1))
+            raise
         finally:
-            upstream.release()  # a client that hung up cancels this handler: the upstream stream closes here
+            upstream.release()
         self.log.write(event="request", method=request.method, path=request.path, status=upstream.status,
                        ms=round((time.perf_counter() - started) * 1000, 1),
                        auth="translated" if translate and any(k == "authorization" for k, _ in headers) else "kept")
