@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -21,13 +22,15 @@ from conformance.paths._process import free_port
 class ShimProcess:
     """One ``python -m conformance.shim`` process; ``lines()`` are its stderr JSON lines."""
 
-    def __init__(self, upstream: str, placement: str = "back", *flags: str) -> None:
+    def __init__(self, upstream: str, placement: str = "back", *flags: str, max_files: int | None = None) -> None:
         self.port = free_port()
         self.log_path = Path(tempfile.mkstemp(prefix="shim-", suffix=".log")[1])
         self._log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "conformance.shim", "--upstream", upstream, "--placement", placement,
-             "--port", str(self.port), *flags], stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
+             "--port", str(self.port), *flags], stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files)))
+            if max_files else None)
         deadline = time.monotonic() + 20
         while not any(line.get("event") == "listening" for line in self.lines()):
             if self.process.poll() is not None or time.monotonic() > deadline:
