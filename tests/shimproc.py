@@ -47,7 +47,9 @@ class ShimProcess:
 
     def lines(self) -> list[dict]:
         """Every stderr line as JSON; a line that is not JSON fails the test that reads it."""
-        return [json.loads(line) for line in self.text().splitlines() if line.strip()]
+        text = self.text()
+        complete = text[: text.rfind("\n") + 1]  # a line still being written is read next time
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

@@ -172,3 +172,15 @@ def test_a_scenario_it_cannot_honour_is_refused_at_once(upstream, directive, nam
     values = dict(pair.split("=") for pair in directive[5:-2].split())
     with pytest.raises(ScenarioError, match="scenario: "):
         make_directive(**values)
+
+
+def test_bad_input_to_the_upstream_gets_a_400_in_the_apis_shape(upstream):
+    """
+    A body nested deeper than the parser goes and a journal query with a non-numeric ``since`` are answered 400
+    with an error envelope, not a plain-text 500.
+    """
+    nested = b'{"model":"claude-haiku-4-5","max_tokens":8,"messages":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = httpx.post(upstream.base_url + "/v1/messages", content=nested, headers=api_headers(), timeout=10)
+    assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
+    response = httpx.get(upstream.base_url + "/_conformance/journal", params={"since": "abc"}, timeout=10)
+    assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"

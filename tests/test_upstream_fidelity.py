@@ -80,9 +80,10 @@ def _request_body(rec: _replay.Recording, directive: str, signing_key: bytes) ->
     # Recorded thinking blocks carry Anthropic's signatures; re-sign them with the upstream's key.
     for message in body.get("messages", []):
         for block in message.get("content") if isinstance(message.get("content"), list) else []:
-            if block.get("type") == "thinking":
+            if isinstance(block, dict) and block.get("type") == "thinking":
                 block["signature"] = sign(signing_key, block.get("thinking", ""))
-    last = body["messages"][-1]
+    # The directive goes where the upstream reads it: the last user message (an assistant prefill may follow it).
+    last = next(m for m in reversed(body["messages"]) if m.get("role") == "user")
     if isinstance(last["content"], str):
         last["content"] += " " + directive
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 
 import jsonschema
+import pytest
 
 from conformance._sse import decode_events
 
@@ -198,3 +199,18 @@ def test_streamed_thinking_ends_with_signature_delta(upstream):
     assert block0[0]["content_block"] == {"type": "thinking", "thinking": "", "signature": ""}
     assert block0[-2]["delta"]["type"] == "signature_delta"
     assert block0[-3]["delta"] == {"type": "thinking_delta", "thinking": ""}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_stop_sequences_end_the_answer_as_the_api_does(upstream, stream):
+    """
+    A request with stop_sequences ends with stop_reason "stop_sequence" and the sequence named, in JSON and in the
+    stream's message_delta (a 2026 recording with a prefill and a stop sequence does this; ours said end_turn/null).
+    """
+    body = {**message_body(stream=stream), "stop_sequences": ["</answer>", "STOP"]}
+    response = post(upstream.base_url, body)
+    if stream:
+        delta = next(e.json()["delta"] for e in decode_events(response.content) if e.name == "message_delta")
+    else:
+        delta = response.json()
+    assert (delta["stop_reason"], delta["stop_sequence"]) == ("stop_sequence", "</answer>")

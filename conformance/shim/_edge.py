@@ -5,6 +5,7 @@ graceful drain on SIGTERM. Built on aiohttp's server; the protections follow Env
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import resource
 import signal
@@ -70,6 +71,25 @@ class EdgeState:
         self.log = log
         self.connections = 0
         self.cap = connection_cap(config.max_connections)
+        self._trim: asyncio.TimerHandle | None = None
+
+    def idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """No connection is open: give the memory of the last burst back to the system a second later (the C
+        allocator keeps freed buffers otherwise, and the shim's memory would stay at its busiest)."""
+        if self._trim is None:
+            self._trim = loop.call_later(1.0, self._release_memory)
+
+    def _release_memory(self) -> None:
+        self._trim = None
+        if self.connections == 0:
+            _malloc_trim()
+
+
+def _malloc_trim() -> None:
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def connection_cap(wanted: int) -> int:
@@ -109,6 +129,8 @@ class EdgeHandler(RequestHandler):
             return
         self.state.connections -= 1
         self._cancel_header_timer()
+        if self.state.connections == 0:
+            self.state.idle(self._loop)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -187,24 +209,40 @@ async def serve(app: web.Application, state: EdgeState, *, ready: Callable[[int]
     """Serve ``app`` until SIGTERM or SIGINT (or ``stop`` returns), then drain: stop accepting and let requests in
     flight finish for up to ``drain_timeout`` seconds."""
     config = state.config
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: _loop_problem(state, context))
     runner = EdgeRunner(app, state, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+    # The accept loop takes up to ``backlog`` connections at once before any rejected one is closed: a small
+    # backlog keeps a burst of rejections inside the file limit the connection cap leaves free.
+    site = web.TCPSite(runner, config.host, config.port, backlog=128)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     state.log.write(event="listening", host=config.host, port=port, placement=config.placement,
                     upstream=config.upstream_for_display, max_connections=state.cap)
     if ready is not None:
         ready(port)
-    waiter = asyncio.ensure_future(stop() if stop else stopping.wait())
-    await asyncio.wait([waiter, asyncio.ensure_future(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
+    waiters = [asyncio.ensure_future(stopping.wait())] + ([asyncio.ensure_future(stop())] if stop else [])
+    _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in pending:
+        waiter.cancel()
     state.log.write(event="draining", connections=state.connections, drain_timeout_s=config.drain_timeout)
     await runner.cleanup()
     state.log.write(event="stopped")
+
+
+def _loop_problem(state: EdgeState, context: dict[str, Any]) -> None:
+    """asyncio's own complaints (``accept() out of system resource`` when files run out) as the shim's log lines,
+    summed once a second, never a traceback."""
+    exc = context.get("exception")
+    if isinstance(exc, OSError) and "accept" in str(context.get("message", "")):
+        state.log.overload("accept")
+        return
+    state.log.write(event="loop-error", message=str(context.get("message", ""))[:200],
+                    error=type(exc).__name__ if exc else None)
 
 
 def run(config: ShimConfig, app: web.Application, log: AccessLog) -> None:

@@ -48,6 +48,8 @@ class Answer:
     stop_reason: str
     usage: CacheUsage
     output_tokens: int
+    stop_sequence: str | None = None
+    """The stop sequence the answer ended on (``stop_reason: "stop_sequence"``)."""
 
 
 def _last_user(body: dict[str, Any]) -> dict[str, Any]:
@@ -191,10 +193,17 @@ def answer(
         blocks.append(_tool_block(tool, rng))
 
     stop_reason = "tool_use" if tools else "end_turn"
+    # A text answer to a request with stop sequences ends where the model would have said the first one (the API
+    # leaves the sequence out of the text and names it in stop_sequence).
+    stops = [s for s in body.get("stop_sequences") or [] if isinstance(s, str) and s]
+    stop_sequence = stops[0] if stops and not tools else None
+    if stop_sequence is not None:
+        stop_reason = "stop_sequence"
     output_tokens = sum(max(1, len(b.deltas)) for b in blocks)
     if output_tokens > max_tokens:
         blocks, output_tokens, stop_reason = _truncate(blocks, max_tokens), max_tokens, "max_tokens"
-    return Answer(message_id(rng), model, blocks, stop_reason, usage, output_tokens)
+        stop_sequence = None
+    return Answer(message_id(rng), model, blocks, stop_reason, usage, output_tokens, stop_sequence)
 
 
 def _truncate(blocks: list[Block], budget: int) -> list[Block]:

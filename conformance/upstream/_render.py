@@ -33,7 +33,7 @@ def message_json(answer: Answer) -> dict[str, Any]:
         "role": "assistant",
         "content": [b.final for b in answer.blocks],
         "stop_reason": answer.stop_reason,
-        "stop_sequence": None,
+        "stop_sequence": answer.stop_sequence,
         "stop_details": None,
         "usage": usage_object(answer, answer.output_tokens),
     }
@@ -75,7 +75,8 @@ def sse_events(answer: Answer) -> list[tuple[str, dict[str, Any], bool]]:
             "message_delta",
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": answer.stop_reason, "stop_sequence": None, "stop_details": None},
+                "delta": {"stop_reason": answer.stop_reason, "stop_sequence": answer.stop_sequence,
+                          "stop_details": None},
                 "usage": {
                     "input_tokens": u.input_tokens,
                     "cache_creation_input_tokens": u.cache_creation_input_tokens,

@@ -60,7 +60,12 @@ class UpstreamApp:
 
     async def read_journal(self, request: web.Request) -> web.Response:
         cid = request.query.get("cid")
-        since = int(request.query.get("since", "0"))
+        since_text = request.query.get("since", "0")
+        if not since_text.isdigit():
+            return web.json_response({"type": "error", "error": {"type": "invalid_request_error", "message":
+                                      f"since: {since_text[:40]!r} is not a sequence number"}, "request_id": None},
+                                     status=400)
+        since = int(since_text)
         entries = [e.to_json() for e in self.journal.entries(cid) if e.seq > since]
         return web.json_response({"entries": entries})
 
@@ -81,7 +86,7 @@ class UpstreamApp:
         if body:
             try:
                 parsed = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # parse_body answers it in the API's shape
                 parsed = None
         given = directive_values(parsed)
         cid = given.get("cid") or request.headers.get("x-ec-cid") or request.query.get("ec_cid")

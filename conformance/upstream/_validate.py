@@ -17,6 +17,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"There was an error parsing the body of your request: {exc}") from None
+    except RecursionError:  # nested deeper than the parser goes: the API answers such a body 400 too
+        raise ApiError(400, "There was an error parsing the body of your request: nested too deeply") from None
     if not isinstance(body, dict):
         raise ApiError(400, "Input should be a valid dictionary or object to extract fields from")
     return body
