@@ -23,6 +23,7 @@ import aiohttp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from conformance._sse import decode_events, decode_timed  # noqa: E402
+from conformance.paths._process import proc_status_mb  # noqa: E402
 from conformance.paths.shim import start_shim  # noqa: E402
 from conformance.upstream import DEFAULT_API_KEY, make_directive  # noqa: E402
 
@@ -111,11 +112,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _status(pid: int, key: str) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(key):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return proc_status_mb(pid, key.rstrip(":")) or 0.0
 
 
 def soak(seconds: float, streams: int) -> None:

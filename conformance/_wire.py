@@ -45,12 +45,6 @@ def merge_betas(values: Iterable[str], add: str | None = None) -> str:
     return ",".join(merged)
 
 
-def bearer_token(value: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` value (scheme case-insensitive), else None."""
-    scheme, _, token = (value or "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 class Headers(list[tuple[str, str]]):
     """``(name, value)`` pairs in arrival order with their case as sent; lookups ignore case.
 

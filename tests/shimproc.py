@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from conformance.paths._process import free_port
+from conformance.paths._process import free_port, proc_status_mb
 
 
 class ShimProcess:
@@ -52,19 +52,7 @@ class ShimProcess:
         return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
     def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    def open_files(self) -> int:
-        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
+        return proc_status_mb(self.process.pid, "VmHWM") or 0.0
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -87,15 +87,8 @@ class ManagedProcess:
 
     def rss_mb(self) -> float | None:
         """Resident memory of the process, from /proc (None where unavailable)."""
-        if self.process is None:
-            return None
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-        except OSError:
-            return None
-        return None
+        value = proc_status_mb(self.process.pid, "VmRSS") if self.process is not None else None
+        return round(value, 1) if value is not None else None
 
     @property
     def alive(self) -> bool:
@@ -116,3 +109,13 @@ class ManagedProcess:
         if process is not None:
             _reaper.untrack(process)
 
+
+def proc_status_mb(pid: int, field: str) -> float | None:
+    """A memory field of ``/proc/<pid>/status`` in MB (``VmRSS``, ``VmHWM`` for the peak); None where unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None

@@ -177,10 +177,10 @@ class EdgeRunner(web.AppRunner):
     """An ``AppRunner`` whose connections are ``EdgeHandler``s sharing one ``EdgeState``."""
 
     def __init__(self, app: web.Application, state: EdgeState, **kwargs: Any) -> None:
-        super().__init__(app, access_log=None, handler_cancellation=True, keepalive_timeout=
-                         state.config.keepalive_timeout, max_headers=state.config.max_headers,
-                         max_field_size=state.config.max_header_bytes, max_line_size=state.config.max_header_bytes,
-                         shutdown_timeout=state.config.drain_timeout, **kwargs)
+        config = state.config
+        super().__init__(app, access_log=None, handler_cancellation=True, keepalive_timeout=config.keepalive_timeout,
+                         max_headers=config.max_headers, max_field_size=config.max_header_bytes,
+                         max_line_size=config.max_header_bytes, shutdown_timeout=config.drain_timeout, **kwargs)
         self.state = state
 
     async def _make_server(self) -> web.Server:

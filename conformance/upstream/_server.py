@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .._errors import envelope
 from .._exceptions import ScenarioError
 from .._ids import request_id as new_request_id
 from . import _replay
@@ -62,9 +63,8 @@ class UpstreamApp:
         cid = request.query.get("cid")
         since_text = request.query.get("since", "0")
         if not since_text.isdigit():
-            return web.json_response({"type": "error", "error": {"type": "invalid_request_error", "message":
-                                      f"since: {since_text[:40]!r} is not a sequence number"}, "request_id": None},
-                                     status=400)
+            message = f"since: {since_text[:40]!r} is not a sequence number"
+            return web.json_response(envelope("invalid_request_error", message, None), status=400)
         since = int(since_text)
         entries = [e.to_json() for e in self.journal.entries(cid) if e.seq > since]
         return web.json_response({"entries": entries})
