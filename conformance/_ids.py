@@ -25,3 +25,8 @@ def message_id(rng: random.Random) -> str:
 def tool_use_id(rng: random.Random) -> str:
     """A tool_use id: ``toolu_01`` and 22 base58 characters."""
     return "toolu_01" + _tail(rng, 22)
+
+
+def server_tool_use_id(rng: random.Random) -> str:
+    """A server tool call id: ``srvtoolu_01`` and 22 base58 characters."""
+    return "srvtoolu_01" + _tail(rng, 22)

@@ -119,3 +119,50 @@ def decode_timed(chunks: Iterable[tuple[float, bytes]]) -> list[SseEvent]:
 def event_names(events: Iterable[SseEvent]) -> list[str]:
     """The ``event:`` names in order, skipping comment-only blocks."""
     return [e.name for e in events if e.name is not None]
+
+
+def assemble_message(events: Iterable[SseEvent]) -> dict[str, Any]:
+    """The message a Messages stream adds up to, as the SDK accumulates it: ``message_start``'s message, each
+    block from its start plus its deltas (text, tool input JSON, thinking, signature, citations), then
+    ``message_delta``'s stop fields and usage. A tool input that does not parse is kept as ``<unparseable: …>``."""
+    message: dict[str, Any] = {"content": []}
+    blocks: dict[int, dict[str, Any]] = {}
+    partial: dict[int, str] = {}
+    for event in events:
+        if not event.data or event.name not in _MESSAGE_EVENTS:
+            continue
+        try:
+            payload = event.json()
+        except ValueError:
+            continue
+        if event.name == "message_start":
+            message = dict(payload.get("message") or {})
+        elif event.name == "content_block_start":
+            blocks[payload.get("index", 0)] = json.loads(json.dumps(payload.get("content_block") or {}))
+        elif event.name == "content_block_delta":
+            index, delta = payload.get("index", 0), payload.get("delta") or {}
+            block = blocks.setdefault(index, {})
+            kind = delta.get("type")
+            if kind == "input_json_delta":
+                partial[index] = partial.get(index, "") + str(delta.get("partial_json", ""))
+            elif kind == "citations_delta":
+                block.setdefault("citations", []).append(delta.get("citation"))
+            elif kind in _APPENDED:
+                field_name = _APPENDED[kind]
+                block[field_name] = block.get(field_name, "") + str(delta.get(field_name, ""))
+        elif event.name == "message_delta":
+            message.update(payload.get("delta") or {})
+            message["usage"] = {**(message.get("usage") or {}), **(payload.get("usage") or {})}
+            if "context_management" in payload:
+                message["context_management"] = payload["context_management"]
+    for index, text in partial.items():
+        try:
+            blocks[index]["input"] = json.loads(text) if text else {}
+        except ValueError:
+            blocks[index]["input"] = f"<unparseable: {text[:80]}>"
+    message["content"] = [blocks[i] for i in sorted(blocks)]
+    return message
+
+
+_MESSAGE_EVENTS = {"message_start", "content_block_start", "content_block_delta", "message_delta"}
+_APPENDED = {"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "signature"}

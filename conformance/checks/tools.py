@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._sse import decode_events
+from .._sse import assemble_message, decode_events
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_TOOLS, FORWARD_UNCHANGED, TOOL_USE
@@ -50,23 +50,7 @@ def tool_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> d
 
 def _streamed_blocks(data: bytes) -> list[dict[str, Any]]:
     """Content blocks rebuilt from a stream, tool inputs reassembled from their input_json_delta chunks."""
-    blocks: dict[int, dict[str, Any]] = {}
-    partial: dict[int, str] = {}
-    for event in decode_events(data):
-        if not event.data or event.name not in ("content_block_start", "content_block_delta"):
-            continue
-        payload = event.json()
-        index = payload.get("index", 0)
-        if event.name == "content_block_start":
-            blocks[index] = dict(payload["content_block"])
-        elif payload["delta"].get("type") == "input_json_delta":
-            partial[index] = partial.get(index, "") + payload["delta"]["partial_json"]
-    for index, text in partial.items():
-        try:
-            blocks[index]["input"] = json.loads(text) if text else {}
-        except (ValueError, KeyError):
-            blocks.setdefault(index, {})["input"] = f"<unparseable: {text[:80]}>"
-    return [blocks[i] for i in sorted(blocks)]
+    return list(assemble_message(decode_events(data))["content"])
 
 
 @check(

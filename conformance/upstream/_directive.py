@@ -11,9 +11,11 @@ raises ``ScenarioError``, the upstream answers 400 ``invalid_request_error`` nam
 =================  ==========================================================================================
 ``cid``            correlation id tying the client's request to the journal entry
 ``status``         answer with the catalogue error for this HTTP status (``retry_after``, ``should_retry``)
-``retry_after``    seconds in ``retry-after`` (429 and others); ``none`` leaves the header out
+``retry_after``    seconds in ``retry-after`` (429 and others; on a 200 as the API sent it in a rate-limit
+                   window, 2025-11 recordings); ``none`` leaves the header out
 ``should_retry``   ``true`` / ``false`` / ``none`` overrides the catalogue's ``x-should-retry``
-``deltas``         number of text deltas in the answer (default 3, at most 10000)
+``deltas``         number of text deltas in the answer (default 3, at most 10000); after a server tool ``0``
+                   means no closing text
 ``interval``       milliseconds between SSE events (default 0, at most 10000)
 ``padding``        ``nonzero``: pad every event's data with 1-15 spaces (the API's 0-15 minus 0), so a path that
                    drops or re-does padding shows on every event, whatever the draw
@@ -23,10 +25,13 @@ raises ``ScenarioError``, the upstream answers 400 ``invalid_request_error`` nam
 ``midstream``      ``ERROR_TYPE``: after ``after`` content deltas send ``event: error`` and end the stream
 ``after``          how many content deltas come before ``midstream`` / ``cut`` (default 1)
 ``cut``            ``1``: close the connection mid-stream without a terminating event
-``tool``           name of a tool to call (``*`` = the first one)
-``parallel``       how many tool calls (default 1, at most 64)
+``tool``           name of a tool to call (``*`` = the first one); a server tool's name (``web_search``,
+                   ``web_fetch``) makes the upstream run it, a ``defer_loading`` tool is found by tool search first
+``parallel``       how many tool calls (default 1, at most 64); server-tool calls past 10 in a turn pause it
+                   (``pause_turn``) and go on when the client sends the turn back
 ``text_first``     ``1``: a text block before the tool calls
-``thinking``       ``1`` forces a thinking block, ``redacted`` a ``redacted_thinking`` block, ``0`` none
+``thinking``       ``1`` forces a thinking block, ``omitted`` a signature-only one (empty text), ``redacted`` a
+                   ``redacted_thinking`` block, ``0`` none
 ``replay``         ``RECORDING[:N]``: serve interaction N of ``fixtures/recordings/RECORDING.yaml`` verbatim
 =================  ==========================================================================================
 """
@@ -93,7 +98,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "cut": _flag,
     "tool": str,
     "parallel": _number(int, 1, 64),
-    "thinking": _choice("0", "1", "redacted"),
+    "thinking": _choice("0", "1", "redacted", "omitted"),
     "text_first": _flag,
     "replay": str,
 }

@@ -7,15 +7,16 @@ An answer is a list of content blocks, each already cut into the pieces it strea
 
 from __future__ import annotations
 
-import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .._ids import message_id, tool_use_id
+from . import _server_tools
+from ._blocks import Block, input_deltas, split, text_block
 from ._cache import REQUEST_OVERHEAD_TOKENS, CacheUsage, segments
 from ._config import UpstreamConfig
-from ._directive import Scenario, parse_text
+from ._directive import DIRECTIVE, Scenario, parse_text
 from ._schema_value import example_value
 from ._thinking import redacted_data, sign
 
@@ -30,17 +31,6 @@ _WORDS = "Hello from the reference upstream , every byte of this answer is deter
 
 
 @dataclass
-class Block:
-    """One content block and the pieces it is streamed in."""
-
-    start: dict[str, Any]
-    """The block as ``content_block_start`` announces it."""
-    final: dict[str, Any]
-    """The block as it appears in a non-streaming ``content`` list."""
-    deltas: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
 class Answer:
     id: str
     model: str
@@ -50,6 +40,12 @@ class Answer:
     output_tokens: int
     stop_sequence: str | None = None
     """The stop sequence the answer ended on (``stop_reason: "stop_sequence"``)."""
+    thinking_tokens: int | None = None
+    """``usage.output_tokens_details.thinking_tokens`` when the request enabled thinking (2026-05+), else None."""
+    server_tool_use: dict[str, int] | None = None
+    """``usage.server_tool_use`` request counts when a server tool ran this turn, else None."""
+    context_management: dict[str, Any] | None = None
+    """The top-level ``context_management`` when the request carries a ``context-management-*`` beta."""
 
 
 def _last_user(body: dict[str, Any]) -> dict[str, Any]:
@@ -82,26 +78,6 @@ def _result_text(result: dict[str, Any]) -> str:
     return ""
 
 
-def _split(text: str, parts: int) -> list[str]:
-    """Cut ``text`` into ``parts`` non-empty pieces (fewer if the text is shorter)."""
-    parts = max(1, min(parts, len(text)))
-    size, extra = divmod(len(text), parts)
-    pieces, pos = [], 0
-    for i in range(parts):
-        step = size + (1 if i < extra else 0)
-        pieces.append(text[pos : pos + step])
-        pos += step
-    return pieces
-
-
-def _text_block(pieces: list[str]) -> Block:
-    return Block(
-        start={"type": "text", "text": ""},
-        final={"type": "text", "text": "".join(pieces)},
-        deltas=[{"type": "text_delta", "text": p} for p in pieces],
-    )
-
-
 def _wanted_tools(body: dict[str, Any], scenario: Scenario) -> list[dict[str, Any]]:
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and "name" in t and "input_schema" in t]
     # After tool results, call a tool again only when the directive sits in that latest turn itself; a directive
@@ -129,21 +105,27 @@ def _wanted_tools(body: dict[str, Any], scenario: Scenario) -> list[dict[str, An
 
 def _tool_block(tool: dict[str, Any], rng: random.Random) -> Block:
     value = example_value(tool["input_schema"], tool["name"])
-    encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    # The API's first input_json_delta is often empty; the rest arrive in small chunks.
-    chunks = [""] + [encoded[i : i + 12] for i in range(0, len(encoded), 12)]
     block_id = tool_use_id(rng)
     return Block(
         # "caller" appears on tool_use blocks from 2026 (recording llm-anthropic sse_tool_use 2026-04).
         start={"type": "tool_use", "id": block_id, "name": tool["name"], "input": {}, "caller": {"type": "direct"}},
         final={"type": "tool_use", "id": block_id, "name": tool["name"], "input": value, "caller": {"type": "direct"}},
-        deltas=[{"type": "input_json_delta", "partial_json": c} for c in chunks],
+        deltas=input_deltas(value),
     )
 
 
-def _thinking_block(config: UpstreamConfig, text: str) -> Block:
+def _thinking_block(config: UpstreamConfig, text: str, *, omitted: bool = False) -> Block:
+    """A signed thinking block; ``omitted`` (``display: "omitted"`` or a ``redact-thinking-*`` beta) sends only the
+    signature, over an empty text, as 2026 models do by default."""
+    if omitted:
+        signature = sign(config.signing_key, "", hidden=text)
+        return Block(
+            start={"type": "thinking", "thinking": "", "signature": ""},
+            final={"type": "thinking", "thinking": "", "signature": signature},
+            deltas=[{"type": "signature_delta", "signature": signature}],
+        )
     signature = sign(config.signing_key, text)
-    pieces = _split(text, 3)
+    pieces = split(text, 3)
     return Block(
         start={"type": "thinking", "thinking": "", "signature": ""},
         final={"type": "thinking", "thinking": text, "signature": signature},
@@ -158,52 +140,107 @@ def _redacted_block(config: UpstreamConfig, seed: str) -> Block:
     return Block(start=dict(block), final=dict(block))
 
 
+def _thinking_blocks(body: dict[str, Any], scenario: Scenario, config: UpstreamConfig,
+                     betas: frozenset[str]) -> tuple[list[Block], bool]:
+    """The thinking that opens the answer, and whether the request enabled thinking (so usage counts it).
+
+    After tool results the model thinks again only with interleaved thinking (the ``interleaved-thinking-*`` beta,
+    or adaptive thinking, which interleaves by itself); the 2026-05 recording of a tool chain shows no thinking
+    block, and ``thinking_tokens: 0``, in the turn after the tool result."""
+    param = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
+    enabled = param.get("type") in ("enabled", "adaptive")
+    mode = scenario.thinking
+    if mode is None and enabled:
+        interleaved = param.get("type") == "adaptive" or any(b.startswith("interleaved-thinking-") for b in betas)
+        mode = "0" if _tool_results(body) and not interleaved else "1"
+    counted = enabled or mode not in (None, "0")
+    cid = scenario.cid or "none"
+    turn = len(body.get("messages") or [])
+    if mode == "redacted":
+        return [_redacted_block(config, f"{cid}:{turn}")], counted
+    if mode in (None, "0"):
+        return [], counted
+    omitted = mode == "omitted" or param.get("display") == "omitted" or any(
+        b.startswith("redact-thinking-") for b in betas)
+    text = f"Turn {turn} of {cid}: the user wants a short, deterministic answer."
+    return [_thinking_block(config, text, omitted=omitted)], counted
+
+
+def _subject(body: dict[str, Any]) -> str:
+    """The last user text without the directive: what a server tool searches for or fetches."""
+    content = _last_user(body).get("content")
+    texts = [content] if isinstance(content, str) else [
+        b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
+    return DIRECTIVE.sub("", " ".join(t for t in texts if isinstance(t, str))).strip()
+
+
+def _tool_search(body: dict[str, Any], tools: list[dict[str, Any]], rng: random.Random) -> list[Block]:
+    """Before calling a ``defer_loading`` tool the model finds it with the request's tool-search tool."""
+    deferred = [t for t in tools if t.get("defer_loading")]
+    searcher = next((n for n, k in _server_tools.server_tools(body).items() if k == "tool_search"), None)
+    if not deferred or searcher is None:
+        return []
+    return _server_tools.tool_search_blocks(searcher, deferred[0]["name"], rng) + [text_block(["Found it", "."])]
+
+
 def answer(
-    body: dict[str, Any], scenario: Scenario, config: UpstreamConfig, usage: CacheUsage, rng: random.Random
+    body: dict[str, Any], scenario: Scenario, config: UpstreamConfig, usage: CacheUsage, rng: random.Random,
+    betas: frozenset[str] = frozenset(),
 ) -> Answer:
-    """Build the answer to ``body`` under ``scenario``; ``usage`` comes from the prompt cache."""
+    """Build the answer to ``body`` under ``scenario`` and the request's ``anthropic-beta`` values; ``usage`` comes
+    from the prompt cache."""
     model = MODEL_ALIASES.get(body["model"], body["model"])
     max_tokens = int(body.get("max_tokens") or 4096)
-    blocks: list[Block] = []
-    thinking_param = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
-    thinking_mode = scenario.thinking
-    if thinking_mode is None and thinking_param.get("type") in ("enabled", "adaptive"):
-        thinking_mode = "1"
-    cid = scenario.cid or "none"
-    if thinking_mode == "redacted":
-        blocks.append(_redacted_block(config, f"{cid}:{len(body.get('messages') or [])}"))
-    elif thinking_mode is not None and thinking_mode != "0":
-        turn = len(body.get("messages") or [])
-        blocks.append(_thinking_block(config, f"Turn {turn} of {cid}: the user wants a short, deterministic answer."))
+    blocks, thinking_counted = _thinking_blocks(body, scenario, config, betas)
+    thinking_tokens = sum(max(1, len(b.deltas)) for b in blocks) if thinking_counted else None
 
     tools = _wanted_tools(body, scenario)
     results = _tool_results(body)
+    server_kind = _server_tools.server_tools(body).get(scenario.tool or "")
+    ran: _server_tools.ServerToolRun | None = None
     if tools and scenario.text_first:
-        blocks.append(_text_block(["I'll use a tool", " for that."]))
-    if results and tools:
+        blocks.append(text_block(["I'll use a tool", " for that."]))
+    if server_kind in ("web_search", "web_fetch"):
+        if scenario.text_first:
+            blocks.append(text_block(["I'll look that up", "."]))
+        ran = _server_tools.run(body, str(scenario.tool), server_kind, scenario.parallel, config.signing_key, rng,
+                                _subject(body))
+        blocks += ran.blocks
+        if not ran.paused:  # deltas=0: the model stopped after the tool result, as in the web-fetch recording
+            words = [(" " if i else "") + _WORDS[i % len(_WORDS)] for i in range(scenario.deltas)]
+            blocks += _server_tools.closing_blocks(ran, words)
+    elif results and tools:
         pass
     elif results:
         quoted = " ".join(f"Result of {r.get('tool_use_id')}: {_result_text(r)}." for r in results)
-        blocks.append(_text_block(_split(quoted, scenario.deltas)))
+        blocks.append(text_block(split(quoted, scenario.deltas)))
     elif not tools:
         count = max(1, scenario.deltas)
         words = [(" " if i else "") + _WORDS[i % len(_WORDS)] for i in range(count)]
-        blocks.append(_text_block(words))
+        blocks.append(text_block(words))
+    searched = _tool_search(body, tools, rng)
+    if searched:
+        ran = ran or _server_tools.ServerToolRun()
+    blocks += searched
     for tool in tools:
         blocks.append(_tool_block(tool, rng))
 
     stop_reason = "tool_use" if tools else "end_turn"
+    if ran is not None and ran.paused:
+        stop_reason = "pause_turn"
     # A text answer to a request with stop sequences ends where the model would have said the first one (the API
     # leaves the sequence out of the text and names it in stop_sequence).
     stops = [s for s in body.get("stop_sequences") or [] if isinstance(s, str) and s]
-    stop_sequence = stops[0] if stops and not tools else None
+    stop_sequence = stops[0] if stops and stop_reason == "end_turn" else None
     if stop_sequence is not None:
         stop_reason = "stop_sequence"
     output_tokens = sum(max(1, len(b.deltas)) for b in blocks)
     if output_tokens > max_tokens:
         blocks, output_tokens, stop_reason = _truncate(blocks, max_tokens), max_tokens, "max_tokens"
         stop_sequence = None
-    return Answer(message_id(rng), model, blocks, stop_reason, usage, output_tokens, stop_sequence)
+    context = {"applied_edits": []} if any(b.startswith("context-management-") for b in betas) else None
+    return Answer(message_id(rng), model, blocks, stop_reason, usage, output_tokens, stop_sequence,
+                  thinking_tokens, dict(ran.counts) if ran is not None else None, context)
 
 
 def _truncate(blocks: list[Block], budget: int) -> list[Block]:
@@ -213,13 +250,13 @@ def _truncate(blocks: list[Block], budget: int) -> list[Block]:
         if budget <= 0:
             break
         if block.final["type"] == "text":
-            pieces = [d["text"] for d in block.deltas[:budget]]
-            kept.append(_text_block(pieces))
+            pieces = [d["text"] for d in block.deltas if d["type"] == "text_delta"][:budget]
+            kept.append(text_block(pieces, block.final.get("citations")))
             budget -= len(pieces)
         else:
             kept.append(block)
             budget -= max(1, len(block.deltas))
-    return kept or [_text_block([_WORDS[0]])]
+    return kept or [text_block([_WORDS[0]])]
 
 
 def count_tokens(body: dict[str, Any]) -> int:

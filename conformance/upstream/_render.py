@@ -7,10 +7,11 @@ from typing import Any
 from ._model import Answer
 
 
-def usage_object(answer: Answer, output_tokens: int) -> dict[str, Any]:
-    """The ``usage`` of a message (non-streaming, and ``message_start`` with a small output count)."""
+def usage_object(answer: Answer, output_tokens: int, *, final: bool = True) -> dict[str, Any]:
+    """The ``usage`` of a message: non-streaming (``final``), or ``message_start`` with a small output count and
+    none of the counts only the end of the turn knows."""
     u = answer.usage
-    return {
+    usage: dict[str, Any] = {
         "input_tokens": u.input_tokens,
         "cache_creation_input_tokens": u.cache_creation_input_tokens,
         "cache_read_input_tokens": u.cache_read_input_tokens,
@@ -19,9 +20,19 @@ def usage_object(answer: Answer, output_tokens: int) -> dict[str, Any]:
             "ephemeral_1h_input_tokens": u.ephemeral_1h_input_tokens,
         },
         "output_tokens": output_tokens,
-        "service_tier": "standard",
-        "inference_geo": "not_available",
     }
+    if final:
+        usage.update(_output_details(answer))
+    usage |= {"service_tier": "standard", "inference_geo": "not_available"}
+    if final and answer.server_tool_use is not None:
+        usage["server_tool_use"] = dict(answer.server_tool_use)
+    return usage
+
+
+def _output_details(answer: Answer) -> dict[str, Any]:
+    if answer.thinking_tokens is None:
+        return {}
+    return {"output_tokens_details": {"thinking_tokens": answer.thinking_tokens}}
 
 
 def message_json(answer: Answer) -> dict[str, Any]:
@@ -36,7 +47,11 @@ def message_json(answer: Answer) -> dict[str, Any]:
         "stop_sequence": answer.stop_sequence,
         "stop_details": None,
         "usage": usage_object(answer, answer.output_tokens),
-    }
+    } | _context(answer)
+
+
+def _context(answer: Answer) -> dict[str, Any]:
+    return {} if answer.context_management is None else {"context_management": answer.context_management}
 
 
 def sse_events(answer: Answer) -> list[tuple[str, dict[str, Any], bool]]:
@@ -51,7 +66,7 @@ def sse_events(answer: Answer) -> list[tuple[str, dict[str, Any], bool]]:
         "stop_reason": None,
         "stop_sequence": None,
         "stop_details": None,
-        "usage": usage_object(answer, 1),
+        "usage": usage_object(answer, 1, final=False),
     }
     events.append(("message_start", {"type": "message_start", "message": start}, False))
     for index, block in enumerate(answer.blocks):
@@ -82,8 +97,10 @@ def sse_events(answer: Answer) -> list[tuple[str, dict[str, Any], bool]]:
                     "cache_creation_input_tokens": u.cache_creation_input_tokens,
                     "cache_read_input_tokens": u.cache_read_input_tokens,
                     "output_tokens": answer.output_tokens,
+                    **_output_details(answer),
+                    **({"server_tool_use": dict(answer.server_tool_use)} if answer.server_tool_use else {}),
                 },
-            },
+            } | _context(answer),
             False,
         )
     )

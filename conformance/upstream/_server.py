@@ -15,6 +15,7 @@ from aiohttp import web
 from .._errors import envelope
 from .._exceptions import ScenarioError
 from .._ids import request_id as new_request_id
+from .._wire import split_betas
 from . import _replay
 from ._auth import authenticate, check_version
 from ._cache import PromptCache
@@ -160,13 +161,15 @@ class UpstreamApp:
             return await self._json(writer, {"input_tokens": count_tokens(parsed)})
         verify_history(self.config.signing_key, parsed["messages"])
         usage = self.cache.account(parsed)
-        result = answer(parsed, scenario, self.config, usage, self.rng)
+        betas = frozenset(split_betas(headers.getall("anthropic-beta", [])))
+        result = answer(parsed, scenario, self.config, usage, self.rng, betas)
         if scenario.delay > 0:  # a slow model: nothing is sent until the answer is ready
             await asyncio.sleep(scenario.delay)
         if parsed.get("stream") is True:
-            headers = self._headers(writer, "text/event-stream; charset=utf-8", sse=True)
+            headers = self._headers(writer, "text/event-stream; charset=utf-8", sse=True, scenario=scenario)
             return await stream(writer, headers, sse_events(result), scenario, self.rng)
-        return await self._json(writer, message_json(result))
+        headers = self._headers(writer, "application/json", scenario=scenario)
+        return await send_json(writer, headers, message_json(result))
 
     def _scenario_error(self, status: int, scenario: Scenario) -> ApiError:
         error = ApiError(status, should_retry=scenario.should_retry)
@@ -177,9 +180,10 @@ class UpstreamApp:
             error.retry_after = self.config.retry_after_seconds
         return error
 
-    def _headers(self, writer: ResponseWriter, content_type: str, *, sse: bool = False) -> list[tuple[str, str]]:
+    def _headers(self, writer: ResponseWriter, content_type: str, *, sse: bool = False,
+                 scenario: Scenario | None = None) -> list[tuple[str, str]]:
         self.requests_remaining -= 1
-        return response_headers(
+        headers = response_headers(
             content_type=content_type,
             request_id=writer.entry.request_id or "",
             organization_id=self.config.organization_id,
@@ -188,6 +192,9 @@ class UpstreamApp:
             requests_remaining=self.requests_remaining,
             sse=sse,
         )
+        if scenario is not None and scenario.retry_after is not None:
+            headers.append(("retry-after", str(scenario.retry_after)))
+        return headers
 
     async def _json(self, writer: ResponseWriter, payload: Any) -> web.StreamResponse:
         return await send_json(writer, self._headers(writer, "application/json"), payload)
