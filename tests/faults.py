@@ -53,6 +53,9 @@ FAULTS = {
     "delay-per-event": "hold every SSE event N milliseconds before sending it (argument; a slow proxy's cost)",
     "decode-content": "remove the upstream's Content-Encoding (send bodies and streams decoded)",
     "html-502": "answer every request 502 with an HTML page, forwarding nothing (a gateway that is down)",
+    "normalise-stop-reason": "answer stop_sequence and pause_turn as end_turn (a gateway knowing four stop reasons)",
+    "drop-citations": "drop text citations, citations_delta events and usage.server_tool_use from responses",
+    "drop-empty-thinking": "drop thinking blocks with empty text from request history (LiteLLM's sanitizer)",
 }
 # Changes a transparent path may make: every check must still pass through them (content-encoding-kept aside,
 # which exists to see the second one).
@@ -62,10 +65,12 @@ BENIGN = {
     "header-case": "send every response header name in upper case",
 }
 JSON_EDITS = {"rewrite-tool-id", "reserialize-json", "strip-cache-usage", "mutate-text", "empty-tool-input",
-               "first-tool-use-only", "reencode-signature", "decode-content", "gzip-per-event"}
+               "first-tool-use-only", "reencode-signature", "decode-content", "gzip-per-event",
+               "normalise-stop-reason", "drop-citations"}
 SSE_EDITS = {"rewrite-tool-id", "drop-pings", "drop-sse-errors", "reserialize-sse", "strip-cache-usage",
               "mutate-text", "empty-tool-input", "drop-signature-delta", "reencode-signature", "delay-per-event",
-              "decode-content", "gzip-per-event"}
+              "decode-content", "gzip-per-event", "normalise-stop-reason", "drop-citations"}
+_STOP_REASONS = {"end_turn", "max_tokens", "tool_use", "refusal"}
 
 
 def _mutate_usage(usage: Any) -> None:
@@ -86,6 +91,7 @@ def edit_request_body(f: dict[str, str], raw: bytes) -> bytes:
         "strip-cache-control",
         "strip-schema-field",
         "strip-is-error",
+        "drop-empty-thinking",
     }
     if not raw or not edits & set(f):
         return raw
@@ -103,6 +109,9 @@ def edit_request_body(f: dict[str, str], raw: bytes) -> bytes:
         if "strip-schema-field" in f:
             tool.get("input_schema", {}).pop("additionalProperties", None)
     for message in body.get("messages") or []:
+        if "drop-empty-thinking" in f and isinstance(message.get("content"), list):
+            message["content"] = [b for b in message["content"]
+                                  if not (b.get("type") == "thinking" and not b.get("thinking"))]
         for block in message.get("content") if isinstance(message.get("content"), list) else []:
             if "strip-is-error" in f and block.get("type") == "tool_result":
                 block.pop("is_error", None)
@@ -120,6 +129,9 @@ def edit_json_body(f: dict[str, str], body: bytes) -> bytes:
     if isinstance(data, dict):
         if "strip-cache-usage" in f:
             _mutate_usage(data.get("usage"))
+        _edit_stop(f, data)
+        if "drop-citations" in f and isinstance(data.get("usage"), dict):
+            data["usage"].pop("server_tool_use", None)
         content = data.get("content") if isinstance(data.get("content"), list) else []
         seen_tool = False
         kept = []
@@ -134,6 +146,8 @@ def edit_json_body(f: dict[str, str], body: bytes) -> bytes:
                 if seen_tool and "first-tool-use-only" in f:
                     continue
                 seen_tool = True
+            if "drop-citations" in f:
+                block.pop("citations", None)
             if "reencode-signature" in f and block.get("type") == "thinking":
                 block["signature"] = _signature(block["signature"])
             if "reencode-signature" in f and block.get("type") == "redacted_thinking":
@@ -158,6 +172,8 @@ def edit_event(f: dict[str, str], name: str | None, raw: bytes, data: str) -> by
         "empty-tool-input",
         "drop-signature-delta",
         "reencode-signature",
+        "normalise-stop-reason",
+        "drop-citations",
     }
     if not edits & set(f) or not data or name == "ping":
         return raw
@@ -169,6 +185,12 @@ def edit_event(f: dict[str, str], name: str | None, raw: bytes, data: str) -> by
         delta["signature"] = _signature(delta["signature"])
     if delta.get("type") == "input_json_delta" and "empty-tool-input" in f:
         return None
+    if delta.get("type") == "citations_delta" and "drop-citations" in f:
+        return None
+    _edit_stop(f, delta)
+    if "drop-citations" in f:
+        (payload.get("content_block") or {}).pop("citations", None)
+        (payload.get("usage") or {}).pop("server_tool_use", None)
     if delta.get("type") == "text_delta" and "mutate-text" in f:
         delta["text"] = delta["text"].upper()
     block = payload.get("content_block") if isinstance(payload.get("content_block"), dict) else {}
@@ -178,3 +200,10 @@ def edit_event(f: dict[str, str], name: str | None, raw: bytes, data: str) -> by
         _mutate_usage(payload.get("usage"))
         _mutate_usage((payload.get("message") or {}).get("usage"))
     return f"event: {name}\ndata: {compact_json(payload)}\n\n".encode()
+
+
+def _edit_stop(f: dict[str, str], holder: Any) -> None:
+    """``normalise-stop-reason``: a stop reason outside the four a chat-completions mapping knows becomes end_turn."""
+    if "normalise-stop-reason" in f and isinstance(holder, dict) and holder.get("stop_reason"):
+        if holder["stop_reason"] not in _STOP_REASONS:
+            holder["stop_reason"], holder["stop_sequence"] = "end_turn", None

@@ -50,3 +50,14 @@ RETRY_HEADERS = (
     "retry-after: the number of seconds to wait until you can retry the request; the SDKs also honour "
     "x-should-retry, which overrides their status-code retry policy."
 )
+API_SERVER_TOOLS = "https://docs.claude.com/en/docs/agents-and-tools/tool-use/web-search-tool"
+API_STOP_REASONS = "https://docs.claude.com/en/api/handling-stop-reasons"
+SERVER_TOOLS = (
+    "Server tools run on Anthropic's side: the response carries server_tool_use blocks, their *_tool_result blocks "
+    "and text with citations (citations_delta when streamed), usage.server_tool_use counts the calls, and a turn the "
+    "server paused ends with stop_reason pause_turn, to be continued by sending the response back as it came."
+)
+STOP_SEQUENCE = (
+    "stop_reason is stop_sequence when the model generated one of your custom stop sequences, and stop_sequence "
+    "names which one."
+)

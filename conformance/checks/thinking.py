@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from .._client import Exchange
-from ._context import CheckContext
+from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_THINKING, THINKING_UNCHANGED
 from .tools import _streamed_blocks
@@ -68,3 +68,91 @@ def streamed_signature(ctx: CheckContext) -> None:
 
 def _rebuilt(data: bytes) -> list[dict[str, Any]]:
     return [b for b in _streamed_blocks(data) if b.get("type") == "thinking"]
+
+
+INTERLEAVED_BETA = "interleaved-thinking-2025-05-14"
+WEATHER_TOOL = {"name": "get_weather", "description": "The weather at a place.",
+                "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}}}
+
+
+def _thinking_of(data: bytes, stream: bool) -> list[dict[str, Any]]:
+    blocks = _streamed_blocks(data) if stream else _blocks_of(data)
+    return [b for b in blocks if b.get("type") in ("thinking", "redacted_thinking")]
+
+
+def _blocks_of(data: bytes) -> list[dict[str, Any]]:
+    parsed = json_or_none(data)
+    return parsed.get("content", []) if isinstance(parsed, dict) else []
+
+
+@check(
+    id="thinking.signature-only-kept",
+    title="Does a signature-only thinking block (empty text, display omitted) come back, and go upstream again, "
+          "unchanged?",
+    requirement=THINKING_UNCHANGED + " With display omitted the block's thinking is empty and only its signature "
+                                     "carries the reasoning; it is passed back like any other.",
+    source=API_THINKING,
+    failure_example="replayed history: the signature-only thinking block reached the upstream changed or dropped",
+)
+def signature_only_kept(ctx: CheckContext) -> None:
+    content: list[dict[str, Any]] = []
+    for stream in (False, True):
+        label = "stream" if stream else "json"
+        body = thinking_body(ctx, stream=stream, thinking="omitted")
+        body["thinking"]["display"] = "omitted"
+        exchange = ctx.reached(ctx.send(body, label=label))
+        entry = ctx.received(exchange)
+        theirs, ours = _thinking_of(entry.response_body or b"", stream), _thinking_of(exchange.body, stream)
+        ctx.expect(bool(theirs) and theirs[0].get("thinking") == "" and ours == theirs,
+                   f"{label}: signature-only thinking differs from the upstream's", expected=theirs, actual=ours)
+        if not stream:
+            content = _blocks_of(exchange.body)
+    if not content:
+        return
+    body = thinking_body(ctx)
+    body["thinking"]["display"] = "omitted"
+    body["messages"] += [{"role": "assistant", "content": content}, {"role": "user", "content": "Continue."}]
+    exchange = ctx.reached(ctx.send(body, label="replay"))
+    entry = ctx.received(exchange)
+    sent = json_or_none(entry.body) or {}
+    history = (sent.get("messages") or [{}, {}])[1].get("content") if len(sent.get("messages") or []) > 1 else None
+    ctx.expect(history == content, "replayed history: the signature-only thinking block reached the upstream "
+               "changed or dropped", expected=content, actual=history)
+    ctx.expect(exchange.status == 200 and entry.status == 200, f"replay: {exchange.status}",
+               expected=200, actual=(exchange.status, entry.status))
+
+
+@check(
+    id="thinking.interleaved-kept",
+    title="With interleaved thinking, does the thinking after a tool result reach the client, and the signed history "
+          "the upstream?",
+    requirement=THINKING_UNCHANGED + " With the interleaved-thinking beta the model thinks again after each tool "
+                                     "result; the beta must reach the API.",
+    source=API_THINKING,
+    failure_example="the upstream did not think after the tool result: the interleaved-thinking beta did not reach it",
+)
+def interleaved_kept(ctx: CheckContext) -> None:
+    beta = [("anthropic-beta", INTERLEAVED_BETA)]
+    body = thinking_body(ctx, tool="get_weather")
+    body["tools"] = [dict(WEATHER_TOOL)]
+    first = ctx.reached(ctx.send(body, headers=beta, label="tool turn"))
+    content = _blocks_of(first.body)
+    tool_use = next((b for b in content if b.get("type") == "tool_use"), None)
+    if not ctx.expect(tool_use is not None, "the first turn returned no tool_use block", actual=first.body[:300]):
+        return
+    body["messages"] += [
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use["id"], "content": "Sunny."}]},
+    ]
+    second = ctx.reached(ctx.send(body, headers=beta, label="after the tool result"))
+    entry = ctx.received(second)
+    betas = entry.headers.betas()
+    ctx.expect(INTERLEAVED_BETA in betas, "the interleaved-thinking beta did not reach the upstream",
+               expected=INTERLEAVED_BETA, actual=betas)
+    theirs, ours = _thinking_of(entry.response_body or b"", False), _thinking_of(second.body, False)
+    ctx.expect(bool(theirs), "the upstream did not think after the tool result", actual=entry.status)
+    ctx.expect(ours == theirs, "thinking after the tool result differs from the upstream's",
+               expected=theirs, actual=ours)
+    ctx.expect(second.status == 200 and entry.status == 200,
+               f"the signed history was refused: {second.body[:200].decode(errors='replace')}",
+               expected=200, actual=(second.status, entry.status))

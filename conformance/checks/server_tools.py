@@ -1,0 +1,102 @@
+"""server-tools.* — do the blocks of tools the API runs itself (web search, web fetch) survive the path, and does a
+turn the server paused go on when sent back through it?"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from .._sse import assemble_message, decode_events
+from ._context import CheckContext, json_or_none
+from ._registry import check
+from ._requirements import API_SERVER_TOOLS, SERVER_TOOLS
+
+WEB_TOOLS = [
+    {"type": "web_search_20250305", "name": "web_search", "max_uses": 20},
+    {"type": "web_fetch_20250910", "name": "web_fetch"},
+]
+PAUSING_CALLS = 11
+"""One more search than the server runs in a turn, so the upstream pauses it (pause_turn)."""
+
+
+def server_tool_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> dict[str, Any]:
+    body = ctx.body("What does https://example.com/docs say today?", stream=stream, **directive)
+    body["tools"] = copy.deepcopy(WEB_TOOLS)
+    body["max_tokens"] = 1024
+    return body
+
+
+def _message(data: bytes, stream: bool) -> dict[str, Any]:
+    if stream:
+        return assemble_message(decode_events(data))
+    parsed = json_or_none(data)
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _compare(ctx: CheckContext, *, stream: bool) -> None:
+    for tool in ("web_search", "web_fetch"):
+        label = f"{tool} ({'stream' if stream else 'json'})"
+        exchange = ctx.reached(ctx.send(server_tool_body(ctx, stream=stream, tool=tool), label=label))
+        entry = ctx.received(exchange)
+        theirs, ours = _message(entry.response_body or b"", stream), _message(exchange.body, stream)
+        kinds = [b.get("type") for b in theirs.get("content", [])]
+        ctx.note(f"{tool}_blocks", kinds)
+        ctx.expect("server_tool_use" in kinds, f"{label}: the upstream ran no server tool", actual=kinds)
+        ctx.expect(ours.get("content") == theirs.get("content"),
+                   f"{label}: content differs from the upstream's (server_tool_use, results or citations)",
+                   expected=theirs.get("content"), actual=ours.get("content"))
+        counts = [(m.get("usage") or {}).get("server_tool_use") for m in (theirs, ours)]
+        ctx.expect(counts[0] is not None and counts[0] == counts[1],
+                   f"{label}: usage.server_tool_use differs: {counts[1]}", expected=counts[0], actual=counts[1])
+
+
+@check(
+    id="server-tools.blocks-intact",
+    title="Do server_tool_use, web search and fetch results, citations and usage.server_tool_use come back as sent?",
+    requirement=SERVER_TOOLS,
+    source=API_SERVER_TOOLS,
+    failure_example="web_search (json): content differs from the upstream's (server_tool_use, results or citations)",
+)
+def blocks_intact(ctx: CheckContext) -> None:
+    _compare(ctx, stream=False)
+
+
+@check(
+    id="server-tools.streamed-intact",
+    title="Streamed, do server tool blocks and citations_delta rebuild the upstream's message exactly?",
+    requirement=SERVER_TOOLS,
+    source=API_SERVER_TOOLS,
+    features=("messages", "streaming"),
+    failure_example="web_search (stream): usage.server_tool_use differs: None",
+)
+def streamed_intact(ctx: CheckContext) -> None:
+    _compare(ctx, stream=True)
+
+
+@check(
+    id="server-tools.pause-turn-continues",
+    title="Does a paused turn (pause_turn) reach the client, and does sending it back through the path continue it?",
+    requirement=SERVER_TOOLS,
+    source=API_SERVER_TOOLS,
+    failure_example="stop_reason differs from the upstream's pause_turn: 'end_turn'",
+)
+def pause_turn(ctx: CheckContext) -> None:
+    body = server_tool_body(ctx, tool="web_search", parallel=PAUSING_CALLS)
+    first = ctx.reached(ctx.send(body, label="paused turn"))
+    entry = ctx.received(first)
+    theirs, ours = _message(entry.response_body or b"", False), _message(first.body, False)
+    if not ctx.expect(theirs.get("stop_reason") == "pause_turn" == ours.get("stop_reason"),
+                      f"stop_reason differs from the upstream's pause_turn: {ours.get('stop_reason')!r}",
+                      expected=theirs.get("stop_reason"), actual=ours.get("stop_reason")):
+        return
+    body["messages"].append({"role": "assistant", "content": ours.get("content")})
+    second = ctx.reached(ctx.send(body, label="continued turn"))
+    entry = ctx.received(second)
+    sent_back = (json_or_none(entry.body) or {}).get("messages", [{}])[-1].get("content")
+    ctx.expect(sent_back == theirs.get("content"), "the paused turn reached the upstream changed",
+               expected=json.dumps(theirs.get("content"))[:400], actual=json.dumps(sent_back)[:400])
+    continued = _message(second.body, False)
+    ctx.expect(second.status == 200 and entry.status == 200 and continued.get("stop_reason") == "end_turn",
+               f"continuing the turn: {second.status} {second.body[:200].decode(errors='replace')}",
+               expected="200 end_turn", actual=(second.status, entry.status, continued.get("stop_reason")))
