@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ._client import HarnessClient
 from ._engine import CheckResult, run_check
@@ -40,6 +41,8 @@ class SessionOptions:
     request_timeout: float = 30.0
     settings: Settings = field(default_factory=Settings.from_env)
     """Pins, cache folder, credentials and versions (``Settings.from_env`` with the command line's overrides)."""
+    recordings: Path | None = None
+    """A user's cassette folder (``--recordings``): the upstream can replay it, replay.* sends it through paths."""
 
 
 class ChecklistSession:
@@ -175,7 +178,8 @@ class ChecklistSession:
             url = self.options.upstream_url.rstrip("/")
             return UpstreamObserver("replay" if mode == "replay" else "remote", url, credentials, journal_url=url)
         config = UpstreamConfig(api_keys={credentials.api_key}, oauth_tokens={credentials.oauth_token},
-                                gzip=self.options.upstream_gzip)
+                                gzip=self.options.upstream_gzip,
+                                recordings_dirs=(self.options.recordings,) if self.options.recordings else ())
         self.upstream = ReferenceUpstream(config, also_tls=True).start()
         return UpstreamObserver(mode, self.upstream.base_url, credentials, upstream=self.upstream)
 
@@ -213,6 +217,7 @@ class ChecklistSession:
             model=self.options.model,
             direct_shared=self.direct_shared,
             settings=self.options.settings,
+            recordings=self.options.recordings,
         )
 
     def _failed_run(self, path: EgressPath, message: str) -> TargetRun:

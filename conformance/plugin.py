@@ -88,6 +88,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--update-expectations", action="store_true",
                     help="rewrite fixtures/expectations/<target>.yaml to match this run (reasons kept)")
     group.addoption("--report-dir", default="reports", help="where reports/<run-id>/results.json is written")
+    group.addoption("--recordings", default=None, metavar="DIR",
+                    help="your own vcrpy cassettes of API traffic: replay.recorded-exchanges sends each recorded "
+                         "request through the path and compares what comes back with the recording, byte for byte "
+                         "(default: the project's recordings)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -117,6 +121,15 @@ def input_problem(config: pytest.Config) -> str | None:
     if config.getoption("upstream") == "live" and config.getoption("upstream_url"):
         return ("--upstream=live is the real api.anthropic.com; --upstream-url names a reference upstream: "
                 "give one or the other")
+    if config.getoption("recordings"):
+        from ._cassettes import CassetteError, load_directory
+
+        if config.getoption("upstream_url") or config.getoption("upstream") == "live":
+            return "--recordings needs the harness's own reference upstream (no --upstream-url, not live)"
+        try:
+            load_directory(Path(config.getoption("recordings")))
+        except CassetteError as exc:
+            return str(exc)
     directory = Path(config.getoption("report_dir"))
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -152,6 +165,7 @@ def _options(config: pytest.Config) -> SessionOptions:
         without=without,
         check_timeout=config.getoption("check_timeout"),
         settings=config.stash[_SETTINGS_KEY],
+        recordings=Path(config.getoption("recordings")).resolve() if config.getoption("recordings") else None,
     )
     if config.getoption("model"):
         options.model = config.getoption("model")

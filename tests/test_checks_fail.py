@@ -41,6 +41,7 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("cache.usage-preserved-streaming", ("strip-cache-usage",), FAIL),
     ("endpoints.count-tokens", ("block-path=/v1/messages/count_tokens",), FAIL),
     ("endpoints.models", ("block-path=/v1/models",), NONSTRICT),
+    ("replay.recorded-exchanges", ("errors-to-500",), FAIL),
     ("errors.status-preserved", ("errors-to-500",), FAIL),
     ("errors.envelope-valid", ("wrap-errors",), FAIL),
     ("errors.type-and-message-preserved", ("wrap-errors",), FAIL),

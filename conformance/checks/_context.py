@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 from .._client import Exchange, HarnessClient
@@ -111,6 +112,8 @@ class TargetRun:
     liveness: PathLiveness = field(default_factory=PathLiveness)
     startup_error: str | None = None
     settings: Settings = field(default_factory=Settings.from_env)
+    recordings: Path | None = None
+    """The user's cassette folder (``--recordings``), or None for the project's own recordings."""
 
 
 class CheckContext:

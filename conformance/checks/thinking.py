@@ -70,6 +70,36 @@ def _rebuilt(data: bytes) -> list[dict[str, Any]]:
     return [b for b in _streamed_blocks(data) if b.get("type") == "thinking"]
 
 
+@check(
+    id="thinking.replay-accepted",
+    title="Replayed through the path, are thinking and redacted_thinking blocks accepted by the upstream?",
+    requirement=THINKING_UNCHANGED,
+    source=API_THINKING,
+    failure_example="replaying thinking: 400 messages.1.content.0: Invalid `signature` in `thinking` block",
+)
+def replay_accepted(ctx: CheckContext) -> None:
+    for label, directive in (("thinking", {}), ("redacted_thinking", {"thinking": "redacted"})):
+        first = ctx.reached(ctx.send(thinking_body(ctx, **directive), label=f"{label} turn"))
+        content = _blocks(first)
+        if not ctx.expect(
+            any(b.get("type") == label for b in content),
+            f"the first turn returned no {label} block",
+            actual=first.body[:300],
+        ):
+            continue
+        body = thinking_body(ctx)
+        body["messages"] += [{"role": "assistant", "content": content}, {"role": "user", "content": "Continue."}]
+        exchange = ctx.reached(ctx.send(body, label=f"replay {label}"))
+        entry = ctx.upstream_entry(exchange)
+        upstream_status = entry.status if entry else None
+        ctx.expect(
+            exchange.status == 200 and upstream_status == 200,
+            f"replaying {label}: {exchange.status} {exchange.body[:200].decode(errors='replace')}",
+            expected=200,
+            actual=upstream_status,
+        )
+
+
 INTERLEAVED_BETA = "interleaved-thinking-2025-05-14"
 WEATHER_TOOL = {"name": "get_weather", "description": "The weather at a place.",
                 "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from .._settings import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
@@ -35,5 +36,7 @@ class UpstreamConfig:
     max_body_bytes: int = 32 * 1024 * 1024
     """Largest accepted request body; larger gets 413 ``request_too_large``."""
     organization_id: str = "0c5b6a3e-9d1f-4c2a-8e7b-5f4d3c2b1a09"
+    recordings_dirs: tuple[Path, ...] = ()
+    """Cassette folders searched before ``fixtures/recordings/`` when a directive asks to replay (``--recordings``)."""
     seed: int | None = None
     """Seed for ids and SSE padding; None draws a new one per upstream."""

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from .._errors import envelope
 from .._exceptions import ScenarioError
+from .._fixtures import RECORDINGS_DIR
 from .._ids import request_id as new_request_id
 from .._wire import split_betas
 from . import _replay
@@ -117,7 +118,7 @@ class UpstreamApp:
             except ScenarioError as exc:  # a harness bug or a hand-written directive: say which key, at once
                 raise ApiError(400, str(exc)) from None
             if scenario.replay is not None:
-                return await _replay.serve(writer, scenario.replay)
+                return await _replay.serve(writer, scenario.replay, (*self.config.recordings_dirs, RECORDINGS_DIR))
             return await self._route(request, parsed, body, scenario, writer)
         except ApiError as error:
             return await send_error(writer, error, self.config, self.rng, self.requests_remaining)

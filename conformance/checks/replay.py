@@ -1,0 +1,120 @@
+"""replay.* — real API traffic sent through the path: does every recorded exchange come back as it was recorded?
+
+The recordings are the project's (``fixtures/recordings/``) or the user's own (``--recordings DIR``). Each recorded
+request goes through the path with a directive that makes the reference upstream answer with the recorded response,
+byte for byte; what the client receives is then compared with the recording.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._cassettes import Recording, load, load_directory, names
+from .._client import Exchange
+from .._sse import decode_events
+from .._wire import BETA_HEADER, VERSION_HEADER
+from ..upstream import make_directive
+from ._context import CheckContext, json_or_none
+from ._registry import check
+from ._requirements import FORWARD_UNCHANGED, WIRE_DOC
+
+# The response headers a client acts on: its request id, retry advice, rate-limit state, the body's type.
+MATTERING = ("request-id", "content-type", "retry-after", "x-should-retry", "anthropic-organization-id")
+RATELIMIT_PREFIX = "anthropic-ratelimit-"
+SHOWN = 6
+"""Differences listed in the message; the evidence keeps every one."""
+
+
+def recordings(ctx: CheckContext) -> tuple[Recording, ...]:
+    """The user's recordings (``--recordings``) or, by default, the project's."""
+    if ctx.run.recordings is not None:
+        return load_directory(ctx.run.recordings)
+    return tuple(r for name in names() for r in load(name))
+
+
+def _request(ctx: CheckContext, rec: Recording) -> tuple[dict[str, Any], list[tuple[str, str]]] | None:
+    """The recorded request with the replay directive in its last user message, and the recorded version and betas
+    (the run's credential replaces the recorded one); None when the body is not a Messages request."""
+    body = json_or_none(rec.request_body)
+    messages = body.get("messages") if isinstance(body, dict) else None
+    last = next((m for m in reversed(messages or []) if isinstance(m, dict) and m.get("role") == "user"), None)
+    if last is None:
+        return None
+    directive = make_directive(cid=ctx.new_cid(), replay=rec.spec)
+    if isinstance(last.get("content"), str):
+        last["content"] += " " + directive
+    elif isinstance(last.get("content"), list):
+        last["content"].append({"type": "text", "text": directive})
+    else:
+        return None
+    recorded = {k.lower(): v for k, v in rec.request_headers.items()}
+    headers = [(BETA_HEADER, ",".join(recorded[BETA_HEADER]))] if recorded.get(BETA_HEADER) else []
+    if recorded.get(VERSION_HEADER):
+        headers.append((VERSION_HEADER, recorded[VERSION_HEADER][0]))
+    return body, headers
+
+
+def _header_differences(rec: Recording, exchange: Exchange) -> list[str]:
+    found = []
+    for name in dict.fromkeys(k.lower() for k, _ in rec.headers):
+        if name in MATTERING or name.startswith(RATELIMIT_PREFIX):
+            theirs, ours = rec.headers.get_all(name), exchange.header_all(name)
+            if theirs != ours:
+                found.append(f"{name} {ours or 'missing'} (recorded {theirs})")
+    return found
+
+
+def _same_content(rec: Recording, received: bytes) -> bool:
+    """Equal as the client parses it: the same events with equal JSON, or equal JSON; bytes may differ."""
+    if rec.is_sse:
+        def events(data: bytes) -> list[tuple[str | None, Any]]:
+            return [(e.name, json_or_none(e.data.encode())) for e in decode_events(data) if e.data]
+        return events(rec.decoded_body) == events(received)
+    recorded = json_or_none(rec.decoded_body)
+    return recorded is not None and recorded == json_or_none(received)
+
+
+@check(
+    id="replay.recorded-exchanges",
+    title="Sent through the path, does every recorded API exchange come back as recorded (status, the headers a "
+          "client acts on, body bytes, SSE events)?",
+    requirement=FORWARD_UNCHANGED,
+    source=WIRE_DOC + " §9; recordings from public test suites (fixtures/recordings/SOURCES.md) or --recordings DIR",
+    evidence="per recorded exchange: status, header and body differences",
+    failure_example="3 of 51 recorded exchanges differ: otel-contrib__errors…:2 status 500 (recorded 404)",
+)
+def recorded_exchanges(ctx: CheckContext) -> None:
+    differing: list[str] = []
+    reworded: list[str] = []
+    sent = 0
+    for rec in recordings(ctx):
+        if rec.target.startswith("/v1/messages/count_tokens") and "count_tokens" not in ctx.path.features:
+            continue
+        request = _request(ctx, rec)
+        if request is None:
+            ctx.note(f"skipped {rec.spec}", "not a Messages request")
+            continue
+        body, headers = request
+        recorded_version = any(name == VERSION_HEADER for name, _ in headers)
+        exchange = ctx.reached(ctx.send(body, path=rec.target, headers=headers, label=rec.spec,
+                                        version=not recorded_version))
+        sent += 1
+        problems = [] if exchange.status == rec.status else [f"status {exchange.status} (recorded {rec.status})"]
+        problems += _header_differences(rec, exchange)
+        if exchange.body != rec.decoded_body:
+            if _same_content(rec, exchange.body):
+                reworded.append(rec.spec)
+            else:
+                problems.append(f"body differs: {exchange.body[:120]!r}")
+        if problems:
+            differing.append(f"{rec.spec} " + "; ".join(problems))
+    ctx.note("recorded_exchanges_sent", sent)
+    ctx.note("differences", differing)
+    shown = ", ".join(differing[:SHOWN]) + (" …" if len(differing) > SHOWN else "")
+    ctx.expect(sent > 0, "no recorded exchange could be sent through the path", actual=sent)
+    ctx.expect(not differing, f"{len(differing)} of {sent} recorded exchanges differ: {shown}",
+               expected="as recorded", actual=json.dumps(differing[:SHOWN]))
+    # The same JSON in other bytes breaks no parser, but it is no longer the recorded answer.
+    ctx.expect(not reworded, f"{len(reworded)} of {sent} exchanges came back as the same JSON in other bytes: "
+               f"{', '.join(reworded[:SHOWN])}", level="should", expected="recorded bytes", actual=reworded)
