@@ -74,7 +74,7 @@ def test_a_path_that_changes_them_is_named_per_exchange(users_upstream, users_di
     """
     result = _run(users_upstream, users_dir, "mutate-text")
     assert result.verdict is Verdict.FAIL
-    assert "mine_prefill:0 body differs" in result.message
+    assert "mine_prefill:0: body differs" in result.message
 
 
 @pytest.mark.parametrize(("content", "said"), [

@@ -176,11 +176,23 @@ def test_a_scenario_it_cannot_honour_is_refused_at_once(upstream, directive, nam
 
 def test_bad_input_to_the_upstream_gets_a_400_in_the_apis_shape(upstream):
     """
-    A body nested deeper than the parser goes and a journal query with a non-numeric ``since`` are answered 400
-    with an error envelope, not a plain-text 500.
+    A body nested deeper than the parser goes, a journal query with a non-numeric ``since`` and a models page with a
+    bad ``limit`` are answered 400 with an error envelope, not a plain-text 500; the largest directive values are
+    answered quickly.
     """
     nested = b'{"model":"claude-haiku-4-5","max_tokens":8,"messages":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     response = httpx.post(upstream.base_url + "/v1/messages", content=nested, headers=api_headers(), timeout=10)
     assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
     response = httpx.get(upstream.base_url + "/_conformance/journal", params={"since": "abc"}, timeout=10)
     assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
+    for limit in ("abc", "0", "-1", "99999999999999999999"):
+        response = httpx.get(upstream.base_url + "/v1/models", params={"limit": limit}, headers=api_headers(),
+                             timeout=10)
+        assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error", limit
+    # Every numeric directive value has bounds: the largest allowed answer is still quick and small.
+    for directive in ("deltas=10000", "parallel=64 tool=*"):
+        body = {"model": "claude-haiku-4-5", "max_tokens": 100000, "messages": [
+            {"role": "user", "content": f"x [[ec {directive}]]"}], "tools": [
+            {"name": "t", "input_schema": {"type": "object", "properties": {}}}]}
+        response = post(upstream.base_url, {**body, "stream": True}, timeout=10)
+        assert response.status_code == 200 and len(response.content) < 5_000_000, directive

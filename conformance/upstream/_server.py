@@ -205,7 +205,10 @@ class UpstreamApp:
 
     def _model_page(self, request: web.Request) -> dict[str, Any]:
         infos = self._model_infos()
-        limit = int(request.query.get("limit", "20"))
+        text = request.query.get("limit", "20")
+        if not text.isdigit() or not 1 <= int(text) <= 1000:
+            raise ApiError(400, "limit: Input should be an integer between 1 and 1000")
+        limit = int(text)
         page = infos[:limit]
         return {
             "data": page,
