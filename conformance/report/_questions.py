@@ -17,13 +17,18 @@ QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("Cache usage preserved?", ("cache.control-forwarded", "cache.usage-preserved", "cache.usage-preserved-streaming")),
     ("SSE faithful?", ("sse.content-type", "sse.event-sequence", "sse.data-json-equal", "sse.not-buffered",
                        "sse.long-stream-not-cut", "sse.idle-gap-survives", "sse.midstream-error-delivered",
-                       "sse.bytes-identical", "sse.padding-and-ping")),
+                       "sse.bytes-identical", "sse.padding-and-ping", "sse.per-event-delay")),
     ("Slow answers survive?", ("errors.slow-response-not-cut",)),
     ("tool_use round-trip intact?", ("tools.definitions-intact", "tools.tool-use-intact",
                                      "tools.streamed-input-reassembles", "tools.parallel-tool-use",
                                      "tools.result-roundtrip")),
     ("Thinking signatures intact?", ("thinking.blocks-identical", "thinking.streamed-signature-identical",
-                                     "thinking.replay-accepted")),
+                                     "thinking.replay-accepted", "thinking.signature-only-kept",
+                                     "thinking.interleaved-kept")),
+    ("Stop reasons kept?", ("stop.sequence-kept", "server-tools.pause-turn-continues")),
+    ("Server tools intact?", ("server-tools.blocks-intact", "server-tools.streamed-intact",
+                              "server-tools.pause-turn-continues")),
+    ("Recorded API traffic comes back as recorded?", ("replay.recorded-exchanges",)),
     ("Request body unchanged?", ("request.body-unchanged", "request.version-and-beta-once", "request.beta-query-kept",
                                  "request.metadata-kept", "request.no-duplicate-headers", "request.realistic-payload",
                                  "request.upstream-sni")),
@@ -34,6 +39,8 @@ QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
                                         "client.claude-code.oauth-turn", "client.claude-code.error-text",
                                         "client.claude-code.midstream-fallback")),
     ("Allowlist enforced?", ("egress.allowlist-sni", "egress.allowlist-connect")),
+    ("Headers and encoding as the upstream's?", ("headers.content-encoding-kept", "headers.response-diff",
+                                                 "headers.request-diff")),
 ]
 
 
@@ -43,11 +50,13 @@ def answer(results: list[dict[str, Any]], checks: tuple[str, ...]) -> tuple[str,
     failed = [r for r in mine if r["verdict"] == "fail"]
     errored = [r for r in mine if r["verdict"] == "error"]
     nonstrict = [r for r in mine if r["verdict"] == "pass-nonstrict"]
-    answered = [r for r in mine if r["verdict"] not in ("unsupported",)]
+    answered = [r for r in mine if r["verdict"] not in ("unsupported", "info")]
     if failed:
         return VERDICTS[Verdict.FAIL].symbol, f"{failed[0]['check']}: {failed[0]['message'][:90]}"
     if errored:
         return VERDICTS[Verdict.ERROR].symbol, f"not answered: {errored[0]['message'][:90]}"
+    if not answered and any(r["verdict"] == "info" for r in mine):
+        return VERDICTS[Verdict.INFO].symbol, "observations only (see the evidence)"
     if not answered:
         return VERDICTS[Verdict.UNSUPPORTED].symbol, "not applicable to this path"
     if nonstrict:
