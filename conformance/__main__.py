@@ -47,7 +47,9 @@ def checks_markdown() -> str:
         ]
         if check.func.__doc__:  # how the check judges, and why its bounds are what they are
             lines += [" ".join(check.func.__doc__.split()), ""]
-    return "\n".join(lines)
+    from ._contract import contract_markdown, load_contract
+
+    return "\n".join(lines) + "\n" + contract_markdown(load_contract())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     claude = commands.add_parser("claude-code-install", help="install a Claude Code release into the cache (npm)")
     claude.add_argument("version", nargs="?", help="default: claude_code in conformance/pins.toml")
     commands.add_parser("pins", help="print the pinned releases (conformance/pins.toml) as JSON")
+    contract = commands.add_parser("contract", help="Claude Code's gateway contract: clauses, checks, uncovered ones")
+    contract.add_argument("--served", action="store_true", help="also read the pinned Claude Code's own copy "
+                          "(claude gateway, GET /protocol) and name every section the table does not map")
     prepare = commands.add_parser("prepare", help="install what each target needs before a run (LiteLLM releases)")
     prepare.add_argument("--target", action="append", required=True)
     prepare.add_argument("--litellm-version", default=None)
@@ -108,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
         return 0
+    if args.command == "contract":
+        from ._contract import contract_main
+
+        return contract_main(settings, served=args.served)
     if args.command == "pins":
         print(json.dumps(load_pins().__dict__))
         return 0

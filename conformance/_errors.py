@@ -59,6 +59,15 @@ CATALOGUE: dict[int, ErrorKind] = {
 
 TYPE_TO_STATUS: dict[str, int] = {k.type: k.status for k in CATALOGUE.values()}
 
+# Error messages Claude Code's recovery matches on (its gateway protocol, Errors; the pinned client's patterns
+# /^prompt is too long: \d+ tokens > \d+ maximum$/ and "input is too long for requested model"): a path that
+# rewords them turns auto-compact into a dead end. All are 400 invalid_request_error.
+RECOVERY_MESSAGES: dict[str, str] = {
+    "prompt_too_long": "prompt is too long: 215000 tokens > 200000 maximum",
+    "input_too_long": "Input is too long for requested model.",
+    "request_size": "The request size (30037042 bytes) exceeds 30.000MB limit.",
+}
+
 
 def kind_for(status: int) -> ErrorKind:
     """The catalogue row for ``status``; an unlisted 4xx is ``invalid_request_error`` as the docs say."""

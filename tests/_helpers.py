@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -39,3 +40,18 @@ def post(
 ) -> httpx.Response:
     with httpx.Client(timeout=30) as client:
         return client.post(base_url + path, json=body, headers=headers or api_headers(), **kwargs)
+
+
+def run_every_check(run_one: Callable[[str], Any]) -> list[Any]:
+    """Every registered check through ``run_one(check_id)`` as a session runs them: timing checks first and alone,
+    the rest 16 at a time (running them side by side with the timing checks would put the harness's own load into
+    the timings)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conformance.checks import REGISTRY
+
+    timing = [c for c in REGISTRY if REGISTRY[c].timing]
+    results = [run_one(c) for c in timing]
+    with ThreadPoolExecutor(16) as pool:
+        results += list(pool.map(run_one, [c for c in REGISTRY if c not in timing]))
+    return results

@@ -21,9 +21,19 @@ from conformance._encoding import ContentDecoder, decode_body
 from conformance._sse import SseDecoder, encode_event
 from conformance._wire import HOP_BY_HOP
 
-from .faults import BENIGN, FAULTS, JSON_EDITS, SSE_EDITS, edit_event, edit_json_body, edit_request_body
+from .faults import (
+    BENIGN,
+    FAULTS,
+    JSON_EDITS,
+    KNOWN_BETAS,
+    SSE_EDITS,
+    edit_event,
+    edit_json_body,
+    edit_request_body,
+)
 
 PROXY_KEY_HEADER = "x-litellm-api-key"
+
 
 class FaultProxy:
     """A reverse proxy to ``upstream_url`` with the given faults switched on."""
@@ -88,6 +98,14 @@ class FaultProxy:
                 continue
             if lower == "anthropic-beta" and "strip-beta" in f:
                 continue
+            if lower == "anthropic-beta" and "normalise-anthropic-headers" in f:
+                value = ",".join(b for b in value.split(",") if b.strip() in KNOWN_BETAS)
+                if not value:
+                    continue
+            if lower == "anthropic-version" and "normalise-anthropic-headers" in f:
+                value = "2023-06-01"
+            if lower == "user-agent" and "replace-user-agent" in f:
+                value = "Python/3.11 aiohttp/3.9"
             if lower == "anthropic-beta" and "duplicate-beta" in f:
                 value = f"{value},oauth-2025-04-20"
             if f.get("drop-request-header", "").lower() == lower:
@@ -110,6 +128,14 @@ class FaultProxy:
             return web.json_response({"detail": "Not Found"}, status=404)
         if "waf" in f and b"<script>" in raw:
             return web.Response(status=403, text="<html>403 Forbidden</html>", content_type="text/html")
+        if "reject-header" in f and f["reject-header"] in request.headers:
+            return web.json_response({"error": f"header {f['reject-header']} not allowed"}, status=400)
+        if "reset-head" in f and request.method == "HEAD":
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("fault reset-head")
+        if "redirect-models" in f and request.path == "/v1/models":
+            raise web.HTTPTemporaryRedirect("/models" + (f"?{request.query_string}" if request.query_string else ""))
         stream_request = b'"stream": true' in raw or b'"stream":true' in raw
         if self._session is None:
             self._session = aiohttp.ClientSession(auto_decompress=False)
@@ -129,6 +155,7 @@ class FaultProxy:
             headers=self._request_headers(request),
             data=edit_request_body(self.faults, raw),
             skip_auto_headers={"User-Agent", "Accept-Encoding", "Accept", "Content-Type"},
+            allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=120),
             **tls,
         )

@@ -56,7 +56,23 @@ FAULTS = {
     "normalise-stop-reason": "answer stop_sequence and pause_turn as end_turn (a gateway knowing four stop reasons)",
     "drop-citations": "drop text citations, citations_delta events and usage.server_tool_use from responses",
     "drop-empty-thinking": "drop thinking blocks with empty text from request history (LiteLLM's sanitizer)",
+    "normalise-anthropic-headers": "keep only known anthropic-beta values and send anthropic-version 2023-06-01",
+    "drop-unknown-fields": "drop request body fields a typed gateway does not know (top level, blocks, tools)",
+    "prepend-system": "put the gateway's own system block before the client's system prompt",
+    "reject-header": "answer 400 when the request carries the named header (argument)",
+    "replace-user-agent": "send the gateway's HTTP client's User-Agent instead of the client's",
+    "reset-head": "reset the connection of a HEAD request",
+    "redirect-models": "answer GET /v1/models with a 307 redirect to /models",
 }
+# The betas a gateway with an allowlist would know (normalise-anthropic-headers keeps only these).
+KNOWN_BETAS = {"oauth-2025-04-20", "interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14",
+               "context-management-2025-06-27", "advanced-tool-use-2025-11-20", "prompt-caching-2024-07-31"}
+# Request body fields a typed gateway knows (drop-unknown-fields drops the rest).
+KNOWN_FIELDS = {"model", "messages", "max_tokens", "system", "tools", "tool_choice", "stream", "metadata",
+                "temperature", "top_p", "top_k", "stop_sequences", "thinking", "context_management"}
+KNOWN_BLOCK_FIELDS = {"type", "text", "cache_control", "id", "name", "input", "tool_use_id", "content", "is_error",
+                      "thinking", "signature", "data", "source", "citations"}
+KNOWN_TOOL_FIELDS = {"name", "description", "input_schema", "cache_control", "type", "defer_loading"}
 # Changes a transparent path may make: every check must still pass through them (content-encoding-kept aside,
 # which exists to see the second one).
 BENIGN = {
@@ -92,6 +108,8 @@ def edit_request_body(f: dict[str, str], raw: bytes) -> bytes:
         "strip-schema-field",
         "strip-is-error",
         "drop-empty-thinking",
+        "drop-unknown-fields",
+        "prepend-system",
     }
     if not raw or not edits & set(f):
         return raw
@@ -105,6 +123,16 @@ def edit_request_body(f: dict[str, str], raw: bytes) -> bytes:
     if "strip-cache-control" in f:
         text = re.sub(r',\s*"cache_control":\s*\{[^}]*\}', "", text)
     body = json.loads(text)
+    if "drop-unknown-fields" in f:
+        body = {k: v for k, v in body.items() if k in KNOWN_FIELDS}
+        body["tools"] = [{k: v for k, v in t.items() if k in KNOWN_TOOL_FIELDS} for t in body.get("tools") or []] \
+            or None
+        if body["tools"] is None:
+            del body["tools"]
+    if "prepend-system" in f:
+        system = body.get("system") or []
+        system = [{"type": "text", "text": system}] if isinstance(system, str) else system
+        body["system"] = [{"type": "text", "text": "You are served through the company gateway."}, *system]
     for tool in body.get("tools") or []:
         if "strip-schema-field" in f:
             tool.get("input_schema", {}).pop("additionalProperties", None)
@@ -115,6 +143,9 @@ def edit_request_body(f: dict[str, str], raw: bytes) -> bytes:
         for block in message.get("content") if isinstance(message.get("content"), list) else []:
             if "strip-is-error" in f and block.get("type") == "tool_result":
                 block.pop("is_error", None)
+            if "drop-unknown-fields" in f:
+                for key in [k for k in block if k not in KNOWN_BLOCK_FIELDS]:
+                    del block[key]
     return json.dumps(body, indent=1).encode()
 
 

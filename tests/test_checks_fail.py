@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -20,6 +19,7 @@ from conformance.checks import REGISTRY, TargetRun
 from conformance.paths import ALL_FEATURES, Credentials, EgressPath
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
 
+from ._helpers import run_every_check
 from .faultproxy import PROXY_KEY_HEADER, FaultProxy
 from .faults import BENIGN
 from .openproxies import OpenConnectProxy, OpenTcpForwarder
@@ -42,6 +42,16 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("endpoints.count-tokens", ("block-path=/v1/messages/count_tokens",), FAIL),
     ("endpoints.models", ("block-path=/v1/models",), NONSTRICT),
     ("replay.recorded-exchanges", ("errors-to-500",), FAIL),
+    ("contract.unknown-beta-and-version", ("normalise-anthropic-headers",), FAIL),
+    ("contract.unknown-fields-kept", ("drop-unknown-fields",), FAIL),
+    ("contract.beta-and-field-together", ("drop-body-field=context_management",), FAIL),
+    ("contract.system-attribution-first", ("prepend-system",), FAIL),
+    ("contract.client-headers-tolerated", ("reject-header=x-app",), FAIL),
+    ("contract.user-agent-kept", ("replace-user-agent",), FAIL),
+    ("contract.recovery-error-wording", ("wrap-errors",), FAIL),
+    ("contract.head-probe-tolerated", ("reset-head",), NONSTRICT),
+    ("contract.models-discovery", ("redirect-models",), FAIL),
+    ("contract.tool-streaming-and-references", ("empty-tool-input",), FAIL),
     ("errors.status-preserved", ("errors-to-500",), FAIL),
     ("errors.envelope-valid", ("wrap-errors",), FAIL),
     ("errors.type-and-message-preserved", ("wrap-errors",), FAIL),
@@ -141,13 +151,7 @@ def _run(
 
 
 def _run_all(upstream: ReferenceUpstream, proxy: FaultProxy) -> list[CheckResult]:
-    """Every check through ``proxy`` as a session runs them: timing checks first and alone, the rest side by side
-    (16 checks at once in this one process would put the harness's own load into the timings)."""
-    timing = [c for c in REGISTRY if REGISTRY[c].timing]
-    results = [_run(upstream, proxy, c) for c in timing]
-    with ThreadPoolExecutor(16) as pool:
-        results += list(pool.map(lambda c: _run(upstream, proxy, c), [c for c in REGISTRY if c not in timing]))
-    return results
+    return run_every_check(lambda c: _run(upstream, proxy, c))
 
 
 def test_every_check_has_a_failing_case():

@@ -27,7 +27,7 @@ from conformance.shim import ShimApp, ShimConfig, restore_error, translate_auth
 from conformance.shim._edge import EdgeRunner, EdgeState
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, OAUTH_BETA
 
-from ._helpers import api_headers, message_body, new_cid
+from ._helpers import api_headers, message_body, new_cid, run_every_check
 from .faultproxy import FaultProxy
 
 OAT = "sk-ant-oat01-SENTINELshim000000000000"
@@ -130,8 +130,7 @@ def test_back_shim_is_transparent_for_every_check(session_upstream, shim_over):
     streams and silent gaps survive, errors untouched.
     """
     base = shim_over(session_upstream.base_url, "back")
-    with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(lambda c: _run(session_upstream, base, c), list(REGISTRY)))
+    results = run_every_check(lambda c: _run(session_upstream, base, c))
     bad = [(r.check_id, r.verdict.value, r.message) for r in results
            if r.verdict not in (Verdict.PASS, Verdict.INFO)
            and not (r.check_id.startswith("egress.") or r.check_id == "request.upstream-sni")]

@@ -61,3 +61,4 @@ STOP_SEQUENCE = (
     "stop_reason is stop_sequence when the model generated one of your custom stop sequences, and stop_sequence "
     "names which one."
 )
+CLAUDE_CODE_PROTOCOL = "Claude Code's gateway contract (code.claude.com/docs/en/llm-gateway-protocol; GET /protocol):"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._contract import load_contract
 from .._verdict import VERDICTS, Verdict
+
+CONTRACT_CHECKS = tuple(dict.fromkeys(c for clause in load_contract().clauses for c in clause.checks))
+"""Every check the contract table maps a clause to (fixtures/contract/claude-code-gateway.yaml)."""
 
 QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("OAuth accepted?", ("auth.oauth-accepted", "auth.oauth-beta-once", "auth.header-kind-preserved")),
@@ -29,6 +33,7 @@ QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("Server tools intact?", ("server-tools.blocks-intact", "server-tools.streamed-intact",
                               "server-tools.pause-turn-continues")),
     ("Recorded API traffic comes back as recorded?", ("replay.recorded-exchanges",)),
+    ("Does the path meet Claude Code's gateway contract?", CONTRACT_CHECKS),
     ("Request body unchanged?", ("request.body-unchanged", "request.version-and-beta-once", "request.beta-query-kept",
                                  "request.metadata-kept", "request.no-duplicate-headers", "request.realistic-payload",
                                  "request.upstream-sni")),

@@ -33,6 +33,8 @@ raises ``ScenarioError``, the upstream answers 400 ``invalid_request_error`` nam
 ``thinking``       ``1`` forces a thinking block, ``omitted`` a signature-only one (empty text), ``redacted`` a
                    ``redacted_thinking`` block, ``0`` none
 ``replay``         ``RECORDING[:N]``: serve interaction N of ``fixtures/recordings/RECORDING.yaml`` verbatim
+``wording``        ``prompt_too_long`` / ``input_too_long`` / ``request_size``: a 400 with the message Claude Code's
+                   recovery matches on (``_errors.RECOVERY_MESSAGES``)
 =================  ==========================================================================================
 """
 
@@ -43,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .._errors import TYPE_TO_STATUS
+from .._errors import RECOVERY_MESSAGES, TYPE_TO_STATUS
 from .._exceptions import ScenarioError
 
 DIRECTIVE = re.compile(r"\[\[ec((?:\s+[A-Za-z_]+=[A-Za-z0-9=._:,*\-]+)*)\s*\]\]")
@@ -101,6 +103,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "thinking": _choice("0", "1", "redacted", "omitted"),
     "text_first": _flag,
     "replay": str,
+    "wording": _choice(*RECOVERY_MESSAGES),
 }
 
 
@@ -128,6 +131,7 @@ class Scenario:
     thinking: str | None = None
     text_first: bool = False
     replay: str | None = None
+    wording: str | None = None
     given: dict[str, str] = field(default_factory=dict)
     """The key=value pairs as written (what the journal records)."""
 

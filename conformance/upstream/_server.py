@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .._errors import envelope
+from .._errors import RECOVERY_MESSAGES, envelope
 from .._exceptions import ScenarioError
 from .._fixtures import RECORDINGS_DIR
 from .._ids import request_id as new_request_id
@@ -29,7 +29,7 @@ from ._pacing import stream
 from ._problems import ApiError
 from ._render import message_json, sse_events
 from ._thinking import verify_history
-from ._validate import check_messages, check_model, parse_body
+from ._validate import check_beta_pairs, check_messages, check_model, parse_body
 from ._writer import ResponseWriter, send_error, send_json
 
 CONTROL_PREFIX = "/_conformance"
@@ -155,6 +155,10 @@ class UpstreamApp:
             raise ApiError(404, f"model: {model_id}")
         parsed = parse_body(body)
         check_messages(parsed, needs_max_tokens=path == "/v1/messages")
+        betas = frozenset(split_betas(headers.getall("anthropic-beta", [])))
+        check_beta_pairs(parsed, betas)
+        if scenario.wording is not None:
+            raise ApiError(400, RECOVERY_MESSAGES[scenario.wording])
         if scenario.status is not None and scenario.status >= 400:
             raise self._scenario_error(scenario.status, scenario)
         check_model(parsed["model"])
@@ -162,7 +166,6 @@ class UpstreamApp:
             return await self._json(writer, {"input_tokens": count_tokens(parsed)})
         verify_history(self.config.signing_key, parsed["messages"])
         usage = self.cache.account(parsed)
-        betas = frozenset(split_betas(headers.getall("anthropic-beta", [])))
         result = answer(parsed, scenario, self.config, usage, self.rng, betas)
         if scenario.delay > 0:  # a slow model: nothing is sent until the answer is ready
             await asyncio.sleep(scenario.delay)

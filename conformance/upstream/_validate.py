@@ -92,3 +92,21 @@ def check_model(model: str) -> None:
     """Unknown models get the API's 404 ``model: NAME``; every ``claude-{opus,sonnet,haiku,N}…`` name is known."""
     if not KNOWN_MODEL.match(model):
         raise ApiError(404, f"model: {model}")
+
+
+# Body fields the API accepts only with their beta (Claude Code's gateway protocol: a beta header and its paired
+# body fields travel together; one without the other is a hard 400).
+PAIRED_FIELDS = {"context_management": ("context-management-",), "defer_loading": ("advanced-tool-use-",
+                                                                                    "tool-search-tool-")}
+
+
+def check_beta_pairs(body: dict[str, Any], betas: frozenset[str]) -> None:
+    """400 ``Extra inputs are not permitted`` for a paired body field that arrived without its beta."""
+    def has(field: str) -> bool:
+        return any(b.startswith(PAIRED_FIELDS[field]) for b in betas)
+
+    if "context_management" in body and not has("context_management"):
+        raise ApiError(400, "context_management: Extra inputs are not permitted")
+    for i, tool in enumerate(body.get("tools") or []):
+        if isinstance(tool, dict) and "defer_loading" in tool and not has("defer_loading"):
+            raise ApiError(400, f"tools.{i}.custom.defer_loading: Extra inputs are not permitted")

@@ -53,6 +53,8 @@ class ResponseWriter:
             )
         # Journal first: a client may read the last byte before this coroutine resumes.
         self.entry.completed = self.entry.completed or last
+        if self.request.method == "HEAD":  # the headers (Content-Length included) as for GET, never a body
+            return
         if data:
             self.entry.chunks.append((time.time(), data))
             await self.response.write(data)

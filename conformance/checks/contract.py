@@ -1,0 +1,284 @@
+"""contract.* — the clauses of Claude Code's gateway contract no other area asks about (``fixtures/contract/``).
+
+Each check carries the clause it holds in its requirement; docs/checks.md's contract table maps every clause to its
+checks, or says why it is uncovered.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from typing import Any
+
+from .._errors import RECOVERY_MESSAGES
+from .._sse import decode_events
+from .._wire import OAUTH_BETA
+from ._context import CheckContext, json_or_none
+from ._registry import check
+from ._requirements import CLAUDE_CODE_PROTOCOL
+
+UNKNOWN_BETA = "egress-conformance-probe-2099-01-01"
+UNKNOWN_VERSION = "2099-01-01"
+ATTRIBUTION = "x-anthropic-billing-header: cc_version=2.1.332.e1c; cc_entrypoint=cli; cch=00000;"
+CLAUDE_CODE_UA = "claude-cli/2.1.332 (external, cli)"
+CLIENT_HEADERS = [("x-app", "cli"), ("x-stainless-lang", "js"), ("x-stainless-retry-count", "0"),
+                  ("x-stainless-timeout", "600"), ("x-stainless-package-version", "0.91.0")]
+PAIRS = {"context-management-2025-06-27": "context_management", "advanced-tool-use-2025-11-20": "defer_loading"}
+SEARCH_TOOLS = [
+    {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"},
+    {"name": "get_weather", "description": "The weather at a place.", "defer_loading": True,
+     "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}}},
+]
+MODELS_BOUND_S = 3.0
+"""Claude Code's model discovery gives up after 3000 ms (CLAUDE_CODE_GATEWAY_MODEL_DISCOVERY_TIMEOUT_MS)."""
+
+
+def _sent(entry: Any) -> dict[str, Any]:
+    parsed = json_or_none(entry.body)
+    return parsed if isinstance(parsed, dict) else {}
+
+
+@check(
+    id="contract.unknown-beta-and-version",
+    title="Do an anthropic-beta value and an anthropic-version the path has never seen reach the upstream as sent?",
+    requirement=CLAUDE_CODE_PROTOCOL + " anthropic-beta and anthropic-version are forwarded unchanged, byte for byte: "
+                "new values appear with every Claude Code release.",
+    source="fixtures/contract/claude-code-gateway.yaml#version-and-beta-forwarded",
+    failure_example=f"anthropic-beta values upstream ['interleaved-thinking-2025-05-14'] (sent [… '{UNKNOWN_BETA}'])",
+)
+def unknown_beta_and_version(ctx: CheckContext) -> None:
+    betas = f"interleaved-thinking-2025-05-14,{UNKNOWN_BETA}"
+    exchange = ctx.reached(ctx.send(ctx.body(), headers=[("anthropic-beta", betas)], label="unknown beta"))
+    entry = ctx.received(exchange)
+    sent, seen = exchange.request_headers.get_all("anthropic-beta"), entry.headers.get_all("anthropic-beta")
+    # The oauth beta belongs to the credential (auth.oauth-beta-once judges it): a path translating auth adds it.
+    values_sent = set(exchange.request_headers.betas()) - {OAUTH_BETA}
+    values_seen = set(entry.headers.betas()) - {OAUTH_BETA}
+    ctx.expect(values_seen == values_sent, f"anthropic-beta values upstream {sorted(values_seen)} (sent "
+               f"{sorted(values_sent)})", expected=sorted(values_sent), actual=sorted(values_seen))
+    ctx.expect(seen == sent, f"anthropic-beta not byte for byte: upstream {seen} (sent {sent})", level="should",
+               expected=sent, actual=seen)
+    # The upstream refuses a version it does not know (400); the path must still have carried it unchanged.
+    exchange = ctx.reached(ctx.send(ctx.body(), version=False, headers=[("anthropic-version", UNKNOWN_VERSION)],
+                                    label="unknown version"))
+    entry = ctx.received(exchange)
+    ctx.expect(entry.headers.get_all("anthropic-version") == [UNKNOWN_VERSION],
+               f"anthropic-version upstream {entry.headers.get_all('anthropic-version')} (sent {UNKNOWN_VERSION})",
+               expected=[UNKNOWN_VERSION], actual=entry.headers.get_all("anthropic-version"))
+
+
+@check(
+    id="contract.unknown-fields-kept",
+    title="Do body fields the path does not know (top level, inside a content block, inside a tool) reach the "
+          "upstream unchanged?",
+    requirement=CLAUDE_CODE_PROTOCOL + " The Anthropic Messages API, unchanged: a field added by a newer client "
+                "reaches the API as sent.",
+    source="fixtures/contract/claude-code-gateway.yaml#messages-unchanged",
+    failure_example="dropped on the way: egress_conformance_probe, messages.0.content.0.egress_probe",
+)
+def unknown_fields_kept(ctx: CheckContext) -> None:
+    body = ctx.body()
+    text = body["messages"][0]["content"]
+    body["messages"][0]["content"] = [{"type": "text", "text": text, "egress_probe": {"kept": True}}]
+    body["egress_conformance_probe"] = {"nested": [1, "two"]}
+    body["tools"] = [{"name": "noop", "input_schema": {"type": "object", "properties": {}},
+                      "eager_input_streaming": True}]
+    exchange = ctx.reached(ctx.send(body))
+    sent = _sent(ctx.received(exchange))
+    lost = []
+    if sent.get("egress_conformance_probe") != body["egress_conformance_probe"]:
+        lost.append("egress_conformance_probe")
+    block = ((sent.get("messages") or [{}])[0].get("content") or [{}])[0]
+    if not isinstance(block, dict) or block.get("egress_probe") != {"kept": True}:
+        lost.append("messages.0.content.0.egress_probe")
+    tool = (sent.get("tools") or [{}])[0]
+    if not isinstance(tool, dict) or tool.get("eager_input_streaming") is not True:
+        lost.append("tools.0.eager_input_streaming")
+    ctx.expect(not lost, f"dropped on the way: {', '.join(lost)}", expected="every field", actual=lost)
+
+
+@check(
+    id="contract.beta-and-field-together",
+    title="Do paired betas and body fields (context_management, a defer_loading tool) reach the upstream together?",
+    requirement=CLAUDE_CODE_PROTOCOL + " A beta header and its paired body fields travel together; dropping one "
+                "without the other is a hard 400.",
+    source="fixtures/contract/claude-code-gateway.yaml#beta-and-field-together",
+    failure_example="context-management-2025-06-27 arrived without context_management",
+)
+def beta_and_field_together(ctx: CheckContext) -> None:
+    body = ctx.body("Weather?", tool="get_weather")
+    body["context_management"] = {"edits": [{"type": "clear_tool_uses_20250919"}]}
+    body["tools"] = copy.deepcopy(SEARCH_TOOLS)
+    exchange = ctx.reached(ctx.send(body, headers=[("anthropic-beta", ",".join(PAIRS))]))
+    entry = ctx.received(exchange)
+    sent, betas = _sent(entry), set(entry.headers.betas())
+    fields = {"context_management": "context_management" in sent,
+              "defer_loading": any(isinstance(t, dict) and "defer_loading" in t for t in sent.get("tools") or [])}
+    for beta, field in PAIRS.items():
+        ctx.expect((beta in betas) == fields[field],
+                   f"{beta} arrived without {field}" if beta in betas else f"{field} arrived without {beta}",
+                   expected="both or neither", actual={"beta": beta in betas, "field": fields[field]})
+    answer = json_or_none(exchange.body) or {}
+    ctx.expect(exchange.status == 200 and answer.get("context_management") == {"applied_edits": []},
+               f"the answer lost context_management or failed: {exchange.status} {exchange.body[:160]!r}",
+               expected={"applied_edits": []}, actual=answer.get("context_management"))
+
+
+@check(
+    id="contract.system-attribution-first",
+    title="Does the attribution block stay the first entry of system[], unchanged, with the system prompt after it?",
+    requirement=CLAUDE_CODE_PROTOCOL + " The attribution block is the first entry of system[]; the body is not "
+                "rewritten (attribution and the prompt cache both key on it).",
+    source="fixtures/contract/claude-code-gateway.yaml#attribution-block-first",
+    failure_example="system[0] upstream 'You are served through the company gateway.' (sent the attribution block)",
+)
+def system_attribution_first(ctx: CheckContext) -> None:
+    body = ctx.body()
+    system = [{"type": "text", "text": ATTRIBUTION},
+              {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude.",
+               "cache_control": {"type": "ephemeral"}}]
+    body["system"] = copy.deepcopy(system)
+    exchange = ctx.reached(ctx.send(body))
+    received = _sent(ctx.received(exchange)).get("system")
+    first = received[0].get("text") if isinstance(received, list) and received and isinstance(received[0], dict) \
+        else received
+    ctx.expect(received == system, f"system[0] upstream {str(first)[:80]!r} (sent the attribution block)",
+               expected=system, actual=received)
+
+
+@check(
+    id="contract.client-headers-tolerated",
+    title="Is a request carrying Claude Code's x-app and x-stainless-* headers answered, not refused?",
+    requirement=CLAUDE_CODE_PROTOCOL + " The client also sends x-app and x-stainless-* headers — pass them through "
+                "or drop them, but don't reject the request because of them.",
+    source="fixtures/contract/claude-code-gateway.yaml#client-headers-not-rejected",
+    failure_example="refused: 400 {\"error\": \"header x-app not allowed\"}",
+)
+def client_headers_tolerated(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(ctx.body(), headers=list(CLIENT_HEADERS)))
+    ctx.expect(exchange.status == 200, f"refused: {exchange.status} {exchange.body[:120].decode(errors='replace')}",
+               expected=200, actual=exchange.status)
+    ctx.received(exchange)
+
+
+@check(
+    id="contract.user-agent-kept",
+    title="Does the client's User-Agent (claude-cli/…) reach the upstream unchanged?",
+    requirement=CLAUDE_CODE_PROTOCOL + " Forward content-type, accept, accept-encoding, anthropic-version, "
+                "anthropic-beta, user-agent, and x-stainless-*.",
+    source="fixtures/contract/claude-code-gateway.yaml#user-agent-and-headers-forwarded",
+    failure_example="User-Agent upstream ['Python/3.11 aiohttp/3.9'] (sent claude-cli/2.1.332 (external, cli))",
+)
+def user_agent_kept(ctx: CheckContext) -> None:
+    exchange = ctx.reached(ctx.send(ctx.body(), headers=[("user-agent", CLAUDE_CODE_UA)]))
+    seen = ctx.received(exchange).headers.get_all("user-agent")
+    ctx.expect(seen == [CLAUDE_CODE_UA], f"User-Agent upstream {seen} (sent {CLAUDE_CODE_UA})",
+               expected=[CLAUDE_CODE_UA], actual=seen)
+
+
+@check(
+    id="contract.recovery-error-wording",
+    title="Do the error messages Claude Code's recovery matches on (prompt is too long: …) reach it word for word?",
+    requirement=CLAUDE_CODE_PROTOCOL + " A 400/413 in Anthropic's own error envelope (e.g. prompt is too long: …): "
+                "relay that error.message, the client's recovery (auto-compact etc.) keys on it.",
+    source="fixtures/contract/claude-code-gateway.yaml#error-wording-relayed",
+    failure_example="prompt_too_long: client read 'litellm.BadRequestError: …' (upstream 'prompt is too long: …')",
+)
+def recovery_error_wording(ctx: CheckContext) -> None:
+    for wording, message in RECOVERY_MESSAGES.items():
+        exchange = ctx.reached(ctx.send(ctx.body(wording=wording), label=wording))
+        ctx.received(exchange)
+        error = (json_or_none(exchange.body) or {}).get("error") or {}
+        said = error.get("message") if isinstance(error, dict) else None
+        ctx.expect(exchange.status == 400 and said == message,
+                   f"{wording}: client read {str(said)[:80]!r} (upstream {message!r})", expected=message, actual=said)
+
+
+@check(
+    id="contract.head-probe-tolerated",
+    title="Does the path answer Claude Code's start-up HEAD probe, and keep answering after it?",
+    requirement=CLAUDE_CODE_PROTOCOL + " Claude Code 2.1.332 sends HEAD {base}/api/hello at start-up (10 s, errors "
+                "ignored) to warm the connection: the path must not fall over because of it.",
+    source="fixtures/contract/claude-code-gateway.yaml#head-probe-tolerated",
+    level="should",
+    failure_example="HEAD /api/hello: no HTTP answer (connection reset)",
+)
+def head_probe_tolerated(ctx: CheckContext) -> None:
+    for path in ("/api/hello", "/"):
+        probe = ctx.send(None, method="HEAD", path=path, auth="", version=False, timeout=10, label=f"HEAD {path}")
+        ctx.expect(probe.status is not None, f"HEAD {path}: no HTTP answer ({probe.error})", actual=probe.error)
+    after = ctx.reached(ctx.send(ctx.body(), label="after the probe"))
+    ctx.expect(after.status == 200, f"the request after the probe got {after.status}", expected=200,
+               actual=after.status, level="must")
+
+
+@check(
+    id="contract.models-discovery",
+    title="Is GET /v1/models?limit=1000 answered within 3 s, without a redirect, in Anthropic's shape (or a 404)?",
+    requirement=CLAUDE_CODE_PROTOCOL + " Anthropic models-list shape {\"data\":[{\"id\",\"display_name\"},...]}; "
+                "return 404 to fall back; fixed-path endpoints are resolved against {base}, never a redirect.",
+    source="fixtures/contract/claude-code-gateway.yaml#models-discovery",
+    failure_example="GET /v1/models?limit=1000: 307 redirect (Claude Code fetches with redirect: error)",
+)
+def models_discovery(ctx: CheckContext) -> None:
+    cid = ctx.new_cid()
+    started = time.monotonic()
+    exchange = ctx.reached(ctx.send(None, method="GET", path=f"/v1/models?limit=1000&ec_cid={cid}",
+                                    headers=[("x-ec-cid", cid), ("user-agent", CLAUDE_CODE_UA)]))
+    took = time.monotonic() - started
+    exchange.cid = cid
+    ctx.note("took_s", round(took, 3))
+    ctx.expect(not 300 <= (exchange.status or 0) < 400,
+               f"GET /v1/models?limit=1000: {exchange.status} redirect (Claude Code fetches with redirect: error)",
+               expected="no redirect", actual=exchange.header("location"))
+    ctx.expect(took <= MODELS_BOUND_S, f"answered in {took:.1f} s (Claude Code gives up after 3 s)",
+               expected=f"<= {MODELS_BOUND_S} s", actual=round(took, 3))
+    if exchange.status == 404:
+        return  # a clean "not implemented": Claude Code falls back to its built-in list
+    data = (json_or_none(exchange.body) or {}).get("data")
+    usable = [m for m in data or [] if isinstance(m, dict) and re.search("claude|anthropic", str(m.get("id")), re.I)
+              and "display_name" in m]
+    ctx.expect(exchange.status == 200 and bool(usable), f"not a usable Anthropic models list: {exchange.status} "
+               f"{exchange.body[:120]!r}", expected="200 {data:[{id,display_name}]}", actual=exchange.status)
+    entry = ctx.upstream_entry(exchange)
+    if entry is not None:
+        ctx.expect("limit=1000" in entry.query, f"the upstream was asked {entry.query!r}", expected="limit=1000",
+                   actual=entry.query)
+
+
+@check(
+    id="contract.tool-streaming-and-references",
+    title="Do fine-grained tool-streaming pieces and tool search's tool_reference blocks arrive as the upstream "
+          "sent them?",
+    requirement=CLAUDE_CODE_PROTOCOL + " Fine-grained tool streaming (input_json_delta pieces that are not JSON on "
+                "their own) and tool_reference blocks pass through.",
+    source="fixtures/contract/claude-code-gateway.yaml#tool-streaming-and-references",
+    features=("messages", "streaming"),
+    failure_example="input_json_delta pieces differ: 0 reached the client of 6",
+)
+def tool_streaming_and_references(ctx: CheckContext) -> None:
+    body = ctx.body("Weather?", stream=True, tool="get_weather")
+    body["tools"] = copy.deepcopy(SEARCH_TOOLS)
+    betas = "fine-grained-tool-streaming-2025-05-14,advanced-tool-use-2025-11-20"
+    exchange = ctx.reached(ctx.send(body, headers=[("anthropic-beta", betas)]))
+    entry = ctx.received(exchange)
+
+    def pieces(data: bytes) -> list[str]:
+        found = []
+        for event in decode_events(data):
+            delta = (json_or_none(event.data.encode()) or {}).get("delta") if event.data else None
+            if isinstance(delta, dict) and delta.get("type") == "input_json_delta":
+                found.append(delta.get("partial_json"))
+        return found
+
+    def references(data: bytes) -> list[Any]:
+        return [(json_or_none(e.data.encode()) or {}).get("content_block") for e in decode_events(data)
+                if e.name == "content_block_start" and "tool_search_tool_result" in e.data]
+
+    theirs, ours = pieces(entry.response_body or b""), pieces(exchange.body)
+    ctx.expect(bool(theirs) and ours == theirs, f"input_json_delta pieces differ: {len(ours)} reached the client "
+               f"of {len(theirs)}", expected=theirs[:8], actual=ours[:8])
+    theirs_refs, ours_refs = references(entry.response_body or b""), references(exchange.body)
+    ctx.expect(bool(theirs_refs) and ours_refs == theirs_refs, "tool_reference blocks differ from the upstream's",
+               expected=theirs_refs, actual=ours_refs)
