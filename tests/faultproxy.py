@@ -165,6 +165,10 @@ class FaultProxy:
         except TimeoutError:
             return web.Response(status=504, text="upstream request timeout", content_type="text/plain")
         try:
+            if request.method == "HEAD":  # headers only, whatever the faults do to bodies
+                return web.Response(status=upstream.status,
+                                    headers=[(k, v) for k, v in self._response_headers(upstream, keep_length=True)
+                                             if k.lower() != "content-encoding"])
             return await self._respond(request, upstream, stream_request)
         finally:
             upstream.release()
