@@ -73,6 +73,8 @@ def test_the_pinned_claude_codes_served_contract_is_mapped():
     try:
         text = served_protocol(binary)
     except ContractProbeError as exc:
+        if str(exc).startswith("unshare"):  # no user or network namespaces on this machine: nothing to judge
+            pytest.skip(f"no private network namespace here: {exc}")
         pytest.fail(f"the served contract could not be read: {exc}")
     assert text.startswith("# Claude Code gateway protocol")
     assert len(protocol_sections(text)) >= 10
