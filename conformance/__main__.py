@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = commands.add_parser("docs", help="write docs/checks.md from the registry")
     docs.add_argument("--output", type=Path, default=DOCS)
     commands.add_parser("envoy-prod", help="write the production Envoy configs to fixtures/envoy/prod/")
+    commands.add_parser("prod-configs", help="write every production gateway config (fixtures/<family>/prod/)")
     install = commands.add_parser("litellm-install", help="install LiteLLM releases into their cached virtualenvs")
     install.add_argument("versions", nargs="+")
     claude = commands.add_parser("claude-code-install", help="install a Claude Code release into the cache (npm)")
@@ -76,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     gate.add_argument("results", type=Path, help="results.json or a report directory (its newest run)")
     gate.add_argument("--baseline", required=True, help="the pinned release")
     gate.add_argument("--candidate", required=True, help="the release to upgrade to")
+    merge = commands.add_parser("merge", help="join the results of separate CI jobs (one per family) into one "
+                                "report and one gate decision (exit 1 on a regression or a missing job)")
+    merge.add_argument("runs", nargs="+", type=Path, help="results.json files or report directories")
+    merge.add_argument("--out", type=Path, default=Path("reports/merged"))
+    merge.add_argument("--targets", default=None, help="comma-separated targets the jobs should have covered")
     publish = commands.add_parser("publish", help="copy a run's reports to a stable directory (reports/spike-3)")
     publish.add_argument("run", type=Path, help="a report directory (its newest run is taken)")
     publish.add_argument("destination", type=Path)
@@ -113,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
         return 0
+    if args.command == "merge":
+        from ._merge import merge_main
+
+        wanted = [t for t in (args.targets or "").split(",") if t] or None
+        return merge_main(args.runs, args.out, wanted, settings.expectations_dir)
     if args.command == "contract":
         from ._contract import contract_main
 
@@ -178,7 +189,15 @@ def main(argv: list[str] | None = None) -> int:
             except PathError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
-    if args.command == "envoy-prod":
+    if args.command == "prod-configs":
+        from .paths import haproxy, nginx
+
+        for module, templates, suffix in ((nginx, ("reverse",), "conf"), (haproxy, ("reverse", "sni"), "cfg")):
+            module.PROD_DIR.mkdir(parents=True, exist_ok=True)
+            for template in templates:
+                (module.PROD_DIR / f"{template}.{suffix}").write_text(module.production_config(template))
+                print(module.PROD_DIR / f"{template}.{suffix}")
+    if args.command in ("envoy-prod", "prod-configs"):
         from .paths.envoy import PROD_DIR, PROD_LISTEN_PORTS, production_config
 
         PROD_DIR.mkdir(parents=True, exist_ok=True)

@@ -111,7 +111,7 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
         return made
 
     if run.startup_error:
-        return result(Verdict.ERROR, run.startup_error)
+        return result(Verdict.UNSUPPORTED if run.startup_unsupported else Verdict.ERROR, run.startup_error)
     dead = run.liveness.dead_reason
     if dead:
         return result(Verdict.ERROR, dead)

@@ -19,6 +19,10 @@ class PathError(ConformanceError):
     """A path could not be built, started or reached; the message says which and why."""
 
 
+class ToolMissing(PathError):
+    """The software a target runs is not installed; its checks are ``unsupported`` with this message."""
+
+
 class Unsupported(ConformanceError):
     """Raised inside a check when it cannot run on this path; the message is the reason."""
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ._client import HarnessClient
 from ._engine import CheckResult, run_check
+from ._exceptions import ToolMissing
 from ._expectations import Expectation, lookup
 from ._expectations import load as load_expectations
 from ._observer import UpstreamObserver
@@ -198,9 +199,10 @@ class ChecklistSession:
             _reachable(*path.reach_address())
         except (PathError, OSError) as exc:
             message = f"target {word}: {exc}"
-            self.say(f"error: {redact(message)}")
+            missing = isinstance(exc, ToolMissing)  # not installed here: unsupported, with how to install it
+            self.say(f"{'unsupported' if missing else 'error'}: {redact(message)}")
             path.stop()
-            return self._failed_run(path, message)
+            return self._failed_run(path, message, unsupported=missing)
         path.metadata.setdefault("startup_s", round(time.perf_counter() - started, 3))
         try:
             self.expectations[word] = load_expectations(word, self.options.settings.expectations_dir)
@@ -220,11 +222,11 @@ class ChecklistSession:
             recordings=self.options.recordings,
         )
 
-    def _failed_run(self, path: EgressPath, message: str) -> TargetRun:
+    def _failed_run(self, path: EgressPath, message: str, *, unsupported: bool = False) -> TargetRun:
         assert self.observer is not None
         client = HarnessClient("http://127.0.0.1:9", timeout=1)
         return TargetRun(path=path, observer=self.observer, client=client, direct=None, startup_error=message,
-                         settings=self.options.settings)
+                         startup_unsupported=unsupported, settings=self.options.settings)
 
     def stop(self) -> None:
         """Cancel checks still running, stop every target and the upstream, and reap every child process."""

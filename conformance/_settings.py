@@ -46,12 +46,14 @@ class Pins:
     claude_code: str
     litellm_test_releases: tuple[str, ...]
     local_matrix: tuple[str, ...]
+    gateways: tuple[str, ...] = ()
+    """The system-package gateways (nginx, HAProxy): in ``--target=all``, not in the default matrix."""
 
 
 def load_pins(path: Path = PINS_FILE) -> Pins:
     data = tomllib.loads(path.read_text())
     return Pins(data["litellm"], data["claude_code"], tuple(data["litellm_test_releases"]),
-                tuple(data["local_matrix"]))
+                tuple(data["local_matrix"]), tuple(data.get("gateways", ())))
 
 
 @dataclass(frozen=True)

@@ -289,6 +289,8 @@ def _in_registry_order(results: list[Any]) -> list[Any]:
 def outcome(result_verdict: Verdict, message: str, expected: Expectation | None = None) -> None:
     """Turn a verdict into the pytest outcome against the expectations: a listed failure is xfail, an unlisted
     fail/error/pass-nonstrict fails the item, a listed failure that passed fails it too (strict), unsupported skips."""
+    if result_verdict is Verdict.UNSUPPORTED:  # nothing was judged: a listed failure is neither confirmed nor gone
+        pytest.skip(f"unsupported: {message}")
     status = classify(result_verdict.value, expected)
     if status == "expected":
         assert expected is not None
@@ -299,5 +301,3 @@ def outcome(result_verdict: Verdict, message: str, expected: Expectation | None 
                     "update the expectations (--update-expectations)", pytrace=False)
     if status == "regression":
         pytest.fail(f"{result_verdict.value}: {message}", pytrace=False)
-    if result_verdict is Verdict.UNSUPPORTED:
-        pytest.skip(f"unsupported: {message}")

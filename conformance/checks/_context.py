@@ -111,6 +111,8 @@ class TargetRun:
     """Direct-to-upstream baselines, one store for the whole run: every target compares with the same oracle."""
     liveness: PathLiveness = field(default_factory=PathLiveness)
     startup_error: str | None = None
+    startup_unsupported: bool = False
+    """The target's software is not installed here: its checks are ``unsupported`` (startup_error says how)."""
     settings: Settings = field(default_factory=Settings.from_env)
     recordings: Path | None = None
     """The user's cassette folder (``--recordings``), or None for the project's own recordings."""

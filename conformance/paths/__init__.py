@@ -66,7 +66,8 @@ _WORD = re.compile(r"^([a-z][a-z0-9_-]*)(?:\[([^\]]*)\])?$")
 
 
 def split_targets(values: list[str]) -> list[str]:
-    """``--target a,b --target c[k=v,x=y]`` → ``["a", "b", "c[k=v,x=y]"]`` (commas inside brackets kept)."""
+    """``--target a,b --target c[k=v,x=y]`` → ``["a", "b", "c[k=v,x=y]"]`` (commas inside brackets kept); ``all``
+    is the local matrix and the system-package gateways of ``pins.toml``."""
     words: list[str] = []
     for value in values:
         depth, current = 0, ""
@@ -80,7 +81,13 @@ def split_targets(values: list[str]) -> list[str]:
                 current += ch
         if current.strip():
             words.append(current.strip())
-    return [w for w in words if w]
+    if "all" in words:
+        from .._settings import load_pins
+
+        pins = load_pins()
+        at = words.index("all")
+        words[at:at + 1] = [*pins.local_matrix, *pins.gateways]
+    return list(dict.fromkeys(w for w in words if w))
 
 
 def resolve_target(

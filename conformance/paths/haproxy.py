@@ -1,0 +1,122 @@
+"""HAProxy (Debian's ``haproxy``) as an egress path, started from ``fixtures/haproxy/`` templates.
+
+* ``haproxy``: HTTP mode reverse proxy with TLS origination and the timeouts streaming needs.
+* ``haproxy-sni``: TCP mode, TLS passed through, only SNI api.anthropic.com allowed (like ``envoy-sni``).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from .._exceptions import PathError
+from .._fixtures import FIXTURES_DIR
+from .._settings import Settings
+from ..upstream import UPSTREAM_HOSTNAME
+from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
+from ._process import ManagedProcess, free_port
+from ._system import apt_install, system_binary
+
+HAPROXY_DIR = FIXTURES_DIR / "haproxy"
+PROD_DIR = HAPROXY_DIR / "prod"
+PACKAGE = "haproxy"
+PROD_VALUES = {"RUN_DIR": "/run/haproxy", "LISTEN_ADDRESS": "0.0.0.0", "UPSTREAM_HOST": UPSTREAM_HOSTNAME,
+               "UPSTREAM_TLS_PORT": "443", "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"}
+PROD_LISTEN_PORTS = {"reverse": "8080", "sni": "8443"}
+
+
+def render(template: str, **values: str) -> str:
+    """A config from ``fixtures/haproxy/<template>.cfg`` with its ``$NAME`` placeholders filled in."""
+    return Template((HAPROXY_DIR / f"{template}.cfg").read_text()).substitute(values)
+
+
+def production_config(template: str) -> str:
+    return render(template, LISTEN_PORT=PROD_LISTEN_PORTS[template], **PROD_VALUES)
+
+
+def haproxy_version(binary: str) -> str:
+    out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=20).stdout
+    match = re.search(r"version (\S+)", out)
+    return match.group(1) if match else "unknown"
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class HaproxyPath(EgressPath):
+    template: str = "reverse"
+    process: ManagedProcess | None = None
+    listen_port: int = 0
+    ca_pem: str | None = None
+
+    def start(self, upstream: UpstreamSide) -> None:
+        if upstream.tls_port is None or upstream.ca_pem is None:
+            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
+        binary = system_binary("haproxy", PACKAGE)
+        self.family, self.version = "haproxy", haproxy_version(binary)
+        self.listen_port, self.ca_pem = free_port(), upstream.ca_pem
+        run_dir = Path(tempfile.mkdtemp(prefix="egress-haproxy-"))
+        config = run_dir / "haproxy.cfg"
+        config.write_text(render(self.template, RUN_DIR=str(run_dir), LISTEN_ADDRESS="127.0.0.1",
+                                 LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST="127.0.0.1",
+                                 UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem))
+        # -db: stay in the foreground, in the process group the reaper kills.
+        self.process = ManagedProcess(self.name, [binary, "-db", "-f", str(config)])
+        self.process.start()
+        ready = self.process.wait_ready(lambda: _listening(self.listen_port), timeout=20)
+        self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
+                              "config": self.template, "package": PACKAGE})
+        self.base_url = self._base_url()
+
+    def _base_url(self) -> str:
+        return f"http://127.0.0.1:{self.listen_port}"
+
+    def reach_address(self) -> tuple[str, int]:
+        return "127.0.0.1", self.listen_port
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.metadata["log_tail"] = self.process.log_tail(3)
+            self.process.stop()
+
+
+@dataclass
+class HaproxySniPath(HaproxyPath):
+    """The client talks TLS to api.anthropic.com; only its TCP connect goes to HAProxy."""
+
+    template: str = "sni"
+
+    def _base_url(self) -> str:
+        return f"https://{UPSTREAM_HOSTNAME}"
+
+    def connection(self) -> Connection:
+        assert self.ca_pem is not None
+        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem),
+                          connect_to=("127.0.0.1", self.listen_port))
+
+
+def make_haproxy(name: str, options: dict[str, str]) -> EgressPath:
+    return HaproxyPath(name=name, mode="reverse-proxy")
+
+
+def make_haproxy_sni(name: str, options: dict[str, str]) -> EgressPath:
+    return HaproxySniPath(name=name, mode="sni-allowlist", features=ALL_FEATURES | {"sni-allowlist"})
+
+
+def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], None]) -> None:
+    """Install haproxy (apt-get, as root) before the run."""
+    apt_install([PACKAGE], ["haproxy"], say)
+
+
+FAMILIES = {"haproxy": make_haproxy, "haproxy-sni": make_haproxy_sni}

@@ -1,0 +1,108 @@
+"""nginx as an egress reverse proxy (Debian's ``nginx-light``), started from ``fixtures/nginx/`` templates.
+
+* ``nginx``: the settings transparency depends on (HTTP/1.1 upstream, no buffering, SNI and certificate check,
+  long timeouts, a 64m body cap); ``fixtures/nginx/prod/`` holds the deployable variant.
+* ``nginx-defaults``: proxy_pass and a Host header, everything else nginx's defaults — a negative control.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from .._exceptions import PathError
+from .._fixtures import FIXTURES_DIR
+from .._settings import Settings
+from ..upstream import UPSTREAM_HOSTNAME
+from ._base import EgressPath, UpstreamSide
+from ._process import ManagedProcess, free_port
+from ._system import apt_install, system_binary
+
+NGINX_DIR = FIXTURES_DIR / "nginx"
+PROD_DIR = NGINX_DIR / "prod"
+PACKAGE = "nginx-light"
+PROD_VALUES = {"USER_LINE": "", "RUN_DIR": "/var/lib/nginx", "LISTEN_ADDRESS": "0.0.0.0", "LISTEN_PORT": "8080",
+               "UPSTREAM_HOST": UPSTREAM_HOSTNAME, "UPSTREAM_TLS_PORT": "443",
+               "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"}
+
+
+def render(template: str, **values: str) -> str:
+    """A config from ``fixtures/nginx/<template>.conf`` with its ``$NAME`` placeholders filled in."""
+    return Template((NGINX_DIR / f"{template}.conf").read_text()).substitute(values)
+
+
+def production_config(template: str) -> str:
+    """The deployable variant: api.anthropic.com:443, the system CA."""
+    return render(template, **PROD_VALUES)
+
+
+def nginx_version(binary: str) -> str:
+    out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=20)
+    match = re.search(r"nginx/(\S+)", out.stderr + out.stdout)
+    return match.group(1) if match else "unknown"
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class NginxPath(EgressPath):
+    """One nginx master with one worker, its config and temp files in a folder of its own."""
+
+    template: str = "reverse"
+    process: ManagedProcess | None = None
+    listen_port: int = 0
+
+    def start(self, upstream: UpstreamSide) -> None:
+        if upstream.tls_port is None or upstream.ca_pem is None:
+            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
+        binary = system_binary("nginx", PACKAGE)
+        self.family, self.version = "nginx", nginx_version(binary)
+        self.listen_port = free_port()
+        run_dir = Path(tempfile.mkdtemp(prefix="egress-nginx-"))
+        run_dir.chmod(0o755)  # workers run as an unprivileged user when the master is root
+        config = render(self.template, USER_LINE="user root;" if os.geteuid() == 0 else "", RUN_DIR=str(run_dir),
+                        LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST="127.0.0.1",
+                        UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem)
+        (run_dir / "nginx.conf").write_text(config)
+        self.process = ManagedProcess(self.name, [binary, "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir),
+                                                  "-e", str(run_dir / "error.log")])
+        self.process.start()
+        ready = self.process.wait_ready(lambda: _listening(self.listen_port), timeout=20)
+        self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
+                              "config": self.template, "package": PACKAGE})
+        self.base_url = f"http://127.0.0.1:{self.listen_port}"
+
+    def reach_address(self) -> tuple[str, int]:
+        return "127.0.0.1", self.listen_port
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.metadata["log_tail"] = self.process.log_tail(3)
+            self.process.stop()
+
+
+def make_nginx(name: str, options: dict[str, str]) -> EgressPath:
+    return NginxPath(name=name, template="reverse", mode="reverse-proxy")
+
+
+def make_nginx_defaults(name: str, options: dict[str, str]) -> EgressPath:
+    return NginxPath(name=name, template="defaults", mode="reverse-proxy, nginx defaults")
+
+
+def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], None]) -> None:
+    """Install nginx-light (apt-get, as root) before the run."""
+    apt_install([PACKAGE], ["nginx"], say)
+
+
+FAMILIES = {"nginx": make_nginx, "nginx-defaults": make_nginx_defaults}
