@@ -1,0 +1,89 @@
+"""
+The system-package gateways (nginx, HAProxy): their production configs pass the tool's own checker, and a started
+gateway leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance._exceptions import ToolMissing
+from conformance.paths import Credentials, UpstreamSide, haproxy, nginx
+from conformance.paths._system import system_binary
+from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
+
+CHECKERS = [
+    (nginx, "nginx", "nginx-light", "reverse.conf", lambda b, f: [b, "-t", "-c", str(f)]),
+    (haproxy, "haproxy", "haproxy", "reverse.cfg", lambda b, f: [b, "-c", "-f", str(f)]),
+    (haproxy, "haproxy", "haproxy", "sni.cfg", lambda b, f: [b, "-c", "-f", str(f)]),
+]
+
+
+def _binary(name: str, package: str) -> str:
+    try:
+        return system_binary(name, package)
+    except ToolMissing as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.mark.parametrize(("module", "name", "package", "file", "command"), CHECKERS,
+                         ids=[f"{c[1]}-{c[3]}" for c in CHECKERS])
+def test_production_configs_pass_the_tools_own_checker(tmp_path, module, name, package, file, command):
+    """
+    fixtures/<family>/prod/ is what ``python -m conformance prod-configs`` writes today, and the tool accepts it.
+    The check runs in a private mount and network namespace where api.anthropic.com resolves to loopback (both
+    tools resolve upstream names when they read the config; this machine has no DNS).
+    """
+    binary = _binary(name, package)
+    template = file.rsplit(".", 1)[0]
+    committed = (module.PROD_DIR / file).read_text()
+    assert committed == module.production_config(template), "run python -m conformance prod-configs"
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare for a private /etc/hosts")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost api.anthropic.com\n")
+    config = tmp_path / file
+    config.write_text(committed)
+    script = f"mount --bind {hosts} /etc/hosts && " + " ".join(command(binary, config))
+    done = subprocess.run(["unshare", "--mount", "--net", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def tls_side() -> Iterator[UpstreamSide]:
+    with ReferenceUpstream(also_tls=True) as upstream:
+        assert upstream.ca is not None
+        yield UpstreamSide(base_url=upstream.base_url, credentials=Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN),
+                           ca_pem=str(upstream.ca.ca_pem), tls_port=upstream.tls_port)
+
+
+@pytest.mark.parametrize("factory", [nginx.make_nginx, haproxy.make_haproxy, haproxy.make_haproxy_sni])
+def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
+    """
+    Each gateway starts on a free port in its own process group, answers, and is gone after stop.
+    """
+    path = factory(factory.__name__, {})
+    try:
+        path.start(tls_side)
+    except ToolMissing as exc:
+        pytest.skip(str(exc))
+    pid = path.process.process.pid
+    client = path.client(10)
+    try:
+        exchange = client.send("POST", "/v1/messages", headers=[("x-api-key", DEFAULT_API_KEY),
+                                                                ("anthropic-version", "2023-06-01"),
+                                                                ("content-type", "application/json")],
+                               body={"model": "claude-haiku-4-5", "max_tokens": 8,
+                                     "messages": [{"role": "user", "content": "hi"}]})
+    finally:
+        client.close()
+        path.stop()
+    assert exchange.status == 200, exchange.error or exchange.body[:200]
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
