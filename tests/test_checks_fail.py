@@ -108,6 +108,7 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("client.claude-code.tool-turn", ("rewrite-tool-id",), FAIL),
     ("client.claude-code.oauth-turn", ("oauth-to-x-api-key",), FAIL),
     ("client.claude-code.error-text", ("wrap-errors",), FAIL),
+    ("client.claude-code.recovery-wording", ("wrap-errors",), FAIL),
     ("client.claude-code.midstream-fallback", ("drop-sse-errors",), FAIL),
     ("headers.response-diff", ("add-response-header",), INFO),
     ("headers.request-diff", ("add-request-header",), INFO),

@@ -269,6 +269,37 @@ def claude_error_text(ctx: CheckContext) -> None:
 
 
 @check(
+    id="client.claude-code.recovery-wording",
+    title="On \"prompt is too long: …\", does Claude Code react through the path as it does direct (same text, same "
+          "upstream attempts)?",
+    requirement="Relay a 400 in Anthropic's own envelope (e.g. prompt is too long: …) unchanged: the client's "
+                "recovery (auto-compact etc.) keys on it.",
+    source=CLAUDE_CODE_GATEWAY,
+    features=CLAUDE_FEATURES,
+    evidence="Claude Code's result and the upstream attempts, through the path and direct",
+    failure_example="Claude Code showed 'API Error: 400 litellm.ContextWindowExceededError…', not what it shows direct",
+    slow=True,
+    bound_s=CLAUDE_CHECK_BOUND_S,
+)
+def claude_recovery_wording(ctx: CheckContext) -> None:
+    """Claude Code matches this wording to start its recovery; through a path that rewords it, the same turn ends
+    in a different message (and, where recovery would run, with a different number of requests)."""
+    def attempt(direct: bool) -> tuple[int, str]:
+        cid = ctx.new_cid()
+        run = _claude(ctx, f"Say hi {make_directive(cid=cid, wording='prompt_too_long')}", direct=direct)
+        return len(ctx.run.observer.entries(cid)), str(run.result.get("result", ""))
+
+    ours = attempt(False)
+    theirs = ctx.shared_direct("claude.recovery-wording", lambda: attempt(True))
+    ctx.note("upstream_attempts", {"path": ours[0], "direct": theirs[0]})
+    ctx.expect(ours[1] == theirs[1], "Claude Code showed a different result than direct", expected=theirs[1][:300],
+               actual=redact(ours[1])[:300])
+    if not ctx.path.connection().proxy:  # through HTTPS_PROXY Claude Code is first party: its retries differ
+        ctx.expect(ours[0] == theirs[0], f"{ours[0]} upstream attempts through the path, {theirs[0]} direct",
+                   expected=theirs[0], actual=ours[0])
+
+
+@check(
     id="client.claude-code.midstream-fallback",
     title="On a mid-stream error, does Claude Code fall back (or not) to a non-streaming request exactly as direct, "
     "with and without CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK=1?",

@@ -42,6 +42,7 @@ QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
                                         "client.sdk.auth-styles", "client.claude-code.plain-turn",
                                         "client.claude-code.stream-unbuffered", "client.claude-code.tool-turn",
                                         "client.claude-code.oauth-turn", "client.claude-code.error-text",
+                                        "client.claude-code.recovery-wording",
                                         "client.claude-code.midstream-fallback")),
     ("Allowlist enforced?", ("egress.allowlist-sni", "egress.allowlist-connect")),
     ("Headers and encoding as the upstream's?", ("headers.content-encoding-kept", "headers.response-diff",
