@@ -216,7 +216,8 @@ class FaultProxy:
         f = self.faults
         is_sse = "text/event-stream" in upstream.headers.get("content-type", "")
         if upstream.status >= 400 and (
-            {"wrap-errors", "errors-to-500"} & set(f) or ("stream-errors-as-sse" in f and stream_request)
+            {"wrap-errors", "errors-to-500", "generic-error-message"} & set(f)
+            or ("stream-errors-as-sse" in f and stream_request)
         ):
             return await self._error(request, upstream, stream_request)
         if not is_sse:
@@ -250,6 +251,10 @@ class FaultProxy:
             await response.write(encode_event("error", payload))
             await response.write_eof()
             return response
+        if "generic-error-message" in f:  # the Anthropic envelope and status kept, the upstream's words hidden
+            data = json.loads(body)
+            data["error"]["message"] = "The upstream service returned an error."
+            return web.json_response(data, status=upstream.status)
         if "wrap-errors" in f:
             wrapped = {
                 "error": {

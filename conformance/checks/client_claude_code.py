@@ -277,13 +277,17 @@ def claude_error_text(ctx: CheckContext) -> None:
     source=CLAUDE_CODE_GATEWAY,
     features=CLAUDE_FEATURES,
     evidence="Claude Code's result and the upstream attempts, through the path and direct",
-    failure_example="Claude Code showed 'API Error: 400 litellm.ContextWindowExceededError…', not what it shows direct",
+    failure_example="Claude Code showed 'API Error: 400 The upstream service returned an error.', not what it shows "
+                    "direct",
     slow=True,
     bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_recovery_wording(ctx: CheckContext) -> None:
     """Claude Code matches this wording to start its recovery; through a path that rewords it, the same turn ends
-    in a different message (and, where recovery would run, with a different number of requests)."""
+    in a different message (and, where recovery would run, with a different number of requests). Claude Code
+    2.1.332 looks for the phrase anywhere in the message, so a path that wraps the upstream's JSON inside its own
+    message (LiteLLM's unified route) still passes here while contract.recovery-error-wording, which holds the
+    exact wording, fails; a path that replaces the message fails both."""
     def attempt(direct: bool) -> tuple[int, str]:
         cid = ctx.new_cid()
         run = _claude(ctx, f"Say hi {make_directive(cid=cid, wording='prompt_too_long')}", direct=direct)
