@@ -234,6 +234,17 @@ def claude_oauth_turn(ctx: CheckContext) -> None:
     _turn_ok(ctx, run, "oauth turn")
 
 
+def _error_turns(ctx: CheckContext, key: str, **directive: Any) -> tuple[tuple[int, str], tuple[int, str]]:
+    """``(upstream attempts, Claude Code's result)`` of one failing turn through the path, and direct (run once per
+    session and shared by every target)."""
+    def attempt(direct: bool) -> tuple[int, str]:
+        cid = ctx.new_cid()
+        run = _claude(ctx, f"Say hi {make_directive(cid=cid, **directive)}", direct=direct)
+        return len(ctx.run.observer.entries(cid)), str(run.result.get("result", ""))
+
+    return attempt(False), ctx.shared_direct(key, lambda: attempt(True))
+
+
 @check(
     id="client.claude-code.error-text",
     title="On an upstream 400, does Claude Code show the upstream's error text, after as many attempts as direct?",
@@ -246,13 +257,7 @@ def claude_oauth_turn(ctx: CheckContext) -> None:
     bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_error_text(ctx: CheckContext) -> None:
-    def attempt(direct: bool) -> tuple[int, str]:
-        cid = ctx.new_cid()
-        run = _claude(ctx, f"Say hi {make_directive(cid=cid, status=400)}", direct=direct)
-        return len(ctx.run.observer.entries(cid)), str(run.result.get("result", ""))
-
-    ours = attempt(False)
-    theirs = ctx.shared_direct("claude.error-text", lambda: attempt(True))
+    ours, theirs = _error_turns(ctx, "claude.error-text", status=400)
     counts, shown = [ours[0], theirs[0]], [ours[1], theirs[1]]
     message = "messages.0: Input does not match the expected shape."
     ctx.expect(message in shown[1], "direct, Claude Code did not show the upstream's message (harness problem?)",
@@ -288,13 +293,7 @@ def claude_recovery_wording(ctx: CheckContext) -> None:
     2.1.332 looks for the phrase anywhere in the message, so a path that wraps the upstream's JSON inside its own
     message (LiteLLM's unified route) still passes here while contract.recovery-error-wording, which holds the
     exact wording, fails; a path that replaces the message fails both."""
-    def attempt(direct: bool) -> tuple[int, str]:
-        cid = ctx.new_cid()
-        run = _claude(ctx, f"Say hi {make_directive(cid=cid, wording='prompt_too_long')}", direct=direct)
-        return len(ctx.run.observer.entries(cid)), str(run.result.get("result", ""))
-
-    ours = attempt(False)
-    theirs = ctx.shared_direct("claude.recovery-wording", lambda: attempt(True))
+    ours, theirs = _error_turns(ctx, "claude.recovery-wording", wording="prompt_too_long")
     ctx.note("upstream_attempts", {"path": ours[0], "direct": theirs[0]})
     ctx.expect(ours[1] == theirs[1], "Claude Code showed a different result than direct", expected=theirs[1][:300],
                actual=redact(ours[1])[:300])

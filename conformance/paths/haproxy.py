@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -21,7 +20,7 @@ from .._fixtures import FIXTURES_DIR
 from .._settings import Settings
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
-from ._process import ManagedProcess, free_port
+from ._process import ManagedProcess, free_port, listening
 from ._system import apt_install, system_binary
 
 HAPROXY_DIR = FIXTURES_DIR / "haproxy"
@@ -47,12 +46,6 @@ def haproxy_version(binary: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 @dataclass
 class HaproxyPath(EgressPath):
     template: str = "reverse"
@@ -74,7 +67,7 @@ class HaproxyPath(EgressPath):
         # -db: stay in the foreground, in the process group the reaper kills.
         self.process = ManagedProcess(self.name, [binary, "-db", "-f", str(config)])
         self.process.start()
-        ready = self.process.wait_ready(lambda: _listening(self.listen_port), timeout=20)
+        ready = self.process.wait_ready(lambda: listening(self.listen_port), timeout=20)
         self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
                               "config": self.template, "package": PACKAGE})
         self.base_url = self._base_url()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from .._fixtures import FIXTURES_DIR
 from .._settings import Settings
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import EgressPath, UpstreamSide
-from ._process import ManagedProcess, free_port
+from ._process import ManagedProcess, free_port, listening
 from ._system import apt_install, system_binary
 
 NGINX_DIR = FIXTURES_DIR / "nginx"
@@ -49,12 +48,6 @@ def nginx_version(binary: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 @dataclass
 class NginxPath(EgressPath):
     """One nginx master with one worker, its config and temp files in a folder of its own."""
@@ -78,7 +71,7 @@ class NginxPath(EgressPath):
         self.process = ManagedProcess(self.name, [binary, "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir),
                                                   "-e", str(run_dir / "error.log")])
         self.process.start()
-        ready = self.process.wait_ready(lambda: _listening(self.listen_port), timeout=20)
+        ready = self.process.wait_ready(lambda: listening(self.listen_port), timeout=20)
         self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
                               "config": self.template, "package": PACKAGE})
         self.base_url = f"http://127.0.0.1:{self.listen_port}"
