@@ -49,6 +49,10 @@ def merge_documents(sources: list[Path], expected_targets: list[str] | None = No
         blobs.update(document.get("blobs", {}))  # keys are content digests: the same key is the same body
         not_run += document["run"].get("not_run", [])
     covered = {name for name in targets}
+    if expected_targets:
+        from .paths import split_targets
+
+        expected_targets = split_targets(expected_targets)
     for name in expected_targets or []:
         if name not in covered:
             not_run += [{"check": check_id, "target": name} for check_id in checks]
