@@ -134,6 +134,8 @@ class FaultProxy:
             if request.transport is not None:
                 request.transport.abort()
             raise ConnectionResetError("fault reset-head")
+        if "slow-models" in f and request.path == "/v1/models":
+            await asyncio.sleep(float(f["slow-models"] or 4))
         if "redirect-models" in f and request.path == "/v1/models":
             raise web.HTTPTemporaryRedirect("/models" + (f"?{request.query_string}" if request.query_string else ""))
         stream_request = b'"stream": true' in raw or b'"stream":true' in raw

@@ -63,6 +63,7 @@ FAULTS = {
     "replace-user-agent": "send the gateway's HTTP client's User-Agent instead of the client's",
     "reset-head": "reset the connection of a HEAD request",
     "redirect-models": "answer GET /v1/models with a 307 redirect to /models",
+    "slow-models": "hold GET /v1/models N seconds (argument, default 4) before forwarding it",
     "generic-error-message": "keep the error envelope and status, replace error.message with a generic sentence",
 }
 # The betas a gateway with an allowlist would know (normalise-anthropic-headers keeps only these).

@@ -52,6 +52,7 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("contract.recovery-error-wording", ("generic-error-message",), FAIL),
     ("contract.head-probe-tolerated", ("reset-head",), NONSTRICT),
     ("contract.models-discovery", ("redirect-models",), FAIL),
+    ("contract.models-discovery", ("slow-models=4",), FAIL),
     ("contract.tool-streaming-and-references", ("empty-tool-input",), FAIL),
     ("errors.status-preserved", ("errors-to-500",), FAIL),
     ("errors.envelope-valid", ("wrap-errors",), FAIL),

@@ -13,6 +13,7 @@ from typing import Any
 
 from .._errors import RECOVERY_MESSAGES
 from .._sse import decode_events
+from .._threads import parallel
 from .._wire import OAUTH_BETA
 from ._context import CheckContext, json_or_none
 from ._registry import check
@@ -220,20 +221,34 @@ def head_probe_tolerated(ctx: CheckContext) -> None:
                 "return 404 to fall back; fixed-path endpoints are resolved against {base}, never a redirect.",
     source="fixtures/contract/claude-code-gateway.yaml#models-discovery",
     failure_example="GET /v1/models?limit=1000: 307 redirect (Claude Code fetches with redirect: error)",
+    timing=True,
 )
 def models_discovery(ctx: CheckContext) -> None:
+    """Claude Code gives up on discovery after 3 s. The path's time is judged as what it adds to the same request
+    sent straight to the upstream at the same moment, in the run's quiet phase (timing=True), so the harness's own
+    load is in neither side."""
     cid = ctx.new_cid()
-    started = time.monotonic()
-    exchange = ctx.reached(ctx.send(None, method="GET", path=f"/v1/models?limit=1000&ec_cid={cid}",
-                                    headers=[("x-ec-cid", cid), ("user-agent", CLAUDE_CODE_UA)]))
-    took = time.monotonic() - started
+    path = f"/v1/models?limit=1000&ec_cid={cid}"
+    headers = [("x-ec-cid", cid), ("user-agent", CLAUDE_CODE_UA)]
+    timed: dict[str, float] = {}
+
+    def fetch(direct: bool) -> Any:
+        started = time.monotonic()
+        exchange = ctx.send(None, method="GET", path=path, headers=headers, direct=direct,
+                            label="direct" if direct else "through the path")
+        timed["direct" if direct else "path"] = time.monotonic() - started
+        return exchange
+
+    exchange, _ = parallel(fetch, [False, True])
+    exchange = ctx.reached(exchange)
     exchange.cid = cid
-    ctx.note("took_s", round(took, 3))
+    added = timed["path"] - timed["direct"]
+    ctx.note("took_s", {k: round(v, 3) for k, v in timed.items()})
     ctx.expect(not 300 <= (exchange.status or 0) < 400,
                f"GET /v1/models?limit=1000: {exchange.status} redirect (Claude Code fetches with redirect: error)",
                expected="no redirect", actual=exchange.header("location"))
-    ctx.expect(took <= MODELS_BOUND_S, f"answered in {took:.1f} s (Claude Code gives up after 3 s)",
-               expected=f"<= {MODELS_BOUND_S} s", actual=round(took, 3))
+    ctx.expect(added <= MODELS_BOUND_S, f"the path added {added:.1f} s (Claude Code gives up after 3 s)",
+               expected=f"<= {MODELS_BOUND_S} s", actual=round(added, 3))
     if exchange.status == 404:
         return  # a clean "not implemented": Claude Code falls back to its built-in list
     data = (json_or_none(exchange.body) or {}).get("data")
@@ -241,10 +256,9 @@ def models_discovery(ctx: CheckContext) -> None:
               and "display_name" in m]
     ctx.expect(exchange.status == 200 and bool(usable), f"not a usable Anthropic models list: {exchange.status} "
                f"{exchange.body[:120]!r}", expected="200 {data:[{id,display_name}]}", actual=exchange.status)
-    entry = ctx.upstream_entry(exchange)
-    if entry is not None:
-        ctx.expect("limit=1000" in entry.query, f"the upstream was asked {entry.query!r}", expected="limit=1000",
-                   actual=entry.query)
+    entries = [e for e in ctx.upstream_entries(exchange) if "limit=1000" in e.query]
+    ctx.expect(len(entries) >= 2, "the path did not ask the upstream for limit=1000", expected="limit=1000",
+               actual=[e.query for e in ctx.upstream_entries(exchange)])
 
 
 @check(
