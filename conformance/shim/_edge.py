@@ -112,6 +112,9 @@ class EdgeHandler(RequestHandler):
         self.state = state
         self._rejected = False
         self._header_timer: asyncio.TimerHandle | None = None
+        self._in_request = False
+        """Headers parsed and no answer finished yet: body bytes of this request never arm the header timer."""
+        self._fresh_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.state.connections >= self.state.cap:  # answered at once, not left to hang in the backlog
@@ -122,24 +125,44 @@ class EdgeHandler(RequestHandler):
             return
         self.state.connections += 1
         super().connection_made(transport)
-        self._arm_header_timer()
+        # A connection that never sends a byte is closed quietly after the keep-alive time (a client's preconnect
+        # may sit idle for seconds); the header timer starts with the first byte of each request, as Envoy's
+        # request_headers_timeout does, so a quiet connection is never answered 408 just as its request arrives.
+        self._fresh_timer = self._loop.call_later(self.state.config.keepalive_timeout, self._close_fresh)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._rejected:
             return
         self.state.connections -= 1
         self._cancel_header_timer()
+        if self._fresh_timer is not None:
+            self._fresh_timer.cancel()
         if self.state.connections == 0:
             self.state.idle(self._loop)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._current_request is None and self._header_timer is None:  # a new request begins
+        if self._fresh_timer is not None:
+            self._fresh_timer.cancel()
+            self._fresh_timer = None
+        if not self._in_request and self._header_timer is None:  # the first byte of a new request
             self._arm_header_timer()
         super().data_received(data)
 
     def headers_complete(self) -> None:
+        self._in_request = True
         self._cancel_header_timer()
+
+    async def finish_response(self, request: Any, resp: Any, start_time: float | None) -> Any:
+        try:
+            return await super().finish_response(request, resp, start_time)
+        finally:
+            self._in_request = False
+
+    def _close_fresh(self) -> None:
+        self._fresh_timer = None
+        if self.transport is not None and not self._in_request:
+            self.transport.close()
 
     def _arm_header_timer(self) -> None:
         self._header_timer = self._loop.call_later(self.state.config.header_timeout, self._headers_too_slow)
