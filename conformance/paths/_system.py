@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -23,6 +24,13 @@ def system_binary(name: str, package: str) -> str:
     if found is None:
         raise ToolMissing(f"{package} not installed (apt-get install {package}, or run the nox session as root)")
     return found
+
+
+def tool_version(binary: str, pattern: str) -> str:
+    """The version ``binary -v`` prints (stdout or stderr), as the first group of ``pattern``, or "unknown"."""
+    out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=20)
+    match = re.search(pattern, out.stdout + out.stderr)
+    return match.group(1) if match else "unknown"
 
 
 def apt_install(packages: list[str], binaries: list[str], say: Callable[[str], None]) -> None:

@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-import re
 import ssl
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +19,7 @@ from .._settings import Settings
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
 from ._process import ManagedProcess, free_port, listening
-from ._system import apt_install, system_binary
+from ._system import apt_install, system_binary, tool_version
 
 HAPROXY_DIR = FIXTURES_DIR / "haproxy"
 PROD_DIR = HAPROXY_DIR / "prod"
@@ -40,12 +38,6 @@ def production_config(template: str) -> str:
     return render(template, LISTEN_PORT=PROD_LISTEN_PORTS[template], **PROD_VALUES)
 
 
-def haproxy_version(binary: str) -> str:
-    out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=20).stdout
-    match = re.search(r"version (\S+)", out)
-    return match.group(1) if match else "unknown"
-
-
 @dataclass
 class HaproxyPath(EgressPath):
     template: str = "reverse"
@@ -57,7 +49,7 @@ class HaproxyPath(EgressPath):
         if upstream.tls_port is None or upstream.ca_pem is None:
             raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
         binary = system_binary("haproxy", PACKAGE)
-        self.family, self.version = "haproxy", haproxy_version(binary)
+        self.family, self.version = "haproxy", tool_version(binary, r"version (\S+)")
         self.listen_port, self.ca_pem = free_port(), upstream.ca_pem
         run_dir = Path(tempfile.mkdtemp(prefix="egress-haproxy-"))
         config = run_dir / "haproxy.cfg"

@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from .._settings import Settings
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import EgressPath, UpstreamSide
 from ._process import ManagedProcess, free_port, listening
-from ._system import apt_install, system_binary
+from ._system import apt_install, system_binary, tool_version
 
 NGINX_DIR = FIXTURES_DIR / "nginx"
 PROD_DIR = NGINX_DIR / "prod"
@@ -42,12 +40,6 @@ def production_config(template: str) -> str:
     return render(template, **PROD_VALUES)
 
 
-def nginx_version(binary: str) -> str:
-    out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=20)
-    match = re.search(r"nginx/(\S+)", out.stderr + out.stdout)
-    return match.group(1) if match else "unknown"
-
-
 @dataclass
 class NginxPath(EgressPath):
     """One nginx master with one worker, its config and temp files in a folder of its own."""
@@ -60,7 +52,7 @@ class NginxPath(EgressPath):
         if upstream.tls_port is None or upstream.ca_pem is None:
             raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
         binary = system_binary("nginx", PACKAGE)
-        self.family, self.version = "nginx", nginx_version(binary)
+        self.family, self.version = "nginx", tool_version(binary, r"nginx/(\S+)")
         self.listen_port = free_port()
         run_dir = Path(tempfile.mkdtemp(prefix="egress-nginx-"))
         run_dir.chmod(0o755)  # workers run as an unprivileged user when the master is root
