@@ -190,9 +190,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
     if args.command == "prod-configs":
-        from .paths import haproxy, nginx
+        from .paths import haproxy, nginx, squid
 
-        for module, templates, suffix in ((nginx, ("reverse",), "conf"), (haproxy, ("reverse", "sni"), "cfg")):
+        for module, templates, suffix in ((nginx, ("reverse",), "conf"), (haproxy, ("reverse", "sni"), "cfg"),
+                                          (squid, ("connect",), "conf")):
             module.PROD_DIR.mkdir(parents=True, exist_ok=True)
             for template in templates:
                 (module.PROD_DIR / f"{template}.{suffix}").write_text(module.production_config(template))

@@ -68,13 +68,19 @@ class BackgroundServer:
         else:
             self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        self.port = await self._site(self.port, self.ssl_context)
+        self.port = await self._site(self.host, self.port, self.ssl_context)
         if self.extra_tls is not None:
-            self.tls_port = await self._site(0, self.extra_tls)
+            self.tls_port = await self._site(self.host, 0, self.extra_tls)
 
-    async def _site(self, port: int, ssl_context: ssl.SSLContext | None) -> int:
+    def add_site(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> int:
+        """Also serve the app on ``host:port`` (from any thread, once started); the bound port. Raises OSError."""
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(self._site(host, port, ssl_context), self._loop)
+        return future.result(10)
+
+    async def _site(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> int:
         assert self._runner is not None
-        site = web.TCPSite(self._runner, self.host, port, ssl_context=ssl_context)
+        site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[union-attr]

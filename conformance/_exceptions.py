@@ -19,8 +19,13 @@ class PathError(ConformanceError):
     """A path could not be built, started or reached; the message says which and why."""
 
 
-class ToolMissing(PathError):
-    """The software a target runs is not installed; its checks are ``unsupported`` with this message."""
+class PathUnsupported(PathError):
+    """This machine cannot run the target (software missing, no privilege for what it needs); its checks are
+    ``unsupported`` with this message."""
+
+
+class ToolMissing(PathUnsupported):
+    """The software a target runs is not installed (the message says how to install it)."""
 
 
 class Unsupported(ConformanceError):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ._client import HarnessClient
 from ._engine import CheckResult, run_check
-from ._exceptions import ToolMissing
+from ._exceptions import PathUnsupported
 from ._expectations import Expectation, lookup
 from ._expectations import load as load_expectations
 from ._observer import UpstreamObserver
@@ -80,6 +80,7 @@ class ChecklistSession:
             ca_pem=str(self.upstream.ca.ca_pem) if self.upstream and self.upstream.ca else None,
             tls_port=self.upstream.tls_port if self.upstream else None,
             settings=self.options.settings,
+            api_address=self.upstream.api_address if self.upstream and self.upstream.ca else None,
         )
         started: dict[str, TargetRun] = {}
 
@@ -199,7 +200,7 @@ class ChecklistSession:
             _reachable(*path.reach_address())
         except (PathError, OSError) as exc:
             message = f"target {word}: {exc}"
-            missing = isinstance(exc, ToolMissing)  # not installed here: unsupported, with how to install it
+            missing = isinstance(exc, PathUnsupported)  # this machine cannot run it: unsupported, with the reason
             self.say(f"{'unsupported' if missing else 'error'}: {redact(message)}")
             path.stop()
             return self._failed_run(path, message, unsupported=missing)

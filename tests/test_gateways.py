@@ -1,5 +1,5 @@
 """
-The system-package gateways (nginx, HAProxy): their production configs pass the tool's own checker, and a started
+The system-package gateways (nginx, HAProxy, Squid): their production configs pass the tool's own checker, and a started
 gateway leaves no process behind.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance._exceptions import ToolMissing
-from conformance.paths import Credentials, UpstreamSide, haproxy, nginx
+from conformance.paths import Credentials, UpstreamSide, haproxy, nginx, squid
 from conformance.paths._system import system_binary
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
 
@@ -22,6 +22,7 @@ CHECKERS = [
     (nginx, "nginx", "nginx-light", "reverse.conf", lambda b, f: [b, "-t", "-c", str(f)]),
     (haproxy, "haproxy", "haproxy", "reverse.cfg", lambda b, f: [b, "-c", "-f", str(f)]),
     (haproxy, "haproxy", "haproxy", "sni.cfg", lambda b, f: [b, "-c", "-f", str(f)]),
+    (squid, "squid", "squid", "connect.conf", lambda b, f: [b, "-k", "parse", "-f", str(f)]),
 ]
 
 
@@ -61,10 +62,12 @@ def tls_side() -> Iterator[UpstreamSide]:
     with ReferenceUpstream(also_tls=True) as upstream:
         assert upstream.ca is not None
         yield UpstreamSide(base_url=upstream.base_url, credentials=Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN),
-                           ca_pem=str(upstream.ca.ca_pem), tls_port=upstream.tls_port)
+                           ca_pem=str(upstream.ca.ca_pem), tls_port=upstream.tls_port,
+                           api_address=upstream.api_address)
 
 
-@pytest.mark.parametrize("factory", [nginx.make_nginx, haproxy.make_haproxy, haproxy.make_haproxy_sni])
+@pytest.mark.parametrize("factory", [nginx.make_nginx, haproxy.make_haproxy, haproxy.make_haproxy_sni,
+                                     squid.make_squid])
 def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
     """
     Each gateway starts on a free port in its own process group, answers, and is gone after stop.
@@ -87,3 +90,30 @@ def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
         path.stop()
     assert exchange.status == 200, exchange.error or exchange.body[:200]
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_the_upstream_answers_as_api_anthropic_com_on_port_443_of_a_loopback_address(tls_side):
+    """
+    A gateway that resolves api.anthropic.com itself (Squid's hosts file) reaches the upstream on port 443 of a
+    loopback address of this run; asking twice gives the same address.
+    """
+    if tls_side.api_address is None:
+        pytest.skip("no TLS upstream")
+    try:
+        address = tls_side.api_address()
+    except PermissionError as exc:
+        pytest.skip(str(exc))
+    assert address.startswith("127.") and tls_side.api_address() == address
+    import ssl
+
+    import httpx
+
+    context = ssl.create_default_context(cafile=tls_side.ca_pem)
+    transport = httpx.HTTPTransport(verify=context)
+    with httpx.Client(transport=transport, trust_env=False) as client:
+        # The URL names api.anthropic.com; the connect goes to the address (what a hosts file does).
+        response = client.get(f"https://{address}:443/v1/models", headers={"host": "api.anthropic.com",
+                                                                           "x-api-key": DEFAULT_API_KEY,
+                                                                           "anthropic-version": "2023-06-01"},
+                              extensions={"sni_hostname": "api.anthropic.com"})
+    assert response.status_code == 200, response.text[:200]

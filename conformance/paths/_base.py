@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +46,9 @@ class UpstreamSide:
     tls_port: int | None = None
     settings: Settings = field(default_factory=Settings.from_env)
     """The run's settings: cache folder, default releases, a fixed LiteLLM key."""
+    api_address: Callable[[], str] | None = None
+    """A loopback address where the upstream answers TLS on port 443 as api.anthropic.com (bound when first
+    asked; PermissionError without the privilege): for gateways that resolve the name themselves."""
 
 
 @dataclass

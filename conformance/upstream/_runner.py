@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import random
+import threading
 from types import TracebackType
 
 from .._background import BackgroundServer
@@ -49,6 +52,8 @@ class ReferenceUpstream:
         """With ``also_tls``: the port where the same upstream (same journal) serves HTTPS for api.anthropic.com."""
         self._app = UpstreamApp(self.config, self.journal)
         self._server: BackgroundServer | None = None
+        self._api_address: str | None = None
+        self._api_lock = threading.Lock()
 
     @property
     def base_url(self) -> str:
@@ -76,6 +81,31 @@ class ReferenceUpstream:
         self.port = self._server.port
         self.tls_port = self._server.tls_port
         return self
+
+    def api_address(self) -> str:
+        """A loopback address where this upstream answers HTTPS on port 443 as api.anthropic.com, bound on first
+        use: for a gateway that resolves the name itself (a hosts file) and connects to port 443. Raises
+        PermissionError where port 443 cannot be bound (not root, no CAP_NET_BIND_SERVICE)."""
+        with self._api_lock:
+            if self._api_address is None:
+                assert self._server is not None and self.ca is not None, "start() with tls or also_tls first"
+                self._api_address = self._bind_api_address()
+            return self._api_address
+
+    def _bind_api_address(self) -> str:
+        assert self._server is not None and self.ca is not None
+        # 127.0.0.0/8 is all loopback: a random address of it makes port 443 free for this run, beside any other.
+        for _ in range(20):
+            address = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+            try:
+                self._server.add_site(address, 443, self.ca.server_context())
+                return address
+            except OSError as exc:
+                if exc.errno in (errno.EACCES, errno.EPERM):
+                    raise PermissionError("port 443 needs root or CAP_NET_BIND_SERVICE") from None
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+        raise OSError(errno.EADDRINUSE, "no free loopback address for port 443")
 
     def stop(self) -> None:
         """Stop serving and join the thread (open streams are closed)."""

@@ -1,0 +1,119 @@
+"""Squid (Debian's ``squid``) as an egress CONNECT forward proxy, started from ``fixtures/squid/connect.conf``.
+
+* ``squid``: clients set ``HTTPS_PROXY`` to it; it allows ``CONNECT api.anthropic.com:443`` and nothing else (like
+  ``envoy-connect``). The tunnel carries the client's TLS session to the API end to end.
+
+There is no DNS here: the run gives Squid a hosts file where api.anthropic.com is the loopback address on which the
+reference upstream answers port 443 (binding 443 needs root); the production variant resolves the name.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from .._exceptions import PathError, PathUnsupported
+from .._fixtures import FIXTURES_DIR
+from .._settings import Settings
+from ..upstream import UPSTREAM_HOSTNAME
+from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
+from ._process import ManagedProcess, free_port, listening
+from ._system import apt_install, system_binary, tool_version
+
+SQUID_DIR = FIXTURES_DIR / "squid"
+PROD_DIR = SQUID_DIR / "prod"
+PACKAGE = "squid"
+PROD_VALUES = {"LISTEN_ADDRESS": "0.0.0.0", "LISTEN_PORT": "3128", "RUN_DIR": "/run", "LOG_DIR": "/var/log/squid",
+               "SHUTDOWN_LIFETIME": "60 seconds", "ROUTE_LINES": ""}
+_TEST_ROUTE = """
+# This run only: api.anthropic.com is the reference upstream (no DNS here). A deployment resolves the name.
+hosts_file $hosts
+"""
+
+
+def render(template: str, **values: str) -> str:
+    """A config from ``fixtures/squid/<template>.conf`` with its ``$NAME`` placeholders filled in."""
+    return Template((SQUID_DIR / f"{template}.conf").read_text()).substitute(values)
+
+
+def production_config(template: str) -> str:
+    """The deployable variant: api.anthropic.com resolved by DNS, the standard Debian run folder."""
+    return render(template, **PROD_VALUES)
+
+
+@dataclass
+class SquidConnectPath(EgressPath):
+    """One Squid in the foreground (``-N``), its logs and pid file in a folder of its own."""
+
+    template: str = "connect"
+    process: ManagedProcess | None = None
+    listen_port: int = 0
+    ca_pem: str | None = None
+
+    def start(self, upstream: UpstreamSide) -> None:
+        if upstream.tls_port is None or upstream.ca_pem is None:
+            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
+        binary = system_binary("squid", PACKAGE)
+        self.family, self.version = "squid", tool_version(binary, r"Version (\S+)")
+        if upstream.api_address is None:
+            raise PathError(f"{self.name} needs the upstream's api.anthropic.com:443 address (not with this upstream)")
+        try:
+            address = upstream.api_address()
+        except PermissionError as exc:
+            raise PathUnsupported(f"{self.name}: the upstream cannot answer on port 443 here ({exc})") from None
+        self.listen_port, self.ca_pem = free_port(), upstream.ca_pem
+        run_dir = Path(tempfile.mkdtemp(prefix="egress-squid-"))
+        (run_dir / "hosts").write_text(f"{address} {UPSTREAM_HOSTNAME}\n")
+        if os.geteuid() == 0:
+            _give_to_squid_user(run_dir)  # as root Squid drops to its cache_effective_user (proxy) for its logs
+        route = Template(_TEST_ROUTE).substitute(hosts=run_dir / "hosts")
+        config = run_dir / "squid.conf"
+        config.write_text(render(self.template, LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
+                                 RUN_DIR=str(run_dir), LOG_DIR=str(run_dir), SHUTDOWN_LIFETIME="1 seconds",
+                                 ROUTE_LINES=route))
+        self.process = ManagedProcess(self.name, [binary, "-N", "-f", str(config)])
+        self.process.start()
+        ready = self.process.wait_ready(lambda: listening(self.listen_port), timeout=20)
+        self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
+                              "config": self.template, "package": PACKAGE})
+        self.base_url = f"https://{UPSTREAM_HOSTNAME}"
+
+    def connection(self) -> Connection:
+        assert self.ca_pem is not None
+        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem),
+                          proxy=f"http://127.0.0.1:{self.listen_port}")
+
+    def reach_address(self) -> tuple[str, int]:
+        return "127.0.0.1", self.listen_port
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.metadata["log_tail"] = self.process.log_tail(3)
+            self.process.stop()
+
+
+def _give_to_squid_user(folder: Path) -> None:
+    import pwd
+
+    try:
+        user = pwd.getpwnam("proxy")
+    except KeyError:
+        return
+    os.chown(folder, user.pw_uid, user.pw_gid)
+
+
+def make_squid(name: str, options: dict[str, str]) -> EgressPath:
+    return SquidConnectPath(name=name, mode="connect-proxy", features=ALL_FEATURES | {"connect-allowlist"})
+
+
+def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], None]) -> None:
+    """Install squid (apt-get, as root) before the run."""
+    apt_install([PACKAGE], ["squid"], say)
+
+
+FAMILIES = {"squid": make_squid}
