@@ -190,10 +190,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
     if args.command == "prod-configs":
-        from .paths import haproxy, nginx, squid
+        from .paths import haproxy, mitmproxy, nginx, squid
 
         for module, templates, suffix in ((nginx, ("reverse",), "conf"), (haproxy, ("reverse", "sni"), "cfg"),
-                                          (squid, ("connect",), "conf")):
+                                          (squid, ("connect",), "conf"), (mitmproxy, ("config",), "yaml")):
             module.PROD_DIR.mkdir(parents=True, exist_ok=True)
             for template in templates:
                 (module.PROD_DIR / f"{template}.{suffix}").write_text(module.production_config(template))

@@ -7,7 +7,6 @@ stdout line is kept with the time it arrived, so streaming can be timed from Cla
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from typing import Any
 
 from . import _reaper
 from ._exceptions import PathError
+from ._install import cached_install, is_installed, run_install_step
 from .paths import Connection
 
 
@@ -39,7 +39,7 @@ def installed_claude_code(version: str, cache_dir: Path) -> Path:
     fail, so the nox sessions (and the checklist session's start) install before any check runs.
     """
     binary = _binary(version, cache_dir)
-    if not binary.exists():
+    if not is_installed(binary.parents[2]):
         if shutil.which("node") is None or shutil.which("npm") is None:
             raise PathError("node/npm not installed")
         raise PathError(f"Claude Code {version} is not installed (python -m conformance claude-code-install {version})")
@@ -49,22 +49,18 @@ def installed_claude_code(version: str, cache_dir: Path) -> Path:
 def ensure_claude_code(version: str, cache_dir: Path) -> Path:
     """The ``claude`` binary of ``version``, installed with npm on first use; PathError when npm is missing."""
     binary = _binary(version, cache_dir)
-    prefix = binary.parents[2]
-    if binary.exists():
-        return binary
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         raise PathError("node/npm not installed")
-    prefix.mkdir(parents=True, exist_ok=True)
-    with open(prefix.parent / f".claude-code-{version}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    what = f"Claude Code {version}"
+
+    def install(prefix: Path) -> None:
+        run_install_step([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                          f"@anthropic-ai/claude-code@{version}"], what, timeout=600)
         if not binary.exists():
-            result = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                                     f"@anthropic-ai/claude-code@{version}"], capture_output=True, text=True,
-                                    timeout=600)
-            if result.returncode != 0 or not binary.exists():
-                tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
-                raise PathError(f"Claude Code {version} cannot be installed: {tail}")
+            raise PathError(f"{what} cannot be installed: npm left no {binary.name} binary")
+
+    cached_install(binary.parents[2], what, install)
     return binary
 
 

@@ -24,7 +24,7 @@ import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +47,16 @@ class Pins:
     litellm_test_releases: tuple[str, ...]
     local_matrix: tuple[str, ...]
     gateways: tuple[str, ...] = ()
-    """The system-package gateways (nginx, HAProxy): in ``--target=all``, not in the default matrix."""
+    """The other gateways (nginx, HAProxy, Squid, mitmproxy, Portkey): in ``--target=all``, not in the default
+    matrix."""
+    tools: dict[str, str] = field(default_factory=dict)
+    """Releases of the gateways installed into the cache (``mitmproxy``, ``portkey_gateway``)."""
 
 
 def load_pins(path: Path = PINS_FILE) -> Pins:
     data = tomllib.loads(path.read_text())
     return Pins(data["litellm"], data["claude_code"], tuple(data["litellm_test_releases"]),
-                tuple(data["local_matrix"]), tuple(data.get("gateways", ())))
+                tuple(data["local_matrix"]), tuple(data.get("gateways", ())), dict(data.get("tools", {})))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from conformance._exceptions import ToolMissing
-from conformance.paths import Credentials, UpstreamSide, haproxy, nginx, squid
+from conformance._settings import Settings
+from conformance.paths import Credentials, UpstreamSide, haproxy, mitmproxy, nginx, squid
 from conformance.paths._system import system_binary
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
 
@@ -23,10 +24,17 @@ CHECKERS = [
     (haproxy, "haproxy", "haproxy", "reverse.cfg", lambda b, f: [b, "-c", "-f", str(f)]),
     (haproxy, "haproxy", "haproxy", "sni.cfg", lambda b, f: [b, "-c", "-f", str(f)]),
     (squid, "squid", "squid", "connect.conf", lambda b, f: [b, "-k", "parse", "-f", str(f)]),
+    (mitmproxy, "mitmproxy", "mitmproxy", "config.yaml",
+     lambda b, f: [b, str(mitmproxy.MITMPROXY_DIR / "check_config.py"), str(f)]),
 ]
 
 
 def _binary(name: str, package: str) -> str:
+    if name == "mitmproxy":  # its own virtualenv in the cache; the checker runs with its python
+        python = mitmproxy.mitmproxy_python(Settings.from_env().cache_dir)
+        if python is None:
+            pytest.skip("mitmproxy not installed (python -m conformance prepare --target=mitmproxy)")
+        return str(python)
     try:
         return system_binary(name, package)
     except ToolMissing as exc:
@@ -67,7 +75,7 @@ def tls_side() -> Iterator[UpstreamSide]:
 
 
 @pytest.mark.parametrize("factory", [nginx.make_nginx, haproxy.make_haproxy, haproxy.make_haproxy_sni,
-                                     squid.make_squid])
+                                     squid.make_squid, mitmproxy.make_mitmproxy])
 def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
     """
     Each gateway starts on a free port in its own process group, answers, and is gone after stop.

@@ -13,11 +13,9 @@ Target options (``litellm[key=…,retries=…]``):
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import secrets
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -29,6 +27,8 @@ import httpx
 
 from .._exceptions import PathError
 from .._fixtures import FIXTURES_DIR
+from .._install import cached_install, run_install_step
+from .._install import is_installed as folder_installed
 from .._redact import register_secret
 from .._settings import Settings
 from ._base import ALL_FEATURES, EgressPath, UpstreamSide
@@ -58,44 +58,26 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 def is_installed(version: str, cache_dir: Path) -> bool:
     """Whether release ``version`` is already in its virtualenv under ``cache_dir`` (no install is attempted)."""
-    return (cache_dir / f"litellm-{version}" / ".egress-installed").exists()
+    return folder_installed(cache_dir / f"litellm-{version}")
 
 
-def ensure_release(version: str, cache_dir: Path, *, say: object = None) -> Path:
+def ensure_release(version: str, cache_dir: Path, *, say: Callable[[str], None] | None = None) -> Path:
     """The virtualenv with LiteLLM ``version`` installed, installing it first when needed (one line on failure)."""
     if not re.fullmatch(r"\d+\.\d+\.\d+(\.post\d+|rc\d+)?", version):
         raise PathError(f"LiteLLM release {version!r} is not a version number")
-    venv = cache_dir / f"litellm-{version}"
-    stamp = venv / ".egress-installed"
-    if stamp.exists():
-        return venv
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".litellm-{version}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if stamp.exists():
-            return venv
-        if callable(say):
-            say(f"installing LiteLLM {version} into {venv} (first use of this release)")
-        _run([sys.executable, "-m", "venv", "--clear", str(venv)], version)
+    what = f"LiteLLM {version}"
+
+    def install(venv: Path) -> None:
+        run_install_step([sys.executable, "-m", "venv", "--clear", str(venv)], what)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
         if _version_tuple(version) >= (1, 110, 0):
-            _run(pip + [f"litellm[proxy]=={DEPENDENCY_DONOR}"], version)
-            _run(pip + ["--no-deps", f"litellm=={version}"], version)
-            _run(pip + ["semver>=3.0.4,<4", "backports-zstd>=1.0.0,<2.0"], version)
+            run_install_step(pip + [f"litellm[proxy]=={DEPENDENCY_DONOR}"], what)
+            run_install_step(pip + ["--no-deps", f"litellm=={version}"], what)
+            run_install_step(pip + ["semver>=3.0.4,<4", "backports-zstd>=1.0.0,<2.0"], what)
         else:
-            _run(pip + [f"litellm[proxy]=={version}"], version)
-        stamp.write_text(version)
-    return venv
+            run_install_step(pip + [f"litellm[proxy]=={version}"], what)
 
-
-def _run(argv: list[str], version: str) -> None:
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise PathError(f"LiteLLM {version} cannot be installed: {exc}") from None
-    if result.returncode != 0:
-        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
-        raise PathError(f"LiteLLM {version} cannot be installed: {tail}")
+    return cached_install(cache_dir / f"litellm-{version}", what, install, say)
 
 
 @dataclass

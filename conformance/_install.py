@@ -1,0 +1,48 @@
+"""Tools installed into the harness's cache folder (LiteLLM releases, Claude Code, mitmproxy, Portkey): one folder
+per tool and release, installed once under a file lock, marked complete by a stamp file so a broken install is
+retried rather than used."""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from ._exceptions import PathError
+
+STAMP = ".egress-installed"
+
+
+def is_installed(folder: Path) -> bool:
+    """Whether ``folder`` holds a completed install (no install is attempted)."""
+    return (folder / STAMP).exists()
+
+
+def cached_install(folder: Path, what: str, install: Callable[[Path], None],
+                   say: Callable[[str], None] | None = None) -> Path:
+    """``folder``, after running ``install(folder)`` once if it holds no completed install; concurrent callers (two
+    runs, two targets) wait for the first one's install instead of racing it."""
+    if is_installed(folder):
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_installed(folder):
+            return folder
+        if say is not None:
+            say(f"installing {what} into {folder} (first use)")
+        install(folder)
+        (folder / STAMP).write_text(what)
+    return folder
+
+
+def run_install_step(argv: list[str], what: str, *, timeout: float = 900, cwd: Path | None = None) -> None:
+    """Run one install command; PathError with the last lines of its output when it fails."""
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PathError(f"{what} cannot be installed: {exc}") from None
+    if result.returncode != 0:
+        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
+        raise PathError(f"{what} cannot be installed: {tail}")

@@ -1,0 +1,137 @@
+"""mitmproxy as a TLS-inspecting corporate proxy (PyPI ``mitmproxy``, in its own virtualenv in the cache).
+
+* ``mitmproxy``: clients set ``HTTPS_PROXY`` to it and trust its CA (``NODE_EXTRA_CA_CERTS``, ``SSL_CERT_FILE``);
+  it decrypts every request and re-encrypts it to api.anthropic.com, with the settings streaming needs
+  (``fixtures/mitmproxy/config.yaml``).
+* ``mitmproxy-defaults``: the same with mitmproxy's defaults (whole bodies held) — a negative control.
+
+Its own virtualenv because mitmproxy pins an h11 that breaks httpx. The run routes api.anthropic.com to the
+reference upstream with an addon (``fixtures/mitmproxy/route_to_upstream.py``); a deployment resolves the name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from .._exceptions import PathError, ToolMissing
+from .._fixtures import FIXTURES_DIR
+from .._install import cached_install, is_installed, run_install_step
+from .._settings import Settings, load_pins
+from ..upstream import UPSTREAM_HOSTNAME
+from ._base import Connection, EgressPath, UpstreamSide
+from ._process import ManagedProcess, free_port, listening
+
+MITMPROXY_DIR = FIXTURES_DIR / "mitmproxy"
+PROD_DIR = MITMPROXY_DIR / "prod"
+PROD_VALUES = {"LISTEN_ADDRESS": "0.0.0.0", "LISTEN_PORT": "8080", "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"}
+# What mitmproxy does when a config leaves a setting out: the negative control keeps only the routing.
+_DEFAULT_LINES = re.compile(r"^(stream_large_bodies|http2|ssl_insecure):.*\n", re.MULTILINE)
+
+
+def render(template: str, **values: str) -> str:
+    """A config from ``fixtures/mitmproxy/<template>.yaml`` with its ``$NAME`` placeholders filled in."""
+    return Template((MITMPROXY_DIR / f"{template}.yaml").read_text()).substitute(values)
+
+
+def production_config(template: str) -> str:
+    """The deployable variant: listens on 8080, verifies the API against the system CA bundle."""
+    return render(template, **PROD_VALUES)
+
+
+def _release() -> str:
+    return load_pins().tools["mitmproxy"]
+
+
+def _venv(cache_dir: Path) -> Path:
+    return cache_dir / f"mitmproxy-{_release()}"
+
+
+def ensure_mitmproxy(cache_dir: Path, say: Callable[[str], None] | None = None) -> Path:
+    """The virtualenv with the pinned mitmproxy, installed from PyPI on first use."""
+    what = f"mitmproxy {_release()}"
+
+    def install(venv: Path) -> None:
+        run_install_step([sys.executable, "-m", "venv", "--clear", str(venv)], what)
+        run_install_step([str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+                          "-q", f"mitmproxy=={_release()}"], what)
+
+    return cached_install(_venv(cache_dir), what, install, say)
+
+
+def mitmproxy_python(cache_dir: Path) -> Path | None:
+    """The python of the installed mitmproxy virtualenv (it runs fixtures/mitmproxy/check_config.py), or None."""
+    venv = _venv(cache_dir)
+    return venv / "bin" / "python" if is_installed(venv) else None
+
+
+@dataclass
+class MitmproxyPath(EgressPath):
+    """One ``mitmdump`` with a confdir of its own (its config and the CA it generates on first start)."""
+
+    defaults: bool = False
+    process: ManagedProcess | None = None
+    listen_port: int = 0
+    ca_pem: str | None = None
+    """mitmproxy's own CA, which clients trust (the path's, not the upstream's)."""
+
+    def start(self, upstream: UpstreamSide) -> None:
+        if upstream.tls_port is None or upstream.ca_pem is None:
+            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
+        venv = _venv(upstream.settings.cache_dir)
+        if not is_installed(venv):
+            raise ToolMissing(f"mitmproxy {_release()} not installed (python -m conformance prepare "
+                              f"--target={self.name})")
+        self.family, self.version = "mitmproxy", _release()
+        self.listen_port = free_port()
+        confdir = Path(tempfile.mkdtemp(prefix="egress-mitmproxy-"))
+        config = render("config", LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
+                        CA_PEM=upstream.ca_pem)
+        (confdir / "config.yaml").write_text(_DEFAULT_LINES.sub("", config) if self.defaults else config)
+        self.ca_pem = str(confdir / "mitmproxy-ca-cert.pem")
+        env = {**os.environ, "EGRESS_UPSTREAM_ADDRESS": f"127.0.0.1:{upstream.tls_port}"}
+        self.process = ManagedProcess(self.name, [str(venv / "bin" / "mitmdump"), "--set", f"confdir={confdir}",
+                                                  "-s", str(MITMPROXY_DIR / "route_to_upstream.py")], env=env)
+        self.process.start()
+        ready = self.process.wait_ready(lambda: Path(self.ca_pem or "").exists() and listening(self.listen_port),
+                                        timeout=30)
+        self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
+                              "config": "defaults" if self.defaults else "config"})
+        self.base_url = f"https://{UPSTREAM_HOSTNAME}"
+
+    def connection(self) -> Connection:
+        import ssl
+
+        assert self.ca_pem is not None
+        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem),
+                          proxy=f"http://127.0.0.1:{self.listen_port}")
+
+    def reach_address(self) -> tuple[str, int]:
+        return "127.0.0.1", self.listen_port
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.metadata["log_tail"] = self.process.log_tail(3)
+            self.process.stop()
+
+
+def make_mitmproxy(name: str, options: dict[str, str]) -> EgressPath:
+    return MitmproxyPath(name=name, mode="tls-inspecting-proxy")
+
+
+def make_mitmproxy_defaults(name: str, options: dict[str, str]) -> EgressPath:
+    return MitmproxyPath(name=name, mode="tls-inspecting-proxy, mitmproxy defaults", defaults=True)
+
+
+def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], None]) -> None:
+    """Install the pinned mitmproxy into its virtualenv in the cache before the run."""
+    ensure_mitmproxy(settings.cache_dir, say)
+
+
+FAMILIES = {"mitmproxy": make_mitmproxy, "mitmproxy-defaults": make_mitmproxy_defaults}
