@@ -198,6 +198,7 @@ class ChecklistSession:
         try:
             path.start(side)
             _reachable(*path.reach_address())
+            _answers(path)
         except (PathError, OSError) as exc:
             message = f"target {word}: {exc}"
             missing = isinstance(exc, PathUnsupported)  # this machine cannot run it: unsupported, with the reason
@@ -289,6 +290,19 @@ class ChecklistSession:
             result = run_check(check, self.runs[target], timeout=self.bound(check), stop=self._stopping)
         self.results.append(result)
         return result
+
+
+def _answers(path: EgressPath, within: float = 10.0) -> None:
+    """Raise PathError when the path takes connections but answers nothing to ``HEAD /`` within ``within`` seconds
+    (any status or transport error counts as an answer): a silent gateway would otherwise cost every check its
+    own time bound before the run could say so."""
+    client = path.client(within)
+    try:
+        exchange = client.send("HEAD", "/", headers=[*path.proxy_headers, *path.route_headers])
+    finally:
+        client.close()
+    if exchange.status is None and (exchange.error or "").startswith(("ReadTimeout", "PoolTimeout")):
+        raise PathError(f"the path accepted a connection but answered nothing to HEAD / in {within:.0f} s")
 
 
 def _reachable(host: str, port: int) -> None:

@@ -98,8 +98,8 @@ class SilentGateway:
 
 def test_a_gateway_that_never_answers_ends_in_time_with_error_verdicts(tmp_path):
     """
-    Against a gateway that accepts connections and never answers, the whole checklist ends well inside 3 minutes:
-    once a few requests in a row got no response, every remaining check is an immediate error naming the cause.
+    Against a gateway that accepts connections and never answers, the whole checklist ends inside a minute: the
+    start-up probe (HEAD / with a 10 s bound) finds it silent, and every check is an immediate error naming the cause.
     """
     gateway = SilentGateway()
     try:
@@ -109,13 +109,13 @@ def test_a_gateway_that_never_answers_ends_in_time_with_error_verdicts(tmp_path)
         elapsed = time.monotonic() - started
     finally:
         gateway.close()
-    assert elapsed < 180, f"{elapsed:.0f} s"
+    assert elapsed < 60, f"{elapsed:.0f} s"
     assert "Traceback" not in output
     document = _results(tmp_path)
     verdicts = {r["verdict"] for r in document["results"]}
     assert verdicts <= {"error", "unsupported"}, verdicts
     errors = [r["message"] for r in document["results"] if r["verdict"] == "error"]
-    assert sum("the path stopped answering" in m for m in errors) > len(errors) // 2, errors[:5]
+    assert errors and all("answered nothing to HEAD / in 10 s" in m for m in errors), errors[:5]
 
 
 @pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")), reason="node/npm not installed")

@@ -1,6 +1,6 @@
 """
-The system-package gateways (nginx, HAProxy, Squid): their production configs pass the tool's own checker, and a started
-gateway leaves no process behind.
+The other gateways (nginx, HAProxy, Squid, mitmproxy, Portkey): their production configs pass the tool's own
+checker, and a started gateway leaves no process behind.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from conformance._exceptions import ToolMissing
 from conformance._settings import Settings
-from conformance.paths import Credentials, UpstreamSide, haproxy, mitmproxy, nginx, squid
+from conformance.paths import Credentials, UpstreamSide, haproxy, mitmproxy, nginx, portkey, squid
 from conformance.paths._system import system_binary
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
 
@@ -75,7 +75,7 @@ def tls_side() -> Iterator[UpstreamSide]:
 
 
 @pytest.mark.parametrize("factory", [nginx.make_nginx, haproxy.make_haproxy, haproxy.make_haproxy_sni,
-                                     squid.make_squid, mitmproxy.make_mitmproxy])
+                                     squid.make_squid, mitmproxy.make_mitmproxy, portkey.make_portkey])
 def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
     """
     Each gateway starts on a free port in its own process group, answers, and is gone after stop.
@@ -90,7 +90,8 @@ def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
     try:
         exchange = client.send("POST", "/v1/messages", headers=[("x-api-key", DEFAULT_API_KEY),
                                                                 ("anthropic-version", "2023-06-01"),
-                                                                ("content-type", "application/json")],
+                                                                ("content-type", "application/json"),
+                                                                *path.route_headers],
                                body={"model": "claude-haiku-4-5", "max_tokens": 8,
                                      "messages": [{"role": "user", "content": "hi"}]})
     finally:

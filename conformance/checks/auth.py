@@ -116,7 +116,7 @@ def invalid_credential(ctx: CheckContext) -> None:
         ctx.unsupported("the path injects its own upstream credential; the client cannot present an invalid one")
     bad = "sk-ant-api03-invalid-conformance-credential-000000000000000000000000"
     body = ctx.body()
-    headers = [("x-api-key", bad), *ctx.path.proxy_headers]
+    headers = [("x-api-key", bad), *ctx.path.proxy_headers, *ctx.path.route_headers]
     exchange = ctx.reached(ctx.send(body, auth="", headers=headers, label="invalid credential"))
     data = exchange.json_or_none() or {}
     error = data.get("error") if isinstance(data, dict) else None

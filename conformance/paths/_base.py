@@ -65,6 +65,8 @@ class EgressPath:
     """Why a missing feature is missing (shown in the ``unsupported`` verdict)."""
     proxy_headers: list[tuple[str, str]] = field(default_factory=list)
     """Headers that authenticate the client to the path itself; they must never reach the upstream."""
+    route_headers: list[tuple[str, str]] = field(default_factory=list)
+    """Headers that tell the path where a request goes (Portkey's ``x-portkey-provider``); not credentials."""
     holds_credential: str | None = None
     """The credential kind the path injects upstream (``api-key`` / ``oauth``); None when it forwards the client's."""
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -92,10 +94,11 @@ class EgressPath:
     def client_auth(self, kind: str, credentials: Credentials) -> list[tuple[str, str]] | None:
         """Headers the client sends for credential ``kind`` (``api-key``, ``api-key-bearer``, ``oauth``), or None.
 
-        The path's own ``proxy_headers`` always go along; a path that holds its credential gets only those.
+        The path's own ``proxy_headers`` and ``route_headers`` always go along; a path that holds its credential
+        gets only those.
         """
         if self.holds_credential is not None:
-            return list(self.proxy_headers)
+            return list(self.proxy_headers) + list(self.route_headers)
         if kind == "api-key":
             own = [("x-api-key", credentials.api_key)]
         elif kind == "api-key-bearer":
@@ -104,7 +107,7 @@ class EgressPath:
             own = [("authorization", f"Bearer {credentials.oauth_token}"), ("anthropic-beta", OAUTH_BETA)]
         else:
             return None
-        return own + list(self.proxy_headers)
+        return own + list(self.proxy_headers) + list(self.route_headers)
 
     def expected_upstream_auth(self, kind: str, credentials: Credentials) -> tuple[str, str]:
         """``(header name, value)`` the upstream should receive when the client used credential ``kind``."""
