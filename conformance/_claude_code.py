@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,11 +115,13 @@ class Cancelled(Exception):
 
 
 def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt: str, *, ca_pem: str | None,
-               timeout: float = 40.0, should_stop: Callable[[], bool] | None = None, slots: int = 12) -> ClaudeRun:
+               timeout: float = 40.0, should_stop: Callable[[], bool] | None = None, slots: int = 12,
+               queued: Callable[[], AbstractContextManager[None]] = nullcontext) -> ClaudeRun:
     """Run one print-mode turn; always returns (a timeout or ``should_stop()`` kills the process group and says so).
 
     Every run gets a fresh HOME and config directory, so no state (settings, feature-flag cache, session
-    history) carries from one run to the next.
+    history) carries from one run to the next. The wait for one of ``slots`` run slots happens inside
+    ``queued()`` (the asking check's paused bound).
     """
     home = tempfile.mkdtemp(prefix="egress-claude-home-")
     base = {"PATH": os.environ.get("PATH", ""), "HOME": home, "CLAUDE_CONFIG_DIR": os.path.join(home, ".claude"),
@@ -137,15 +140,16 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
     asked = time.monotonic()
     semaphore = _run_slots(slots)
     try:
-        while not semaphore.acquire(timeout=0.2):
-            if should_stop is not None and should_stop():
-                raise Cancelled("cancelled while waiting for a Claude Code slot")
+        with queued():
+            while not semaphore.acquire(timeout=0.2):
+                if should_stop is not None and should_stop():
+                    raise Cancelled("cancelled while waiting for a Claude Code slot")
         try:
             if should_stop is not None and should_stop():
                 raise Cancelled("cancelled before Claude Code started")
-            queued = time.monotonic() - asked
+            waited = time.monotonic() - asked
             run = _run(argv, {**base, **env}, home, timeout, should_stop)
-            run.queued_s, run.ran_s = round(queued, 2), round(time.monotonic() - asked - queued, 2)
+            run.queued_s, run.ran_s = round(waited, 2), round(time.monotonic() - asked - waited, 2)
             return run
         finally:
             semaphore.release()

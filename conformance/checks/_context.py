@@ -6,8 +6,10 @@ import hashlib
 import itertools
 import json
 import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -49,10 +51,15 @@ class SharedProbes:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def get(self, key: str, make: Callable[[], Any]) -> Any:
+    def get(self, key: str, make: Callable[[], Any],
+            waiting: Callable[[], AbstractContextManager[None]] = nullcontext) -> Any:
+        """The value of ``key``, made by the first caller; others wait for it inside ``waiting()`` (a check's
+        paused bound: the time is the first caller's work, not theirs)."""
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        with waiting():
+            lock.acquire()
+        try:
             if key not in self._values:
                 try:
                     self._values[key] = make()
@@ -61,6 +68,8 @@ class SharedProbes:
                 except BaseException as exc:  # remembered: every check sharing the probe sees the same failure
                     self._values[key] = exc
             value = self._values[key]
+        finally:
+            lock.release()
         if isinstance(value, BaseException):
             raise value
         return value
@@ -130,6 +139,10 @@ class CheckContext:
         self.cancelled = threading.Event()
         """Set when the check's time ran out: its remaining work stops at the next request or client run."""
         self._on_cancel: list[Callable[[], None]] = []
+        self._pause_lock = threading.Lock()
+        self._waiters = 0
+        self._waiting_since = 0.0
+        self._waited = 0.0
 
     # -- bounded work ----------------------------------------------------------------------------------------
 
@@ -147,6 +160,28 @@ class CheckContext:
                 stop()
             except Exception:  # a stop that fails must not keep the others from running
                 pass
+
+    @contextmanager
+    def bound_paused(self) -> Iterator[None]:
+        """While inside, the check's time bound does not run: it is waiting for a resource the whole run shares (a
+        Claude Code slot, a baseline another check is making), and that queue is not the path's time."""
+        with self._pause_lock:
+            if self._waiters == 0:
+                self._waiting_since = time.monotonic()
+            self._waiters += 1
+        try:
+            yield
+        finally:
+            with self._pause_lock:
+                self._waiters -= 1
+                if self._waiters == 0:
+                    self._waited += time.monotonic() - self._waiting_since
+
+    def waited_s(self) -> float:
+        """Seconds this check has spent in ``bound_paused`` so far (overlapping waits counted once)."""
+        with self._pause_lock:
+            ongoing = time.monotonic() - self._waiting_since if self._waiters else 0.0
+            return self._waited + ongoing
 
     def check_live(self) -> None:
         """Raise (verdict ``error``) when the check was cancelled or its path has stopped answering."""
@@ -298,7 +333,7 @@ class CheckContext:
 
     def shared_direct(self, key: str, make: Callable[[], Any]) -> Any:
         """A direct-to-upstream baseline computed once per run and shared by every target's check."""
-        return self.run.direct_shared.get(key, make)
+        return self.run.direct_shared.get(key, make, self.bound_paused)
 
 
 def json_or_none(data: bytes) -> Any:

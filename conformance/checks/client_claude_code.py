@@ -61,7 +61,8 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
     ca_pem = getattr(ctx.path, "ca_pem", None)
     try:
         run = run_claude(binary, connection, {**env, **(extra_env or {})}, prompt, ca_pem=ca_pem,
-                         slots=settings.claude_slots, should_stop=lambda: ctx.cancelled.is_set() or (not direct and
+                         slots=settings.claude_slots, queued=ctx.bound_paused,
+                         should_stop=lambda: ctx.cancelled.is_set() or (not direct and
                                                                         bool(ctx.run.liveness.dead_reason)))
     except Cancelled as exc:
         raise CheckCancelled(str(exc)) from None
