@@ -21,12 +21,13 @@ import pytest
 
 from conformance._claude_code import installed_claude_code
 from conformance._client import Exchange
+from conformance._engine import run_check
 from conformance._exceptions import HarnessError
 from conformance._results import load_schema
 from conformance._settings import Settings
 from conformance._threads import parallel
-from conformance.checks._context import PathLiveness
-from conformance.paths import PathError
+from conformance.checks._context import PathLiveness, TargetRun
+from conformance.paths import EgressPath, PathError
 
 from .test_envoy import _envoy_pids
 
@@ -223,3 +224,39 @@ def test_sigterm_ends_the_run_at_once_and_reaps_every_path(tmp_path):
     _interrupt_and_check_reaped(process, signal.SIGTERM, _envoy_pids, _envoy_pids() - before)
     document = _results(tmp_path)
     assert document["run"]["interrupted"] is True and document["run"]["complete"] is False
+
+
+def test_time_queued_for_a_shared_resource_does_not_count_against_a_checks_bound():
+    """
+    A check that waits 1.5 s in ``bound_paused`` (a Claude Code slot) and then works 0.5 s passes under a 1 s bound;
+    one that works 1.5 s is cut off at its bound; one that stays queued is cut off at three times its bound.
+    """
+    from dataclasses import replace
+
+    from conformance._verdict import Verdict
+    from conformance.checks._registry import REGISTRY
+
+    def queued_then_works(ctx):
+        with ctx.bound_paused():
+            time.sleep(1.5)
+        time.sleep(0.5)
+        ctx.expect(True, "never")
+
+    def works_too_long(ctx):
+        time.sleep(1.5)
+        ctx.expect(True, "never")
+
+    def queued_forever(ctx):
+        with ctx.bound_paused():
+            time.sleep(10)
+
+    run = TargetRun(path=EgressPath(name="p", base_url="http://127.0.0.1:9"), observer=None, client=None,
+                    direct=None)
+    template = REGISTRY["request.metadata-kept"]
+    assert run_check(replace(template, func=queued_then_works, features=frozenset()), run,
+                     timeout=1).verdict is Verdict.PASS
+    cut = run_check(replace(template, func=works_too_long, features=frozenset()), run, timeout=1)
+    assert cut.verdict is Verdict.ERROR and "timed out after 1 s" in cut.message
+    started = time.monotonic()
+    capped = run_check(replace(template, func=queued_forever, features=frozenset()), run, timeout=1)
+    assert capped.verdict is Verdict.ERROR and 2.8 < time.monotonic() - started < 4.5
