@@ -24,6 +24,7 @@ from typing import Any
 from . import _reaper
 from ._exceptions import PathError
 from ._install import cached_install, is_installed, run_install_step
+from ._wire import API_BASE_URL
 from .paths import Connection
 
 
@@ -116,12 +117,14 @@ class Cancelled(Exception):
 
 def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt: str, *, ca_pem: str | None,
                timeout: float = 40.0, should_stop: Callable[[], bool] | None = None, slots: int = 12,
-               queued: Callable[[], AbstractContextManager[None]] = nullcontext) -> ClaudeRun:
+               queued: Callable[[], AbstractContextManager[None]] = nullcontext,
+               prefix: list[str] | None = None) -> ClaudeRun:
     """Run one print-mode turn; always returns (a timeout or ``should_stop()`` kills the process group and says so).
 
     Every run gets a fresh HOME and config directory, so no state (settings, feature-flag cache, session
     history) carries from one run to the next. The wait for one of ``slots`` run slots happens inside
-    ``queued()`` (the asking check's paused bound).
+    ``queued()`` (the asking check's paused bound). ``prefix`` runs it inside something (an agent sandbox's
+    ``ip netns exec``); a base URL of https://api.anthropic.com is left unset, as an unconfigured agent has it.
     """
     home = tempfile.mkdtemp(prefix="egress-claude-home-")
     base = {"PATH": os.environ.get("PATH", ""), "HOME": home, "CLAUDE_CONFIG_DIR": os.path.join(home, ".claude"),
@@ -131,12 +134,12 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
             "LANG": "C.UTF-8", **RETRY_ENV}
     if connection.proxy:
         base["HTTPS_PROXY"] = connection.proxy
-    else:
+    elif connection.base_url != API_BASE_URL:
         base["ANTHROPIC_BASE_URL"] = connection.base_url
     if ca_pem:
         base["NODE_EXTRA_CA_CERTS"] = ca_pem
-    argv = [str(binary), "-p", prompt, "--output-format", "stream-json", "--verbose", "--include-partial-messages",
-            "--max-turns", "4"]
+    argv = [*(prefix or []), str(binary), "-p", prompt, "--output-format", "stream-json", "--verbose",
+            "--include-partial-messages", "--max-turns", "4"]
     asked = time.monotonic()
     semaphore = _run_slots(slots)
     try:

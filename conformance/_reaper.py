@@ -14,7 +14,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 
-_LIVE: dict[int, Callable[[], None]] = {}
+_LIVE: dict[int | str, Callable[[], None]] = {}
 _LOCK = threading.Lock()
 _CLOSING = threading.Event()
 """Set once the interpreter is going away (SIGTERM, exit): a child that starts after that is killed at once."""
@@ -34,6 +34,20 @@ def track(process: subprocess.Popen[bytes] | subprocess.Popen[str], stop: Callab
 def untrack(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     with _LOCK:
         _LIVE.pop(process.pid, None)
+
+
+def track_resource(key: str, remove: Callable[[], None]) -> None:
+    """Run ``remove`` on exit unless ``untrack_resource(key)`` came first: for what a run makes that is not a process
+    (a network namespace, its veth pair, its /etc/netns folder)."""
+    with _LOCK:
+        _LIVE[key] = remove
+    if _CLOSING.is_set():
+        reap_all()
+
+
+def untrack_resource(key: str) -> None:
+    with _LOCK:
+        _LIVE.pop(key, None)
 
 
 def kill_group(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:

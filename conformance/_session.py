@@ -8,6 +8,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ._client import HarnessClient
 from ._engine import CheckResult, run_check
@@ -16,18 +17,22 @@ from ._expectations import Expectation, lookup
 from ._expectations import load as load_expectations
 from ._observer import UpstreamObserver
 from ._redact import redact, register_secret
+from ._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
 from ._settings import Settings
+from ._wire import API_BASE_URL
 from .checks import REGISTRY
 from .checks._context import DEFAULT_MODEL, SharedProbes, TargetRun
 from .checks._registry import Check
 from .paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
 from .upstream import ReferenceUpstream, UpstreamConfig
 
-LIVE_URL = "https://api.anthropic.com"
+LIVE_URL = API_BASE_URL
 # How many timing checks run at once: stream timings (paced streams, path and direct interleaved), and Claude
 # Code's (each runs Claude Code through the path and direct).
 STREAM_TIMING_AT_ONCE = 16
 CLIENT_TIMING_AT_ONCE = 6
+# The port a CONNECT gateway is published on in an agent sandbox (Squid's customary one).
+GATEWAY_PORT_CONNECT = 3128
 
 
 @dataclass
@@ -233,7 +238,40 @@ class ChecklistSession:
             direct_shared=self.direct_shared,
             settings=self.options.settings,
             recordings=self.options.recordings,
+            sandbox=self._sandbox_for(path),
         )
+
+    def _sandbox_for(self, path: EgressPath) -> AgentSandbox | None:
+        """The agent sandbox of a path an agent reaches by name or proxy (SNI allowlist, CONNECT proxy): closed,
+        only the gateway published; and of ``direct``: open, the API itself reachable (the negative control of the
+        egress checks). None, with the reason in the path's unsupported features, where it cannot be made."""
+        connection = path.connection()
+        gateway = connection.connect_to or _proxy_address(connection.proxy)
+        if gateway is None and path.family != "direct":
+            return None
+        reason = unavailable_reason()
+        tls_port = self.upstream.tls_port if self.upstream is not None else None
+        if reason is None and tls_port is None:
+            reason = "the API's address in a sandbox is the reference upstream's TLS listener (none in this mode)"
+        if reason is None:
+            port = GATEWAY_PORT_CONNECT if connection.proxy else 443
+            sandbox = AgentSandbox(open=gateway is None, api_host=GATEWAY_ADDRESS if connection.connect_to else
+                                   API_ADDRESS)
+            try:
+                sandbox.create()
+                sandbox.publish(API_ADDRESS, 443, ("127.0.0.1", tls_port))  # type: ignore[arg-type]
+                if gateway is not None:
+                    sandbox.publish(GATEWAY_ADDRESS, port, gateway)
+            except OSError as exc:
+                sandbox.close()
+                reason = f"the agent sandbox could not be made: {exc}"
+            else:
+                path.features = path.features | {"sandbox"}
+                path.metadata["sandbox"] = {"agent_netns": sandbox.agent, "open": sandbox.open,
+                                            "gateway": f"{GATEWAY_ADDRESS}:{port}" if gateway else None}
+                return sandbox
+        path.unsupported_reasons["sandbox"] = reason
+        return None
 
     def _failed_run(self, path: EgressPath, message: str, *, unsupported: bool = False) -> TargetRun:
         assert self.observer is not None
@@ -251,6 +289,8 @@ class ChecklistSession:
             try:
                 run.path.stop()
             finally:
+                if run.sandbox is not None:
+                    run.sandbox.close()
                 run.client.close()
                 if run.direct:
                     run.direct.close()
@@ -301,6 +341,13 @@ class ChecklistSession:
             result = run_check(check, self.runs[target], timeout=self.bound(check), stop=self._stopping)
         self.results.append(result)
         return result
+
+
+def _proxy_address(proxy: str | None) -> tuple[str, int] | None:
+    if not proxy:
+        return None
+    parts = urlsplit(proxy)
+    return parts.hostname or "127.0.0.1", parts.port or 80
 
 
 def _answers(path: EgressPath, within: float = 10.0) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+API_BASE_URL = "https://api.anthropic.com"
+"""Where every Anthropic client sends requests unless configured otherwise."""
 API_KEY_HEADER = "x-api-key"
 AUTHORIZATION = "authorization"
 BETA_HEADER = "anthropic-beta"

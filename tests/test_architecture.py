@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "conformance"
 # Layer 1: they may import each other and the standard library, nothing else of the harness.
 FOUNDATION = {"_wire", "_exceptions", "_cassettes", "_verdict", "_settings", "_sse", "_encoding", "_errors",
-              "_redact", "_ids", "_fixtures", "_reaper", "_threads", "_background", "_evidence"}
+              "_redact", "_ids", "_fixtures", "_reaper", "_threads", "_background", "_evidence", "_install",
+              "_sandbox"}
 
 
 def _harness_imports(path: Path) -> set[str]:

@@ -14,6 +14,7 @@ import pytest
 from conformance._client import HarnessClient
 from conformance._engine import CheckResult, run_check
 from conformance._observer import UpstreamObserver
+from conformance._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
 from conformance._verdict import Verdict
 from conformance.checks import REGISTRY, TargetRun
 from conformance.paths import ALL_FEATURES, Credentials, EgressPath
@@ -101,6 +102,7 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("request.upstream-sni", ("tls-sni=example.com",), FAIL),
     ("egress.allowlist-sni", ("open-tcp-forwarder",), FAIL),
     ("egress.allowlist-connect", ("open-connect-proxy",), FAIL),
+    ("egress.direct-blocked", ("open-sandbox",), FAIL),
     ("client.sdk.create-and-stream", ("mutate-text",), FAIL),
     ("client.sdk.retry-behaviour", ("drop-response-header=x-should-retry",), FAIL),
     ("client.sdk.auth-styles", ("oauth-to-x-api-key",), FAIL),
@@ -136,7 +138,8 @@ def _proxy(upstream: ReferenceUpstream, *faults: str) -> FaultProxy:
 
 
 def _run(
-    upstream: ReferenceUpstream, proxy: FaultProxy, check_id: str, features: frozenset[str] = ALL_FEATURES
+    upstream: ReferenceUpstream, proxy: FaultProxy, check_id: str, features: frozenset[str] = ALL_FEATURES,
+    sandbox: AgentSandbox | None = None,
 ) -> CheckResult:
     credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
     path = EgressPath(
@@ -146,7 +149,7 @@ def _run(
     client = HarnessClient(proxy.base_url, timeout=30)
     direct = HarnessClient(upstream.base_url, timeout=30)
     try:
-        run = TargetRun(path=path, observer=observer, client=client, direct=direct)
+        run = TargetRun(path=path, observer=observer, client=client, direct=direct, sandbox=sandbox)
         return run_check(REGISTRY[check_id], run, timeout=60)
     finally:
         client.close()
@@ -171,7 +174,17 @@ def test_check_catches_its_fault(shared_upstream, check_id, faults, expected):
     """
     if check_id.startswith("client.claude-code.") and not (shutil.which("node") and shutil.which("npm")):
         pytest.skip("node/npm not installed: Claude Code checks are unsupported here")
-    if faults[0] in OPEN_PATHS:
+    if faults[0] == "open-sandbox":  # an agent network with a route to the API: direct egress works
+        if unavailable_reason():
+            pytest.skip(unavailable_reason())
+        sandbox = AgentSandbox(open=True, api_host=API_ADDRESS).create()
+        try:
+            sandbox.publish(API_ADDRESS, 443, ("127.0.0.1", shared_upstream.tls_port))
+            with _proxy(shared_upstream) as proxy:
+                result = _run(shared_upstream, proxy, check_id, ALL_FEATURES | {"sandbox"}, sandbox)
+        finally:
+            sandbox.close()
+    elif faults[0] in OPEN_PATHS:
         kind, feature = OPEN_PATHS[faults[0]]
         with kind(("127.0.0.1", shared_upstream.tls_port)) as open_path:
             result = _run(shared_upstream, open_path, check_id, ALL_FEATURES | {feature})

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,10 +17,12 @@ from typing import Any, NoReturn
 from .._client import Exchange, HarnessClient
 from .._exceptions import CheckCancelled, ConformanceError, HarnessError, Unsupported
 from .._observer import UpstreamObserver
+from .._sandbox import AgentSandbox
 from .._settings import Settings
 from .._wire import BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
 from ..paths import EgressPath
 from ..upstream import JournalEntry, make_directive
+from ._probes import PathLiveness, SharedProbes
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 EXCERPT = 2048
@@ -43,68 +45,6 @@ class Finding:
     actual: Any = None
 
 
-class SharedProbes:
-    """Probe results shared by several checks of one target (one error sweep serves every ``errors.*`` check)."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, Any] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def get(self, key: str, make: Callable[[], Any],
-            waiting: Callable[[], AbstractContextManager[None]] = nullcontext) -> Any:
-        """The value of ``key``, made by the first caller; others wait for it inside ``waiting()`` (a check's
-        paused bound: the time is the first caller's work, not theirs)."""
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with waiting():
-            lock.acquire()
-        try:
-            if key not in self._values:
-                try:
-                    self._values[key] = make()
-                except CheckCancelled:
-                    raise  # the asking check ran out of time; the next one computes the probe afresh
-                except BaseException as exc:  # remembered: every check sharing the probe sees the same failure
-                    self._values[key] = exc
-            value = self._values[key]
-        finally:
-            lock.release()
-        if isinstance(value, BaseException):
-            raise value
-        return value
-
-
-class PathLiveness:
-    """Whether a path still answers: after ``limit`` requests in a row got no response, it is declared dead.
-
-    A gateway that accepts connections and never answers would otherwise cost a full request timeout per check,
-    one after another; once dead, every remaining check of that path is an immediate ``error`` with this cause.
-    """
-
-    def __init__(self, limit: int = 3) -> None:
-        self.limit = limit
-        self._silent = 0
-        self._last_error = ""
-        self._lock = threading.Lock()
-
-    def record(self, exchange: Exchange) -> None:
-        with self._lock:
-            if exchange.status is not None:
-                self._silent = 0
-            elif "Timeout" in (exchange.error or ""):
-                self._silent += 1
-                self._last_error = exchange.error or ""
-
-    @property
-    def dead_reason(self) -> str | None:
-        with self._lock:
-            if self._silent < self.limit:
-                return None
-            return f"the path stopped answering ({self._silent} requests in a row got no response; last: " \
-                   f"{self._last_error})"
-
-
 @dataclass
 class TargetRun:
     """One started target, shared by every check that runs against it."""
@@ -125,6 +65,8 @@ class TargetRun:
     settings: Settings = field(default_factory=Settings.from_env)
     recordings: Path | None = None
     """The user's cassette folder (``--recordings``), or None for the project's own recordings."""
+    sandbox: AgentSandbox | None = None
+    """The agent's network namespace for this target (feature ``sandbox``), where clients run unmodified."""
 
 
 class CheckContext:

@@ -11,7 +11,7 @@ from typing import Any
 from .._exceptions import HarnessError
 from .._redact import redact
 from .._threads import parallel
-from .._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
+from .._wire import API_BASE_URL, API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
 from ..paths import Connection
 from ..upstream import make_directive
 from ._context import CheckContext
@@ -27,6 +27,14 @@ CLAUDE_CHECK_BOUND_S = 120.0
 CLAUDE_ADDED_BOUND_MS = 25.0
 
 
+def _first_party(ctx: CheckContext) -> bool:
+    """Whether Claude Code runs through this path with no custom base URL (HTTPS_PROXY, or in a closed agent
+    sandbox): it then talks to api.anthropic.com as first party, while "direct" here needs a base URL, and its
+    retry policy differs between the two, so attempt counts are not comparable."""
+    sandboxed = ctx.run.sandbox is not None and not ctx.run.sandbox.open
+    return bool(ctx.path.connection().proxy) or sandboxed
+
+
 def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bool = False,
             extra_env: dict[str, str] | None = None) -> Any:
     """Run Claude Code once through the path (or direct); ``unsupported`` where it cannot be pointed at the path."""
@@ -40,8 +48,20 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
         ctx.unsupported(f"Claude Code not available: {exc}")
     ctx.check_live()
     connection = Connection(ctx.run.observer.base_url) if direct else ctx.path.connection()
-    if connection.connect_to is not None:
-        ctx.unsupported("Claude Code reaches api.anthropic.com:443 only through DNS; this run has no DNS override")
+    prefix: list[str] = []
+    sandbox = None if direct else ctx.run.sandbox
+    if sandbox is not None and sandbox.open is False:
+        # Unmodified, as in an agent pod: no base URL; the name resolves to the gateway (SNI) or HTTPS_PROXY is
+        # the only way out (CONNECT).
+        from .._sandbox import GATEWAY_ADDRESS
+
+        proxy = f"http://{GATEWAY_ADDRESS}:{ctx.path.metadata['sandbox']['gateway'].rsplit(':', 1)[1]}" \
+            if connection.proxy else None
+        connection = Connection(API_BASE_URL, proxy=proxy)
+        prefix = sandbox.exec_prefix()
+    elif connection.connect_to is not None:
+        ctx.unsupported("Claude Code reaches api.anthropic.com:443 only through DNS, and there is no agent sandbox "
+                        f"here ({ctx.path.unsupported_reasons.get('sandbox', 'not made')})")
     headers = ctx.direct_auth(kind) if direct else ctx.auth_headers(kind)
     env: dict[str, str] = {}
     custom = []
@@ -61,7 +81,7 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
     ca_pem = getattr(ctx.path, "ca_pem", None)
     try:
         run = run_claude(binary, connection, {**env, **(extra_env or {})}, prompt, ca_pem=ca_pem,
-                         slots=settings.claude_slots, queued=ctx.bound_paused,
+                         slots=settings.claude_slots, queued=ctx.bound_paused, prefix=prefix,
                          should_stop=lambda: ctx.cancelled.is_set() or (not direct and
                                                                         bool(ctx.run.liveness.dead_reason)))
     except Cancelled as exc:
@@ -266,9 +286,7 @@ def claude_error_text(ctx: CheckContext) -> None:
     ctx.expect(shown[0] == shown[1], "Claude Code showed a different error than direct", expected=shown[1][:300],
                actual=redact(shown[0])[:300])
     ctx.note("upstream_attempts", {"path": counts[0], "direct": counts[1]})
-    if ctx.path.connection().proxy:
-        # Through HTTPS_PROXY Claude Code talks to api.anthropic.com as first party, while "direct" here needs a
-        # custom base URL; its retry policy differs between the two, so the counts are not comparable.
+    if _first_party(ctx):
         return
     ctx.expect(counts[0] == counts[1], f"{counts[0]} upstream attempts through the path, {counts[1]} direct",
                expected=counts[1], actual=counts[0])
@@ -298,7 +316,7 @@ def claude_recovery_wording(ctx: CheckContext) -> None:
     ctx.note("upstream_attempts", {"path": ours[0], "direct": theirs[0]})
     ctx.expect(ours[1] == theirs[1], "Claude Code showed a different result than direct", expected=theirs[1][:300],
                actual=redact(ours[1])[:300])
-    if not ctx.path.connection().proxy:  # through HTTPS_PROXY Claude Code is first party: its retries differ
+    if not _first_party(ctx):
         ctx.expect(ours[0] == theirs[0], f"{ours[0]} upstream attempts through the path, {theirs[0]} direct",
                    expected=theirs[0], actual=ours[0])
 

@@ -100,3 +100,32 @@ def allowlist_connect(ctx: CheckContext) -> None:
         actual=answer,
     )
     ctx.note("outcomes", outcomes)
+
+
+@check(
+    id="egress.direct-blocked",
+    title="From the agent's sandbox, is the API unreachable except through the gateway?",
+    requirement="Agent pods may reach only the egress gateway (NetworkPolicy): direct egress to the API is blocked.",
+    source="issue #18; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
+    features=("sandbox",),
+    evidence="what a TCP connect from the agent's network namespace did, to the API's own address and to the "
+    "gateway's",
+    failure_example="the agent reached the API directly at 10.203.1.1:443 (connected), bypassing the gateway",
+)
+def direct_blocked(ctx: CheckContext) -> None:
+    from .._sandbox import API_ADDRESS
+
+    sandbox = ctx.run.sandbox
+    assert sandbox is not None  # the feature says so
+    outcomes = {f"{API_ADDRESS}:443 (the API)": sandbox.try_connect(API_ADDRESS, 443)}
+    gateway = ctx.path.metadata.get("sandbox", {}).get("gateway")
+    if gateway:  # the one way out must work, or "blocked" would only mean "no network at all"
+        host, port = gateway.rsplit(":", 1)
+        outcomes[f"{gateway} (the gateway)"] = sandbox.try_connect(host, int(port))
+        ctx.expect(outcomes[f"{gateway} (the gateway)"] == "connected",
+                   f"the agent cannot reach its gateway at {gateway} ({outcomes[f'{gateway} (the gateway)']})",
+                   expected="connected", actual=outcomes[f"{gateway} (the gateway)"])
+    direct = outcomes[f"{API_ADDRESS}:443 (the API)"]
+    ctx.expect(direct != "connected", f"the agent reached the API directly at {API_ADDRESS}:443 ({direct}), "
+               "bypassing the gateway", expected="unreachable or refused", actual=direct)
+    ctx.note("outcomes", outcomes)

@@ -44,7 +44,8 @@ QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
                                         "client.claude-code.oauth-turn", "client.claude-code.error-text",
                                         "client.claude-code.recovery-wording",
                                         "client.claude-code.midstream-fallback")),
-    ("Allowlist enforced?", ("egress.allowlist-sni", "egress.allowlist-connect")),
+    ("Allowlist enforced, direct egress blocked?", ("egress.allowlist-sni", "egress.allowlist-connect",
+                                                   "egress.direct-blocked")),
     ("Headers and encoding as the upstream's?", ("headers.content-encoding-kept", "headers.response-diff",
                                                  "headers.request-diff")),
 ]
