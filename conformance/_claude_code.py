@@ -136,8 +136,8 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
         base["HTTPS_PROXY"] = connection.proxy
     elif connection.base_url != API_BASE_URL:
         base["ANTHROPIC_BASE_URL"] = connection.base_url
-    if ca_pem:
-        base["NODE_EXTRA_CA_CERTS"] = ca_pem
+    if ca_pem or os.environ.get("NODE_EXTRA_CA_CERTS"):  # the path's CA, else the user's own (a corporate CA)
+        base["NODE_EXTRA_CA_CERTS"] = ca_pem or os.environ["NODE_EXTRA_CA_CERTS"]
     argv = [*(prefix or []), str(binary), "-p", prompt, "--output-format", "stream-json", "--verbose",
             "--include-partial-messages", "--max-turns", "4"]
     asked = time.monotonic()

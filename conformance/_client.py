@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -79,6 +80,15 @@ class Exchange:
         return decode_timed(self.decoded_chunks)
 
 
+def system_trust(verify: ssl.SSLContext | bool) -> ssl.SSLContext | bool:
+    """``verify`` as given, except that "the default trust" (True) honours ``SSL_CERT_FILE`` as users set it for a
+    corporate CA (the harness's clients ignore the rest of the environment)."""
+    bundle = os.environ.get("SSL_CERT_FILE")
+    if verify is True and bundle:
+        return ssl.create_default_context(cafile=bundle)
+    return verify
+
+
 class HarnessClient:
     """Sends requests to one path and records exchanges; every call is bounded by ``timeout`` seconds."""
 
@@ -97,7 +107,7 @@ class HarnessClient:
         self.timeout = timeout
         self.connect_to = connect_to
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=5.0), trust_env=False, verify=verify, proxy=proxy
+            timeout=httpx.Timeout(timeout, connect=5.0), trust_env=False, verify=system_trust(verify), proxy=proxy
         )
 
     def send(

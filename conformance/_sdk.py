@@ -6,6 +6,7 @@ from typing import Any
 
 import anthropic
 
+from ._client import system_trust
 from ._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
 from .paths import Connection
 
@@ -58,8 +59,9 @@ def sdk_client(connection: Connection, headers: list[tuple[str, str]], *, max_re
             default_headers[name.lower()] = value
     if auth_token is None and API_KEY_HEADER not in default_headers and default_headers:
         auth_token = next(iter(default_headers.values()))
-    transport = _ConnectTo(connection.connect_to, verify=connection.verify) if connection.connect_to else None
-    http_client = _http.Client(verify=connection.verify, proxy=connection.proxy, transport=transport,
+    verify = system_trust(connection.verify)
+    transport = _ConnectTo(connection.connect_to, verify=verify) if connection.connect_to else None
+    http_client = _http.Client(verify=verify, proxy=connection.proxy, transport=transport,
                                trust_env=False, timeout=timeout)
     return HarnessAnthropic(api_key=None, auth_token=auth_token, base_url=connection.base_url,
                             default_headers=default_headers, max_retries=max_retries, http_client=http_client,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ from .checks import REGISTRY
 from .checks._context import DEFAULT_MODEL, SharedProbes, TargetRun
 from .checks._registry import Check
 from .paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
-from .upstream import ReferenceUpstream, UpstreamConfig
+from .upstream import UPSTREAM_HOSTNAME, ReferenceUpstream, UpstreamConfig
 
 LIVE_URL = API_BASE_URL
 # How many timing checks run at once: stream timings (paced streams, path and direct interleaved), and Claude
@@ -33,6 +34,8 @@ STREAM_TIMING_AT_ONCE = 16
 CLIENT_TIMING_AT_ONCE = 6
 # The port a CONNECT gateway is published on in an agent sandbox (Squid's customary one).
 GATEWAY_PORT_CONNECT = 3128
+# Where a gateway the harness starts finds the CAs it trusts for the real API (SSL_CERT_FILE wins).
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 @dataclass
@@ -83,11 +86,14 @@ class ChecklistSession:
         self.selected = [(c, t) for t in self.options.targets for c in REGISTRY if (c, t) in selected]
         self._install_clients()
         self.observer = self._start_upstream()
+        live = self.options.upstream == "live"
         side = UpstreamSide(
             base_url=self.observer.base_url,
             credentials=self.observer.credentials,
-            ca_pem=str(self.upstream.ca.ca_pem) if self.upstream and self.upstream.ca else None,
-            tls_port=self.upstream.tls_port if self.upstream else None,
+            ca_pem=str(self.upstream.ca.ca_pem) if self.upstream and self.upstream.ca else
+            (os.environ.get("SSL_CERT_FILE") or SYSTEM_CA_BUNDLE if live else None),
+            tls_port=self.upstream.tls_port if self.upstream else (443 if live else None),
+            tls_host=UPSTREAM_HOSTNAME if live else "127.0.0.1",
             settings=self.options.settings,
             api_address=self.upstream.api_address if self.upstream and self.upstream.ca else None,
         )

@@ -215,13 +215,19 @@ class CheckContext:
 
     # -- the upstream's side ---------------------------------------------------------------------------------
 
-    def upstream_entries(self, exchange: Exchange) -> list[JournalEntry]:
-        """Everything the upstream received for this exchange's correlation id."""
+    def journal(self, cid: str) -> list[JournalEntry]:
+        """What the upstream received for correlation id ``cid``; ``unsupported`` where it keeps no journal (live)."""
         if not self.run.observer.observable:
             self.unsupported("upstream not observable (no journal in this upstream mode)")
+        return self.run.observer.entries(cid)
+
+    def upstream_entries(self, exchange: Exchange) -> list[JournalEntry]:
+        """Everything the upstream received for this exchange's correlation id."""
         if exchange.cid is None:
+            if not self.run.observer.observable:
+                self.unsupported("upstream not observable (no journal in this upstream mode)")
             raise HarnessError("exchange has no correlation id")
-        entries = self.run.observer.entries(exchange.cid)
+        entries = self.journal(exchange.cid)
         if entries:
             self.evidence.setdefault("upstream", []).extend(entry_evidence(e) for e in entries[-2:])
         return entries

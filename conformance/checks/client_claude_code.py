@@ -132,7 +132,7 @@ def _delta_lags(ctx: CheckContext, cid: str, run: Any) -> tuple[list[float], int
     """Per text delta: Claude Code's stream-json arrival minus the upstream's send time (s); and deltas sent."""
     from .._sse import decode_timed
 
-    entries = ctx.run.observer.entries(cid)
+    entries = ctx.journal(cid)
     if not entries:
         return [], 0
     sent = [e.arrived_at for e in decode_timed(entries[-1].decoded_chunks)
@@ -156,7 +156,7 @@ def claude_plain_turn(ctx: CheckContext) -> None:
     cid, run = _plain(ctx)
     if not _turn_ok(ctx, run, "plain turn"):
         return
-    entries = ctx.run.observer.entries(cid)
+    entries = ctx.journal(cid)
     if ctx.expect(bool(entries), "the upstream received no request from Claude Code"):
         answer = _upstream_text(entries)
         ctx.expect(run.result.get("result") == answer, "Claude Code's answer is not the upstream's",
@@ -223,7 +223,7 @@ def claude_tool_turn(ctx: CheckContext) -> None:
     run = _claude(ctx, f"Read the notes {make_directive(cid=cid, tool='Read')}")
     if not _turn_ok(ctx, run, "tool turn"):
         return
-    entries = ctx.run.observer.entries(cid)
+    entries = ctx.journal(cid)
     if not ctx.expect(len(entries) >= 2, f"the upstream saw {len(entries)} request(s), expected the tool_use turn "
                       "and the tool_result turn", expected=">= 2", actual=len(entries)):
         return
@@ -261,7 +261,7 @@ def _error_turns(ctx: CheckContext, key: str, **directive: Any) -> tuple[tuple[i
     def attempt(direct: bool) -> tuple[int, str]:
         cid = ctx.new_cid()
         run = _claude(ctx, f"Say hi {make_directive(cid=cid, **directive)}", direct=direct)
-        return len(ctx.run.observer.entries(cid)), str(run.result.get("result", ""))
+        return len(ctx.journal(cid)), str(run.result.get("result", ""))
 
     return attempt(False), ctx.shared_direct(key, lambda: attempt(True))
 
@@ -355,7 +355,7 @@ def claude_midstream_fallback(ctx: CheckContext) -> None:
         cid = ctx.new_cid()
         _claude(ctx, f"Say hi {make_directive(cid=cid, midstream='overloaded_error', after=2)}", direct=direct,
                 extra_env=extra)
-        entries = ctx.run.observer.entries(cid)
+        entries = ctx.journal(cid)
         streaming = sum(1 for e in entries if _json.loads(e.body or b"{}").get("stream") is True)
         return [streaming, len(entries) - streaming]
 

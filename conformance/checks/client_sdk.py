@@ -109,7 +109,7 @@ def retry_behaviour(ctx: CheckContext) -> None:
             raised, request_id = type(exc).__name__, getattr(exc, "request_id", None)
         finally:
             client.close()
-        entries = ctx.run.observer.entries(cid) if ctx.run.observer.observable else []
+        entries = ctx.journal(cid) if ctx.run.observer.observable else []
         upstream_ids = [e.request_id for e in entries]
         return {"attempts": len(entries), "exception": raised, "request_id_known": request_id in upstream_ids}
 

@@ -44,6 +44,9 @@ class UpstreamSide:
     credentials: Credentials
     ca_pem: str | None = None
     tls_port: int | None = None
+    tls_host: str = "127.0.0.1"
+    """Where a gateway connects for TLS to the API: the reference upstream's loopback listener, or in live mode
+    api.anthropic.com itself (port 443, ``ca_pem`` the system's bundle)."""
     settings: Settings = field(default_factory=Settings.from_env)
     """The run's settings: cache folder, default releases, a fixed LiteLLM key."""
     api_address: Callable[[], str] | None = None

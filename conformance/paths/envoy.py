@@ -90,7 +90,7 @@ class EnvoyPath(EgressPath):
             LISTEN_ADDRESS="127.0.0.1",
             LISTEN_PORT=str(self.listen_port),
             ADMIN_PORT=str(self.admin_port),
-            UPSTREAM_HOST="127.0.0.1",
+            UPSTREAM_HOST=upstream.tls_host,
             UPSTREAM_TLS_PORT=str(upstream.tls_port),
             CA_PEM=upstream.ca_pem,
         )

@@ -54,7 +54,7 @@ class HaproxyPath(EgressPath):
         run_dir = Path(tempfile.mkdtemp(prefix="egress-haproxy-"))
         config = run_dir / "haproxy.cfg"
         config.write_text(render(self.template, RUN_DIR=str(run_dir), LISTEN_ADDRESS="127.0.0.1",
-                                 LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST="127.0.0.1",
+                                 LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST=upstream.tls_host,
                                  UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem))
         # -db: stay in the foreground, in the process group the reaper kills.
         self.process = ManagedProcess(self.name, [binary, "-db", "-f", str(config)])

@@ -95,7 +95,7 @@ class MitmproxyPath(EgressPath):
                         CA_PEM=upstream.ca_pem)
         (confdir / "config.yaml").write_text(_DEFAULT_LINES.sub("", config) if self.defaults else config)
         self.ca_pem = str(confdir / "mitmproxy-ca-cert.pem")
-        env = {**os.environ, "EGRESS_UPSTREAM_ADDRESS": f"127.0.0.1:{upstream.tls_port}"}
+        env = {**os.environ, "EGRESS_UPSTREAM_ADDRESS": f"{upstream.tls_host}:{upstream.tls_port}"}
         self.process = ManagedProcess(self.name, [str(venv / "bin" / "mitmdump"), "--set", f"confdir={confdir}",
                                                   "-s", str(MITMPROXY_DIR / "route_to_upstream.py")], env=env)
         self.process.start()

@@ -57,7 +57,7 @@ class NginxPath(EgressPath):
         run_dir = Path(tempfile.mkdtemp(prefix="egress-nginx-"))
         run_dir.chmod(0o755)  # workers run as an unprivileged user when the master is root
         config = render(self.template, USER_LINE="user root;" if os.geteuid() == 0 else "", RUN_DIR=str(run_dir),
-                        LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST="127.0.0.1",
+                        LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST=upstream.tls_host,
                         UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem)
         (run_dir / "nginx.conf").write_text(config)
         self.process = ManagedProcess(self.name, [binary, "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir),

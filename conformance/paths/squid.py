@@ -60,18 +60,18 @@ class SquidConnectPath(EgressPath):
             raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
         binary = system_binary("squid", PACKAGE)
         self.family, self.version = "squid", tool_version(binary, r"Version (\S+)")
-        if upstream.api_address is None:
-            raise PathError(f"{self.name} needs the upstream's api.anthropic.com:443 address (not with this upstream)")
-        try:
-            address = upstream.api_address()
-        except PermissionError as exc:
-            raise PathUnsupported(f"{self.name}: the upstream cannot answer on port 443 here ({exc})") from None
+        address = None
+        if upstream.api_address is not None:  # the reference upstream: no DNS here (live: Squid resolves the name)
+            try:
+                address = upstream.api_address()
+            except PermissionError as exc:
+                raise PathUnsupported(f"{self.name}: the upstream cannot answer on port 443 here ({exc})") from None
         self.listen_port, self.ca_pem = free_port(), upstream.ca_pem
         run_dir = Path(tempfile.mkdtemp(prefix="egress-squid-"))
-        (run_dir / "hosts").write_text(f"{address} {UPSTREAM_HOSTNAME}\n")
+        (run_dir / "hosts").write_text(f"{address} {UPSTREAM_HOSTNAME}\n" if address else "")
         if os.geteuid() == 0:
             _give_to_squid_user(run_dir)  # as root Squid drops to its cache_effective_user (proxy) for its logs
-        route = Template(_TEST_ROUTE).substitute(hosts=run_dir / "hosts")
+        route = Template(_TEST_ROUTE).substitute(hosts=run_dir / "hosts") if address else ""
         config = run_dir / "squid.conf"
         config.write_text(render(self.template, LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
                                  RUN_DIR=str(run_dir), LOG_DIR=str(run_dir), SHUTDOWN_LIFETIME="1 seconds",
