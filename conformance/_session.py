@@ -266,6 +266,8 @@ class ChecklistSession:
             try:
                 sandbox.create()
                 sandbox.publish(API_ADDRESS, 443, ("127.0.0.1", tls_port))  # type: ignore[arg-type]
+                # Another port of "the internet" (the upstream's plain HTTP): what an open network also reaches.
+                sandbox.publish(API_ADDRESS, 80, ("127.0.0.1", urlsplit(self.observer.base_url).port or 80))
                 if gateway is not None:
                     sandbox.publish(GATEWAY_ADDRESS, port, gateway)
             except OSError as exc:

@@ -103,6 +103,7 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("egress.allowlist-sni", ("open-tcp-forwarder",), FAIL),
     ("egress.allowlist-connect", ("open-connect-proxy",), FAIL),
     ("egress.direct-blocked", ("open-sandbox",), FAIL),
+    ("egress.only-allowed-hosts", ("open-sandbox",), FAIL),
     ("client.sdk.create-and-stream", ("mutate-text",), FAIL),
     ("client.sdk.retry-behaviour", ("drop-response-header=x-should-retry",), FAIL),
     ("client.sdk.auth-styles", ("oauth-to-x-api-key",), FAIL),
@@ -180,6 +181,7 @@ def test_check_catches_its_fault(shared_upstream, check_id, faults, expected):
         sandbox = AgentSandbox(open=True, api_host=API_ADDRESS).create()
         try:
             sandbox.publish(API_ADDRESS, 443, ("127.0.0.1", shared_upstream.tls_port))
+            sandbox.publish(API_ADDRESS, 80, ("127.0.0.1", shared_upstream.port))
             with _proxy(shared_upstream) as proxy:
                 result = _run(shared_upstream, proxy, check_id, ALL_FEATURES | {"sandbox"}, sandbox)
         finally:

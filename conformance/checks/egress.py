@@ -129,3 +129,30 @@ def direct_blocked(ctx: CheckContext) -> None:
     ctx.expect(direct != "connected", f"the agent reached the API directly at {API_ADDRESS}:443 ({direct}), "
                "bypassing the gateway", expected="unreachable or refused", actual=direct)
     ctx.note("outcomes", outcomes)
+
+
+@check(
+    id="egress.only-allowed-hosts",
+    title="From the agent's sandbox, are other hosts and ports refused or unreachable (and which)?",
+    requirement="Agent pods may reach only the egress gateway's port (NetworkPolicy); every other destination fails.",
+    source="issue #18; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
+    features=("sandbox",),
+    evidence="what a TCP connect from the agent's network namespace did to each destination other than its gateway",
+    failure_example="10.203.1.1:80 (another port of the internet) connected from the agent",
+)
+def only_allowed_hosts(ctx: CheckContext) -> None:
+    from .._sandbox import API_ADDRESS, GATEWAY_ADDRESS
+
+    sandbox = ctx.run.sandbox
+    assert sandbox is not None  # the feature says so
+    gateway = ctx.path.metadata.get("sandbox", {}).get("gateway") or ""
+    others = [(GATEWAY_ADDRESS, port, "another port of the gateway's side") for port in (22, 80, 8080, 3128, 443)
+              if f"{GATEWAY_ADDRESS}:{port}" != gateway]
+    others += [(API_ADDRESS, 80, "another port of the internet"), ("10.203.1.2", 443, "another host of the internet")]
+    outcomes = {}
+    for host, port, what in others:
+        outcome = sandbox.try_connect(host, port, timeout=1.0)
+        outcomes[f"{host}:{port} ({what})"] = outcome
+        ctx.expect(outcome != "connected", f"{host}:{port} ({what}) connected from the agent",
+                   expected="refused, unreachable or timeout", actual=outcome)
+    ctx.note("outcomes", outcomes)
