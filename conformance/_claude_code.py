@@ -115,7 +115,7 @@ class Cancelled(Exception):
     """The check that asked for this run ran out of time (or the run was stopped); nothing was started."""
 
 
-def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt: str, *, ca_pem: str | None,
+def run_claude(binary: Path, connection: Connection, env: dict[str, str | None], prompt: str, *, ca_pem: str | None,
                timeout: float = 40.0, should_stop: Callable[[], bool] | None = None, slots: int = 12,
                queued: Callable[[], AbstractContextManager[None]] = nullcontext,
                prefix: list[str] | None = None) -> ClaudeRun:
@@ -151,7 +151,8 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str], prompt
             if should_stop is not None and should_stop():
                 raise Cancelled("cancelled before Claude Code started")
             waited = time.monotonic() - asked
-            run = _run(argv, {**base, **env}, home, timeout, should_stop)
+            merged = {k: v for k, v in {**base, **env}.items() if v is not None}  # None removes a variable
+            run = _run(argv, merged, home, timeout, should_stop)
             run.queued_s, run.ran_s = round(waited, 2), round(time.monotonic() - asked - waited, 2)
             return run
         finally:

@@ -38,8 +38,10 @@ PROXY_KEY_HEADER = "x-litellm-api-key"
 class FaultProxy:
     """A reverse proxy to ``upstream_url`` with the given faults switched on."""
 
-    def __init__(self, upstream_url: str, *faults: str, tls_url: str | None = None) -> None:
-        """With ``tls_url`` the proxy reaches the upstream over TLS there, naming SNI api.anthropic.com."""
+    def __init__(self, upstream_url: str, *faults: str, tls_url: str | None = None,
+                 serve_tls: ssl.SSLContext | None = None) -> None:
+        """With ``tls_url`` the proxy reaches the upstream over TLS there, naming SNI api.anthropic.com; with
+        ``serve_tls`` it answers over TLS itself (as api.anthropic.com, for a client that resolves the name to it)."""
         self.upstream_url = (tls_url or upstream_url).rstrip("/")
         self.tls = tls_url is not None
         self.faults: dict[str, str] = {}
@@ -51,7 +53,7 @@ class FaultProxy:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
         app.on_cleanup.append(self._close_session)
-        self._server = BackgroundServer(app, name="fault-proxy")
+        self._server = BackgroundServer(app, name="fault-proxy", ssl_context=serve_tls)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -134,6 +136,8 @@ class FaultProxy:
             if request.transport is not None:
                 request.transport.abort()
             raise ConnectionResetError("fault reset-head")
+        if "hold-nonessential" in f and not request.path.startswith(("/v1/", "/api/claude_code/")):
+            await asyncio.sleep(float(f["hold-nonessential"] or 30))
         if "slow-models" in f and request.path == "/v1/models":
             await asyncio.sleep(float(f["slow-models"] or 4))
         if "redirect-models" in f and request.path == "/v1/models":

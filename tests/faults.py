@@ -64,6 +64,9 @@ FAULTS = {
     "reset-head": "reset the connection of a HEAD request",
     "redirect-models": "answer GET /v1/models with a 307 redirect to /models",
     "slow-models": "hold GET /v1/models N seconds (argument, default 4) before forwarding it",
+    "hold-nonessential": "hold every request outside /v1/ and /api/claude_code/ N seconds (argument, default 30): a "
+    "path allowlist that lets the API and Claude Code's settings through and drops the rest (telemetry, bootstrap) "
+    "silently",
     "generic-error-message": "keep the error envelope and status, replace error.message with a generic sentence",
 }
 # The betas a gateway with an allowlist would know (normalise-anthropic-headers keeps only these).

@@ -7,17 +7,19 @@ The same proxy with no fault passes every check, so each failure below is the fa
 from __future__ import annotations
 
 import shutil
+import ssl
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from conformance._client import HarnessClient
 from conformance._engine import CheckResult, run_check
 from conformance._observer import UpstreamObserver
-from conformance._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
+from conformance._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
 from conformance._verdict import Verdict
 from conformance.checks import REGISTRY, TargetRun
-from conformance.paths import ALL_FEATURES, Credentials, EgressPath
+from conformance.paths import ALL_FEATURES, Connection, Credentials, EgressPath
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
 
 from ._helpers import run_every_check
@@ -104,6 +106,7 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("egress.allowlist-connect", ("open-connect-proxy",), FAIL),
     ("egress.direct-blocked", ("open-sandbox",), FAIL),
     ("egress.only-allowed-hosts", ("open-sandbox",), FAIL),
+    ("egress.claude-code-auxiliary", ("hold-nonessential=8",), FAIL),
     ("client.sdk.create-and-stream", ("mutate-text",), FAIL),
     ("client.sdk.retry-behaviour", ("drop-response-header=x-should-retry",), FAIL),
     ("client.sdk.auth-styles", ("oauth-to-x-api-key",), FAIL),
@@ -157,6 +160,48 @@ def _run(
         direct.close()
 
 
+def _run_behind_a_sandboxed_gateway(upstream: ReferenceUpstream, check_id: str, faults: tuple[str, ...]) -> CheckResult:
+    """``check_id`` with Claude Code in a closed agent sandbox whose api.anthropic.com is a fault proxy answering
+    TLS: the non-API requests Claude Code sends to api.anthropic.com (with non-essential traffic allowed) meet the
+    faults, which they never do behind a base URL."""
+    if unavailable_reason():
+        pytest.skip(unavailable_reason())
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("node/npm not installed")
+    assert upstream.ca is not None
+    sandbox = AgentSandbox().create()
+    proxy = FaultProxy(upstream.base_url, *faults, tls_url=f"https://127.0.0.1:{upstream.tls_port}",
+                       serve_tls=upstream.ca.server_context()).start()
+    try:
+        sandbox.publish(GATEWAY_ADDRESS, 443, ("127.0.0.1", proxy._server.port))
+        path = _SandboxedPath(name="sandboxed-fault-gateway", base_url="https://api.anthropic.com",
+                              features=ALL_FEATURES | {"sandbox"}, ca_pem=str(upstream.ca.ca_pem),
+                              connect_to=("127.0.0.1", proxy._server.port))
+        credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
+        observer = UpstreamObserver("reference", upstream.base_url, credentials, upstream=upstream)
+        client = HarnessClient(upstream.base_url, timeout=30)
+        try:
+            run = TargetRun(path=path, observer=observer, client=client, direct=client, sandbox=sandbox)
+            return run_check(REGISTRY[check_id], run, timeout=120)
+        finally:
+            client.close()
+    finally:
+        proxy.stop()
+        sandbox.close()
+
+
+@dataclass
+class _SandboxedPath(EgressPath):
+    """A gateway reached by name from an agent sandbox (as envoy-sni is)."""
+
+    ca_pem: str = ""
+    connect_to: tuple[str, int] = ("127.0.0.1", 0)
+
+    def connection(self) -> Connection:
+        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem),
+                          connect_to=self.connect_to)
+
+
 def _run_all(upstream: ReferenceUpstream, proxy: FaultProxy) -> list[CheckResult]:
     return run_every_check(lambda c: _run(upstream, proxy, c))
 
@@ -186,6 +231,8 @@ def test_check_catches_its_fault(shared_upstream, check_id, faults, expected):
                 result = _run(shared_upstream, proxy, check_id, ALL_FEATURES | {"sandbox"}, sandbox)
         finally:
             sandbox.close()
+    elif check_id == "egress.claude-code-auxiliary":
+        result = _run_behind_a_sandboxed_gateway(shared_upstream, check_id, faults)
     elif faults[0] in OPEN_PATHS:
         kind, feature = OPEN_PATHS[faults[0]]
         with kind(("127.0.0.1", shared_upstream.tls_port)) as open_path:

@@ -36,7 +36,7 @@ def _first_party(ctx: CheckContext) -> bool:
 
 
 def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bool = False,
-            extra_env: dict[str, str] | None = None) -> Any:
+            extra_env: dict[str, str | None] | None = None) -> Any:
     """Run Claude Code once through the path (or direct); ``unsupported`` where it cannot be pointed at the path."""
     from .._claude_code import Cancelled, installed_claude_code, run_claude
     from .._exceptions import CheckCancelled, PathError

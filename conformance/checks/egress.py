@@ -156,3 +156,42 @@ def only_allowed_hosts(ctx: CheckContext) -> None:
         ctx.expect(outcome != "connected", f"{host}:{port} ({what}) connected from the agent",
                    expected="refused, unreachable or timeout", actual=outcome)
     ctx.note("outcomes", outcomes)
+
+
+# What "non-essential traffic allowed" means: the variables run_claude sets to keep Claude Code quiet, cleared.
+_NONESSENTIAL_ALLOWED: dict[str, str | None] = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": None,
+                                                "DISABLE_TELEMETRY": None, "DISABLE_ERROR_REPORTING": None,
+                                                "DISABLE_AUTOUPDATER": None}
+# How much longer a turn may take when Claude Code also tries its blocked non-API hosts before it counts as waiting
+# on them: allowed and disabled differ by 0.2-1.5 s here (a few more requests, refused at once).
+AUXILIARY_EXTRA_S = 5.0
+
+
+@check(
+    id="egress.claude-code-auxiliary",
+    title="With its non-API hosts blocked, does Claude Code keep working, with and without "
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 (or fail, or hang)?",
+    requirement="Behind an allowlist only api.anthropic.com is reachable: telemetry, error reporting, update checks "
+    "and OAuth refresh hosts are not; an agent must still complete its turns, without waiting on them.",
+    source="issue #18; Claude Code's network configuration (CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC)",
+    features=("sandbox", "claude-code", "messages", "streaming"),
+    evidence="each turn's exit code, result and time, with non-essential traffic disabled and allowed",
+    failure_example="with non-essential traffic allowed the turn took 41.0 s against 4.2 s (it waits on blocked "
+    "hosts)",
+    slow=True,
+    bound_s=120.0,
+)
+def claude_code_auxiliary(ctx: CheckContext) -> None:
+    from ..upstream import make_directive
+    from .client_claude_code import _claude, _turn_ok
+
+    times = {}
+    for setting, extra in (("disabled", {}), ("allowed", _NONESSENTIAL_ALLOWED)):
+        run = _claude(ctx, f"Say hi {make_directive(cid=ctx.new_cid())}", extra_env=extra)
+        times[setting] = run.ran_s
+        _turn_ok(ctx, run, f"non-essential traffic {setting}")
+    ctx.note("turn_seconds", times)
+    ctx.expect(times["allowed"] <= times["disabled"] + AUXILIARY_EXTRA_S,
+               f"with non-essential traffic allowed the turn took {times['allowed']:.1f} s against "
+               f"{times['disabled']:.1f} s (it waits on blocked hosts)",
+               expected=f"at most {AUXILIARY_EXTRA_S:.0f} s longer", actual=times["allowed"])
