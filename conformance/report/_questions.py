@@ -45,7 +45,8 @@ QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
                                         "client.claude-code.recovery-wording",
                                         "client.claude-code.midstream-fallback")),
     ("Allowlist enforced, direct egress blocked?", ("egress.allowlist-sni", "egress.allowlist-connect",
-                                                   "egress.direct-blocked", "egress.only-allowed-hosts")),
+                                                   "egress.direct-blocked", "egress.only-allowed-hosts",
+                                                   "egress.claude-code-auxiliary")),
     ("Headers and encoding as the upstream's?", ("headers.content-encoding-kept", "headers.response-diff",
                                                  "headers.request-diff")),
 ]
