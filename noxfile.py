@@ -72,6 +72,15 @@ def stability(session: nox.Session) -> None:
 
 
 @nox.session
+def perf(session: nox.Session) -> None:
+    """What each target costs against direct (-- --target=…; default the local matrix): one quick check per target
+    so the run starts them, then the --perf measurements into results.json, findings.md and matrix.html."""
+    args = _prepared(session, list(session.posargs))
+    session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", "--perf", "-k",
+                "request.metadata-kept", "--report-dir=reports/perf", *args)
+
+
+@nox.session
 def gate(session: nox.Session) -> None:
     """The LiteLLM upgrade gate: -- --litellm-version=NEW runs the checklist on the pinned release and on NEW
     against the same upstream, prints and writes the diff, and fails on a regression or an unexpected pass."""

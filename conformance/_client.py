@@ -100,6 +100,7 @@ class HarnessClient:
         verify: ssl.SSLContext | bool = True,
         proxy: str | None = None,
         connect_to: tuple[str, int] | None = None,
+        max_connections: int = 100,
     ) -> None:
         """``connect_to`` sends the TCP connect elsewhere while URL, Host, SNI and certificate check stay as in
         ``base_url`` (what a DNS override does in a cluster); ``proxy`` tunnels through an HTTP CONNECT proxy."""
@@ -107,7 +108,8 @@ class HarnessClient:
         self.timeout = timeout
         self.connect_to = connect_to
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=5.0), trust_env=False, verify=system_trust(verify), proxy=proxy
+            timeout=httpx.Timeout(timeout, connect=5.0), trust_env=False, verify=system_trust(verify), proxy=proxy,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
 
     def send(

@@ -41,6 +41,7 @@ def _version(package: str) -> str | None:
 def results_document(
     results: list[CheckResult], *, run_id: str, started_at: float, upstream_mode: str, targets: list[dict[str, Any]],
     not_run: list[tuple[str, str]] | None = None, interrupted: bool = False, claude_code_version: str | None = None,
+    performance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The results document (valid against ``fixtures/schemas/results.schema.json``), redacted.
 
@@ -83,6 +84,8 @@ def results_document(
         ],
         "results": [r.to_json() for r in results],
     }
+    if performance:
+        document["performance"] = performance
     document["blobs"] = pool_bodies(document["results"])
     return redact_any(document)
 

@@ -9,6 +9,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from ._client import HarnessClient
@@ -74,6 +75,8 @@ class ChecklistSession:
         self.selected: list[tuple[str, str]] = []
         """Every check × target this run set out to run, in order (what did not run is reported as such)."""
         self.direct_shared = SharedProbes()
+        self.performance: dict[str, Any] = {}
+        """Per target, what it costs against direct (``--perf``), measured after the checks."""
         self._stopping = threading.Event()
         self._ahead: dict[tuple[str, str], Future[CheckResult]] = {}
 
@@ -286,6 +289,19 @@ class ChecklistSession:
         client = HarnessClient("http://127.0.0.1:9", timeout=1)
         return TargetRun(path=path, observer=self.observer, client=client, direct=None, startup_error=message,
                          startup_unsupported=unsupported, settings=self.options.settings)
+
+    def measure_performance(self) -> None:
+        """Measure each started target against direct, one at a time, after every check has finished."""
+        from ._perf import measure
+
+        for word, run in self.runs.items():
+            if run.startup_error or self._stopping.is_set():
+                continue
+            try:
+                self.performance[word] = measure(run, say=self.say)
+            except Exception as exc:  # one target's failed measurement is reported, the others still run
+                self.say(f"error: perf {word}: {type(exc).__name__}: {exc}")
+                self.performance[word] = {"error": f"{type(exc).__name__}: {exc}"}
 
     def stop(self) -> None:
         """Cancel checks still running, stop every target and the upstream, and reap every child process."""

@@ -87,6 +87,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "run a client several times declare a longer bound of their own)")
     group.addoption("--update-expectations", action="store_true",
                     help="rewrite fixtures/expectations/<target>.yaml to match this run (reasons kept)")
+    group.addoption("--perf", action="store_true",
+                    help="after the checks, measure what each target costs against direct (added latency, time to "
+                    "first token, per-event gap, concurrency, memory) into results.json")
     group.addoption("--report-dir", default="reports", help="where reports/<run-id>/results.json is written")
     group.addoption("--recordings", default=None, metavar="DIR",
                     help="your own vcrpy cassettes of API traffic: replay.recorded-exchanges sends each recorded "
@@ -222,6 +225,8 @@ def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
     try:
         session.start(request.config.stash.get(_SELECTED_KEY, None))
         yield session
+        if request.config.getoption("perf"):
+            session.measure_performance()
     finally:
         session.stop()
 
@@ -252,6 +257,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         not_run=not_run,
         interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
         claude_code_version=settings.claude_code_version,
+        performance=session.performance,
     )
     terminalreporter.section("egress conformance")
     compared = compare(document, settings.expectations_dir)  # once: the summary, every report and the gate agree

@@ -136,6 +136,8 @@ class FaultProxy:
             if request.transport is not None:
                 request.transport.abort()
             raise ConnectionResetError("fault reset-head")
+        if "delay-per-request" in f:
+            await asyncio.sleep(float(f["delay-per-request"]) / 1000)
         if "hold-nonessential" in f and not request.path.startswith(("/v1/", "/api/claude_code/")):
             await asyncio.sleep(float(f["hold-nonessential"] or 30))
         if "slow-models" in f and request.path == "/v1/models":

@@ -51,6 +51,7 @@ FAULTS = {
     "response-timeout": "answer 504 'upstream request timeout' when the upstream takes longer than N seconds",
     "tls-sni": "reach the upstream over TLS naming the given SNI instead of api.anthropic.com",
     "delay-per-event": "hold every SSE event N milliseconds before sending it (argument; a slow proxy's cost)",
+    "delay-per-request": "hold every request N milliseconds before forwarding it (argument; a slow proxy's cost)",
     "decode-content": "remove the upstream's Content-Encoding (send bodies and streams decoded)",
     "html-502": "answer every request 502 with an HTML page, forwarding nothing (a gateway that is down)",
     "normalise-stop-reason": "answer stop_sequence and pause_turn as end_turn (a gateway knowing four stop reasons)",

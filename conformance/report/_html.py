@@ -1,7 +1,6 @@
 """``matrix.html``: a self-contained page (no external assets), check × target, coloured by verdict, each cell
 expandable to its evidence."""
 
-from __future__ import annotations
 
 import html
 import json
@@ -9,6 +8,7 @@ from typing import Any
 
 from .._verdict import VERDICTS, style
 from ._markdown import incomplete_banner
+from ._performance import performance_svg
 
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -74,6 +74,9 @@ def matrix_html(document: dict[str, Any], compared: list[dict[str, Any]]) -> str
                 f"<pre>{html.escape(evidence[:20000])}</pre></details>{status}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
+    chart = performance_svg(document.get("performance") or {})
+    if chart:
+        out.append("<h2>Added latency against concurrency (path − direct; solid p50, dashed p99)</h2>" + chart)
     blobs = document.get("blobs") or {}
     if blobs:  # each body excerpt once; a cell's evidence names it as {"blob": KEY}
         out.append(f"<details><summary>Bodies referenced by the evidence ({len(blobs)})</summary>")

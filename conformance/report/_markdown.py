@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .._evidence import body_text
+from ._performance import performance_markdown
 from ._questions import QUESTIONS, answer
 
 
@@ -114,6 +115,7 @@ def findings_markdown(document: dict[str, Any], compared: list[dict[str, Any]]) 
         lines.append(f"| {question} | " + " | ".join(cells) + " |")
     lines += ["", "✅ yes · ❌ no (a `must` failed) · ⚠️ not answered (harness or environment error) · ➖ not "
               "applicable. Every row is a group of checks; `docs/checks.md` explains each check id.", ""]
+    lines += performance_markdown(document.get("performance") or {})
     failures = [r for r in compared if r["verdict"] in ("fail", "error", "pass-nonstrict")]
     lines += ["## Evidence", ""]
     if not failures:

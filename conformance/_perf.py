@@ -1,0 +1,244 @@
+"""What a path costs, measured against direct in the same run: added latency, time to first byte and token, added
+gap between SSE events, the same under concurrency, where errors start, cross-talk, start-up time and memory.
+
+Every figure is a difference between the path and direct, sampled interleaved (path, direct, direct, path, …) so
+machine drift cancels; targets are measured one at a time after the checklist, on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ._client import Exchange, HarnessClient
+from ._threads import parallel
+from .checks import TargetRun
+from .checks.sse_timing import lags
+from .paths._process import proc_status_mb
+from .upstream import make_directive
+
+MODEL = "claude-haiku-4-5"
+
+
+@dataclass(frozen=True)
+class PerfConfig:
+    """How much to measure (the defaults take about 20-40 s per target)."""
+
+    requests: int = 60
+    """Non-streaming requests per side for added latency."""
+    streams: int = 20
+    """Streams per side for time to first byte and token."""
+    paced_events: int = 200
+    paced_interval_ms: float = 10.0
+    levels: tuple[int, ...] = (1, 16, 64)
+    per_level: int = 64
+    """Requests per side at each concurrency level."""
+    onset_levels: tuple[int, ...] = (128, 256, 500)
+    crosstalk_streams: int = 200
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of ``values``, rounded to 0.01 ms; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))], 2)
+
+
+class PathMeter:
+    """Sends the same requests through one target and direct and times them."""
+
+    def __init__(self, run: TargetRun, config: PerfConfig) -> None:
+        self.run = run
+        self.config = config
+        credentials = run.observer.credentials
+        self.path_headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01"),
+                             *(run.path.client_auth("api-key", credentials) or [])]
+        self.direct_headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01"),
+                               ("x-api-key", credentials.api_key)]
+
+    def client(self, direct: bool, connections: int = 8) -> HarnessClient:
+        if direct:
+            return HarnessClient(self.run.observer.base_url, timeout=60, max_connections=connections)
+        c = self.run.path.connection()
+        return HarnessClient(c.base_url, timeout=60, verify=c.verify, proxy=c.proxy, connect_to=c.connect_to,
+                             max_connections=connections)
+
+    def send(self, client: HarnessClient, direct: bool, stream: bool = False, **directive: Any) -> Exchange:
+        cid = f"perf{time.monotonic_ns():x}{threading.get_ident() % 9973:x}"
+        text = f"perf {make_directive(cid=cid, **directive)}"
+        body: dict[str, Any] = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": text}]}
+        if stream:
+            body["stream"] = True
+        return client.send("POST", "/v1/messages", headers=self.direct_headers if direct else self.path_headers,
+                           body=body, cid=cid)
+
+    # -- the figures -------------------------------------------------------------------------------------------
+
+    def added_latency(self) -> tuple[dict[str, float], list[float]]:
+        """p50/p95/p99 of (path − direct) for non-streaming requests, paired and interleaved; and direct−direct
+        spreads (the method's noise floor)."""
+        path_c, direct_c = self.client(False), self.client(True)
+        try:
+            for _ in range(5):  # warm both: connections, LiteLLM's first-request work
+                self.send(path_c, False)
+                self.send(direct_c, True)
+            added, noise = [], []
+            for i in range(self.config.requests):
+                first, second = (False, True) if i % 2 == 0 else (True, False)
+                a = _timed(lambda d=first: self.send(direct_c if d else path_c, d))
+                b = _timed(lambda d=second: self.send(direct_c if d else path_c, d))
+                path_s, direct_s = (a, b) if not first else (b, a)
+                added.append((path_s - direct_s) * 1000)
+                c = _timed(lambda: self.send(direct_c, True))
+                noise.append((c - direct_s) * 1000)
+        finally:
+            path_c.close()
+            direct_c.close()
+        return {"p50": quantile(added, 0.5), "p95": quantile(added, 0.95), "p99": quantile(added, 0.99)}, noise
+
+    def added_ttfb(self) -> tuple[dict[str, float], dict[str, float]]:
+        """p50/p95 of the added time to the first byte and to the first text delta of a stream."""
+        path_c, direct_c = self.client(False), self.client(True)
+        ttfb, ttft = [], []
+        try:
+            for i in range(self.config.streams):
+                sides = {}
+                for direct in ((False, True) if i % 2 == 0 else (True, False)):
+                    ex = self.send(direct_c if direct else path_c, direct, stream=True, deltas=3)
+                    sides[direct] = (_first_byte(ex), _first_token(ex))
+                ttfb.append((sides[False][0] - sides[True][0]) * 1000)
+                ttft.append((sides[False][1] - sides[True][1]) * 1000)
+        finally:
+            path_c.close()
+            direct_c.close()
+        return ({"p50": quantile(ttfb, 0.5), "p95": quantile(ttfb, 0.95)},
+                {"p50": quantile(ttft, 0.5), "p95": quantile(ttft, 0.95)})
+
+    def added_event_gap(self) -> dict[str, float]:
+        """p50/p99 of the per-event added delay on a paced stream (client arrival − upstream send, path − direct),
+        both streams running at once."""
+        path_c, direct_c = self.client(False), self.client(True)
+        try:
+            def one(direct: bool) -> list[float]:
+                ex = self.send(direct_c if direct else path_c, direct, stream=True,
+                               deltas=self.config.paced_events, interval=self.config.paced_interval_ms)
+                entries = self.run.observer.entries(ex.cid or "")
+                return lags(ex, entries[-1] if entries else None)
+
+            path_lags, direct_lags = parallel(one, [False, True])
+        finally:
+            path_c.close()
+            direct_c.close()
+        added = [(a - b) * 1000 for a, b in zip(path_lags, direct_lags, strict=False)]
+        return {"p50": quantile(added, 0.5), "p99": quantile(added, 0.99)}
+
+    def at_concurrency(self, level: int) -> dict[str, Any]:
+        """Added p50/p99 latency with ``level`` requests in flight on each side (path and direct in turn), and the
+        share of path requests that failed."""
+        figures: dict[bool, list[float]] = {}
+        errors = 0
+        for direct in (True, False):
+            client = self.client(direct, connections=level)
+            try:
+                count = max(level, self.config.per_level)
+                done = parallel(lambda _i, d=direct, c=client: _timed_exchange(lambda: self.send(c, d)),
+                                range(count)) if level > 1 else \
+                    [_timed_exchange(lambda d=direct, c=client: self.send(c, d)) for _ in range(count)]
+            finally:
+                client.close()
+            figures[direct] = [s * 1000 for s, ex in done if ex.status == 200]
+            if not direct:
+                errors = sum(1 for _, ex in done if ex.status != 200)
+        path_ms, direct_ms = figures[False], figures[True]
+        return {"concurrency": level,
+                "added_p50_ms": round(quantile(path_ms, 0.5) - quantile(direct_ms, 0.5), 2),
+                "added_p99_ms": round(quantile(path_ms, 0.99) - quantile(direct_ms, 0.99), 2),
+                "path_p99_ms": quantile(path_ms, 0.99), "errors": errors}
+
+    def crosstalk(self) -> int:
+        """How many of ``crosstalk_streams`` concurrent streams did not get exactly the bytes the upstream sent for
+        their own request (matched by message id)."""
+        client = self.client(False, connections=self.config.crosstalk_streams)
+        try:
+            done = parallel(lambda _i: self.send(client, False, stream=True, deltas=5, interval=5),
+                            range(self.config.crosstalk_streams))
+        finally:
+            client.close()
+        wrong = 0
+        for ex in done:
+            entries = self.run.observer.entries(ex.cid or "")
+            theirs = _message_id(entries[-1].decoded_chunks) if entries else None
+            mine = _message_id([(0.0, ex.body)])
+            wrong += int(ex.status != 200 or mine is None or mine != theirs)
+        return wrong
+
+
+def measure(run: TargetRun, config: PerfConfig = PerfConfig(), say: Callable[[str], None] = print) -> dict[str, Any]:
+    """The ``performance`` object of one target (results.json), measured now."""
+    meter = PathMeter(run, config)
+    process = getattr(getattr(run.path, "process", None), "process", None)
+    rss_idle = proc_status_mb(process.pid, "VmRSS") if process is not None else None
+    latency, noise = meter.added_latency()
+    ttfb, ttft = meter.added_ttfb()
+    gap = meter.added_event_gap()
+    by_level = [meter.at_concurrency(level) for level in config.levels]
+    base_p99 = by_level[0]["path_p99_ms"] if by_level else 0.0
+    onset = None
+    for level in config.onset_levels:
+        figures = meter.at_concurrency(level)
+        by_level.append(figures)
+        if figures["errors"] or (base_p99 and figures["path_p99_ms"] > 10 * base_p99):
+            onset = level
+            break
+    crosstalk = meter.crosstalk()
+    rss_after = proc_status_mb(process.pid, "VmRSS") if process is not None else None
+    say(f"perf {run.path.name}: +{latency['p50']} ms p50, +{gap['p50']} ms per event, crosstalk {crosstalk}")
+    return {
+        "added_latency_ms": latency,
+        "added_ttfb_ms": ttfb,
+        "added_first_token_ms": ttft,
+        "added_event_gap_ms": gap,
+        "by_concurrency": by_level,
+        "error_onset_concurrency": onset,
+        "crosstalk_errors": crosstalk,
+        "startup_s": run.path.metadata.get("startup_to_ready_s", run.path.metadata.get("startup_s")),
+        "rss_mb": {"idle": round(rss_idle, 1) if rss_idle else None,
+                   "after_load": round(rss_after, 1) if rss_after else None},
+        "noise_floor_ms": {"p50": quantile([abs(n) for n in noise], 0.5), "p95": quantile([abs(n) for n in noise],
+                                                                                          0.95)},
+        "config": asdict(config),
+    }
+
+
+def _timed(send: Callable[[], Exchange]) -> float:
+    started = time.perf_counter()
+    send()
+    return time.perf_counter() - started
+
+
+def _timed_exchange(send: Callable[[], Exchange]) -> tuple[float, Exchange]:
+    started = time.perf_counter()
+    exchange = send()
+    return time.perf_counter() - started, exchange
+
+
+def _first_byte(exchange: Exchange) -> float:
+    return exchange.chunks[0][0] - exchange.sent_at if exchange.chunks else 0.0
+
+
+def _first_token(exchange: Exchange) -> float:
+    for event in exchange.events():
+        if event.name == "content_block_delta":
+            return (event.arrived_at or exchange.sent_at) - exchange.sent_at
+    return 0.0
+
+
+def _message_id(chunks: list[tuple[float, bytes]]) -> str | None:
+    import re
+
+    found = re.search(rb'"id":\s*"(msg_[A-Za-z0-9]+)"', b"".join(c for _, c in chunks))
+    return found.group(1).decode() if found else None

@@ -1,0 +1,63 @@
+"""
+The cost measurement checked as an instrument: a proxy that adds a known 30 ms per request and 20 ms per SSE event
+is reported within ±3 ms of that, and a transparent one within ±3 ms of nothing.
+"""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from conformance._client import HarnessClient
+from conformance._observer import UpstreamObserver
+from conformance._perf import PerfConfig, measure
+from conformance._results import load_schema
+from conformance.checks import TargetRun
+from conformance.paths import Credentials, EgressPath
+from conformance.report._performance import performance_markdown, performance_svg
+from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
+
+from .faultproxy import FaultProxy
+
+QUICK = PerfConfig(requests=30, streams=10, paced_events=40, paced_interval_ms=50.0, levels=(1, 16), per_level=32,
+                   onset_levels=(), crosstalk_streams=50)
+
+
+def _measured(upstream: ReferenceUpstream, *faults: str) -> dict:
+    credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
+    observer = UpstreamObserver("reference", upstream.base_url, credentials, upstream=upstream)
+    with FaultProxy(upstream.base_url, *faults) as proxy:
+        client = HarnessClient(proxy.base_url, timeout=30)
+        try:
+            run = TargetRun(path=EgressPath(name="fault-proxy", base_url=proxy.base_url), observer=observer,
+                            client=client, direct=None)
+            return measure(run, QUICK, say=lambda _: None)
+        finally:
+            client.close()
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with ReferenceUpstream() as started:
+        yield started
+
+
+def test_a_known_cost_is_reported_within_3_ms(upstream):
+    """
+    30 ms per request and 20 ms per event, added by the proxy, come out as 30 ± 3 and 20 ± 3 at the median over
+    the same proxy without them (and 50 ± 3 to the first byte); every concurrent stream got its own bytes.
+    """
+    base = _measured(upstream)
+    slow = _measured(upstream, "delay-per-request=30", "delay-per-event=20")
+    assert abs(slow["added_latency_ms"]["p50"] - base["added_latency_ms"]["p50"] - 30) <= 3, slow["added_latency_ms"]
+    assert abs(slow["added_event_gap_ms"]["p50"] - base["added_event_gap_ms"]["p50"] - 20) <= 3, \
+        slow["added_event_gap_ms"]
+    # The first byte is the first event: held 30 ms as a request and 20 ms as an event.
+    assert abs(slow["added_ttfb_ms"]["p50"] - base["added_ttfb_ms"]["p50"] - 50) <= 3, slow["added_ttfb_ms"]
+    assert base["crosstalk_errors"] == 0 and slow["crosstalk_errors"] == 0
+    document = {"kind": "EgressConformanceResults", "version": 1, "run": {}, "checks": [], "results": [],
+                "performance": {"fault-proxy": slow}}
+    schema = load_schema()
+    jsonschema.validate(document["performance"], schema["properties"]["performance"])
+    assert "| `fault-proxy` |" in "\n".join(performance_markdown(document["performance"]))
+    assert performance_svg(document["performance"]).startswith("<svg")
