@@ -82,8 +82,9 @@ def perf(session: nox.Session) -> None:
 
 @nox.session
 def gate(session: nox.Session) -> None:
-    """The LiteLLM upgrade gate: -- --litellm-version=NEW runs the checklist on the pinned release and on NEW
-    against the same upstream, prints and writes the diff, and fails on a regression or an unexpected pass."""
+    """The LiteLLM upgrade gate: -- --litellm-version=NEW [--perf] runs the checklist on the pinned release and on
+    NEW against the same upstream, prints and writes the diff, and fails on a regression or an unexpected pass (with
+    --perf also on overhead that grew more than 1.5x)."""
     session.install("-e", ".[envoy]")
     new = _option(list(session.posargs), "--litellm-version")
     if not new:
@@ -93,8 +94,9 @@ def gate(session: nox.Session) -> None:
     targets = ",".join(f"{route}[version={v}]" for v in (LITELLM_VERSION, new) for route in ("litellm",
                                                                                              "litellm-unified"))
     report_dir = "reports/gate"
+    perf = ["--perf"] if "--perf" in session.posargs else []  # overhead compared too (about 2 minutes more)
     session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", f"--target={targets}",
-                f"--report-dir={report_dir}", success_codes=[0, 1])
+                f"--report-dir={report_dir}", *perf, success_codes=[0, 1])
     session.run("python", "-m", "conformance", "gate", report_dir, "--baseline", LITELLM_VERSION, "--candidate", new)
 
 

@@ -93,6 +93,29 @@ def diff_runs(a: dict[str, Any], b: dict[str, Any]) -> RunDiff:
     return diff(a["results"], b["results"], pair)
 
 
+# A candidate whose added p50 latency or per-event delay grows past this ratio of the baseline's (and past the run's
+# noise floor) is a regression of cost.
+OVERHEAD_RATIO = 1.5
+
+
+def overhead_growth(document: dict[str, Any], pair: dict[str, str]) -> list[str]:
+    """Each candidate target whose measured overhead grew past OVERHEAD_RATIO of its baseline target's, in the same
+    run (``--perf``); nothing when the run measured no performance."""
+    performance = document.get("performance") or {}
+    lines = []
+    for candidate, baseline in pair.items():
+        new, old = performance.get(candidate) or {}, performance.get(baseline) or {}
+        if "added_latency_ms" not in new or "added_latency_ms" not in old:
+            continue
+        noise = max(new.get("noise_floor_ms", {}).get("p95", 0.0), old.get("noise_floor_ms", {}).get("p95", 0.0))
+        for figure in ("added_latency_ms", "added_event_gap_ms"):
+            was, now = old[figure]["p50"], new[figure]["p50"]
+            if now > max(was, 0.0) * OVERHEAD_RATIO + noise:
+                lines.append(f"`{candidate}`: {figure} p50 {now:g} ms against {was:g} ms on `{baseline}` "
+                             f"(noise floor {noise:g} ms)")
+    return lines
+
+
 def gate(document: dict[str, Any], baseline: str, candidate: str, expectations_dir: Path | None = None
          ) -> tuple[int, list[str]]:
     """Exit code and report lines for a run holding each LiteLLM target at ``baseline`` and at ``candidate``."""
@@ -113,7 +136,11 @@ def gate(document: dict[str, Any], baseline: str, candidate: str, expectations_d
     lines += [f"- {r['status']}: `{r['check']}` on `{r['target']}` is {r['verdict']}"
               + (f" (listed as {r['expected']['verdict']}: {r['expected']['reason'][:120]})" if r["expected"] else
                  f" — {r['message'][:160]}") for r in contradicted] or ["Every candidate result matches them."]
-    failed = bool(changes.regressed or contradicted)
-    lines += ["", f"**Gate: {'FAIL' if failed else 'PASS'}** — fails on a regression from {baseline} or on a result "
-              "that contradicts the expectations (a new failure, or a listed failure that now passes)."]
+    costlier = overhead_growth(document, pair)
+    if costlier:
+        lines += ["", "## What the candidate costs", "", *[f"- {line}" for line in costlier]]
+    failed = bool(changes.regressed or contradicted or costlier)
+    lines += ["", f"**Gate: {'FAIL' if failed else 'PASS'}** — fails on a regression from {baseline}, on a result "
+              "that contradicts the expectations (a new failure, or a listed failure that now passes), or (with "
+              f"--perf) on overhead that grew more than {OVERHEAD_RATIO:g}x."]
     return (1 if failed else 0), lines

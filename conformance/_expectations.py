@@ -14,6 +14,9 @@ File format::
         reason: the OAuth token goes upstream without the oauth beta; the upstream answers 401
         issue: https://github.com/BerriAI/litellm/issues/…      # optional
         releases: "<1.100"                                      # optional, against the target's version
+    performance:                                                # optional: bounds on what --perf measures (ms)
+      added_latency_ms.p50: 5
+      added_event_gap_ms.p99: 20
 """
 
 from __future__ import annotations
@@ -129,6 +132,33 @@ def compare(document: dict[str, Any], directory: Path | None = None) -> list[dic
                     "expected": expected.__dict__ if expected else None,
                     "target_has_expectations": file_for(target, directory).exists()})
     return out
+
+
+def cost_bounds(target: str, directory: Path | None = None) -> dict[str, float]:
+    """The ``performance:`` bounds of a target's expectations file (``figure.quantile: ms``), or none."""
+    path = file_for(target, directory)
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    bounds = data.get("performance") or {}
+    if not isinstance(bounds, dict) or not all(isinstance(v, (int, float)) for v in bounds.values()):
+        raise InputError(f"malformed expectations file {path}: performance maps figure.quantile to a number of ms")
+    return {str(k): float(v) for k, v in bounds.items()}
+
+
+def cost_breaches(document: dict[str, Any], directory: Path | None = None) -> list[str]:
+    """One line per measured figure above its bound (``--perf`` runs); a bounded figure that was not measured is a
+    breach too, so a bound can never pass by not being looked at."""
+    lines = []
+    for target, figures in (document.get("performance") or {}).items():
+        for name, bound in cost_bounds(target, directory).items():
+            figure, _, quantile = name.partition(".")
+            value = (figures.get(figure) or {}).get(quantile) if isinstance(figures.get(figure), dict) else None
+            if value is None:
+                lines.append(f"{target}: {name} bounded at {bound:g} ms but not measured")
+            elif value > bound:
+                lines.append(f"{target}: {name} = {value:g} ms, over its bound of {bound:g} ms")
+    return lines
 
 
 def update(document: dict[str, Any], directory: Path | None = None) -> list[Path]:

@@ -226,7 +226,15 @@ def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
         session.start(request.config.stash.get(_SELECTED_KEY, None))
         yield session
         if request.config.getoption("perf"):
+            from ._expectations import cost_breaches
+
             session.measure_performance()
+            breaches = cost_breaches({"performance": session.performance},
+                                     request.config.stash[_SETTINGS_KEY].expectations_dir)
+            for line in breaches:
+                say(f"cost regression: {line}")
+            if breaches:  # the run fails as a failed check would (pytest exits 1)
+                request.session.testsfailed += 1
     finally:
         session.stop()
 

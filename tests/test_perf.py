@@ -61,3 +61,25 @@ def test_a_known_cost_is_reported_within_3_ms(upstream):
     jsonschema.validate(document["performance"], schema["properties"]["performance"])
     assert "| `fault-proxy` |" in "\n".join(performance_markdown(document["performance"]))
     assert performance_svg(document["performance"]).startswith("<svg")
+
+
+def test_cost_bounds_and_overhead_growth_are_regressions(tmp_path):
+    """
+    A figure over its bound in the expectations file is a cost regression (and one bounded but not measured too);
+    in the gate, a candidate whose added latency grew past 1.5x its baseline's (beyond the noise floor) fails.
+    """
+    from conformance._diff import overhead_growth
+    from conformance._expectations import cost_breaches
+
+    (tmp_path / "gw.yaml").write_text("target: gw\nexpectations: []\nperformance:\n  added_latency_ms.p50: 5\n"
+                                      "  added_event_gap_ms.p99: 20\n")
+    measured = {"added_latency_ms": {"p50": 7.5, "p95": 9, "p99": 12}, "noise_floor_ms": {"p50": 0.2, "p95": 0.8}}
+    lines = cost_breaches({"performance": {"gw": measured}}, tmp_path)
+    assert lines == ["gw: added_latency_ms.p50 = 7.5 ms, over its bound of 5 ms",
+                     "gw: added_event_gap_ms.p99 bounded at 20 ms but not measured"]
+    gap = {"p50": 1.0, "p99": 2.0}
+    old = {**measured, "added_latency_ms": {"p50": 4.0}, "added_event_gap_ms": gap}
+    new = {**measured, "added_latency_ms": {"p50": 9.0}, "added_event_gap_ms": gap}
+    document = {"performance": {"litellm[version=1]": old, "litellm[version=2]": new}}
+    assert overhead_growth(document, {"litellm[version=2]": "litellm[version=1]"})
+    assert not overhead_growth(document, {"litellm[version=1]": "litellm[version=1]"})
