@@ -39,7 +39,13 @@ def _checklist(tmp_path: Path, *args: str, env: dict[str, str] | None = None) ->
         [sys.executable, "-m", "pytest", "conformance/checks", "-p", "no:cacheprovider", "-q",
          "--report-dir", str(tmp_path / "reports"), *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
-        start_new_session=True)
+        start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    # A job a non-interactive shell put in the background inherits SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: the run under test gets Ctrl-C as it does in a terminal, whoever started these tests.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _claude_pids() -> set[int]:
