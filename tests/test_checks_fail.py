@@ -278,8 +278,20 @@ def identity_upstream() -> Iterator[ReferenceUpstream]:
         yield upstream
 
 
+# Re-chunking and header case go through together (each alone changed nothing either, in earlier runs): one
+# whole checklist instead of two per upstream keeps CI in its time budget.
+BENIGN_VARIANTS = ("gzip-per-event", "rechunk+header-case")
+
+
+def test_the_benign_variants_cover_every_benign_change():
+    """
+    Every benign change of the fault proxy is in one of the variants the checklist runs through.
+    """
+    assert {c for v in BENIGN_VARIANTS for c in v.split("+")} == set(BENIGN)
+
+
 @pytest.mark.parametrize("encoding", ["gzip", "identity"])
-@pytest.mark.parametrize("change", sorted(BENIGN))
+@pytest.mark.parametrize("change", BENIGN_VARIANTS)
 def test_every_check_passes_through_a_benign_change(shared_upstream, identity_upstream, change, encoding):
     """
     Re-chunked writes, gzip flushed per event and upper-case header names change nothing a client depends on:
@@ -287,7 +299,7 @@ def test_every_check_passes_through_a_benign_change(shared_upstream, identity_up
     the encoding check aside where compression was added.
     """
     upstream = shared_upstream if encoding == "gzip" else identity_upstream
-    with _proxy(upstream, change) as proxy:
+    with _proxy(upstream, *change.split("+")) as proxy:
         results = _run_all(upstream, proxy)
     allowed = SEES_BENIGN.get((change, encoding), {})
     bad = [
