@@ -28,6 +28,8 @@ _SESSION_KEY = pytest.StashKey["ChecklistSession"]()
 _SETTINGS_KEY = pytest.StashKey[Settings]()
 _RUN_DIR_KEY = pytest.StashKey[Path]()
 _SELECTED_KEY = pytest.StashKey[set]()  # type: ignore[type-arg]
+# The most one target's --perf measurement takes (about 10-25 s here; LiteLLM at 500 concurrent the longest).
+PERF_SECONDS_PER_TARGET = 120
 
 __all__ = [
     "checklist",
@@ -208,6 +210,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             item.add_marker(pytest.mark.conformance_check(callspec.params["check_id"]))
             selected.add((callspec.params["check_id"], callspec.params["target"]))
     session.config.stash[_SELECTED_KEY] = selected
+    if session.config.getoption("perf", False) and session.items:
+        # The session measures every target in the last item's teardown: its time bound must fit that.
+        from .paths import split_targets
+
+        targets = split_targets(session.config.getoption("target")) or ["direct"]
+        session.items[-1].add_marker(pytest.mark.timeout(120 + PERF_SECONDS_PER_TARGET * len(targets)))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ def performance_markdown(performance: dict[str, Any]) -> list[str]:
     lines = ["## What each path costs", "",
              "Measured against direct in the same run, interleaved; each figure is the path minus direct (ms).", "",
              "| target | latency p50/p95/p99 | TTFB p50 | first token p50 | event gap p50/p99 | c=16 p50/p99 | "
-             "c=64 p50/p99 | errors from | crosstalk | ready (s) | RSS idle/after (MB) |",
+             "c=64 p50/p99 | path errors from | crosstalk | ready (s) | RSS idle/after (MB) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     sentences = []
     for target, p in performance.items():
@@ -37,8 +37,12 @@ def performance_markdown(performance: dict[str, Any]) -> list[str]:
                          f"(p50/p99); {p['crosstalk_errors']} of {p['config']['crosstalk_streams']} concurrent "
                          "streams got bytes that were not theirs.")
     noise = [p["noise_floor_ms"]["p95"] for p in performance.values() if "noise_floor_ms" in p]
+    level_noise = [c.get("noise_p50_ms", 0.0) for p in performance.values() for c in p.get("by_concurrency", [])
+                   if c["concurrency"] > 1]
     lines += ["", *sentences, "", f"Noise floor (direct against direct, |difference| p95): "
-              f"{max(noise) if noise else '-'} ms.", ""]
+              f"{max(noise) if noise else '-'} ms one request at a time; up to "
+              f"{max(level_noise) if level_noise else '-'} ms at the median under concurrency (the measuring "
+              "client is itself a load there: read the concurrency columns to that resolution).", ""]
     return lines
 
 
