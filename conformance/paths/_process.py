@@ -10,16 +10,19 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from .. import _reaper
 from .._exceptions import PathError
+from ._base import Connection, EgressPath
 
 
 def listening(port: int, host: str = "127.0.0.1") -> bool:
@@ -126,3 +129,40 @@ def proc_status_mb(pid: int, field: str) -> float | None:
     except OSError:
         return None
     return None
+
+
+@dataclass
+class GatewayProcess(EgressPath):
+    """A path that is one gateway process listening on a free loopback port (nginx, HAProxy, Squid, mitmproxy,
+    Portkey): started, waited for, described, reaped the same way; a forward proxy sets ``forward_proxy``."""
+
+    process: ManagedProcess | None = None
+    listen_port: int = 0
+    ca_pem: str | None = None
+    """The CA a client trusts on this path (the upstream's, or an inspecting proxy's own)."""
+    forward_proxy: bool = False
+    """Clients reach api.anthropic.com through it as their HTTPS proxy (CONNECT), not at its own URL."""
+
+    def launch(self, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 20,
+               ready: Callable[[], bool] | None = None, **metadata: str) -> None:
+        """Start ``argv`` and wait until it listens (and ``ready()``, when given); record start-up time and RSS."""
+        self.process = ManagedProcess(self.name, argv, env=env)
+        self.process.start()
+        seconds = self.process.wait_ready(lambda: listening(self.listen_port) and (ready is None or ready()),
+                                          timeout=timeout)
+        self.metadata.update({"startup_to_ready_s": round(seconds, 3), "rss_mb": self.process.rss_mb(), **metadata})
+
+    def connection(self) -> Connection:
+        if not self.forward_proxy:
+            return super().connection()
+        assert self.ca_pem is not None
+        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem),
+                          proxy=f"http://127.0.0.1:{self.listen_port}")
+
+    def reach_address(self) -> tuple[str, int]:
+        return "127.0.0.1", self.listen_port
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.metadata["log_tail"] = self.process.log_tail(3)
+            self.process.stop()

@@ -18,7 +18,7 @@ from .._fixtures import FIXTURES_DIR
 from .._settings import Settings
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
-from ._process import ManagedProcess, free_port, listening
+from ._process import GatewayProcess, free_port
 from ._system import apt_install, system_binary, tool_version
 
 HAPROXY_DIR = FIXTURES_DIR / "haproxy"
@@ -39,11 +39,8 @@ def production_config(template: str) -> str:
 
 
 @dataclass
-class HaproxyPath(EgressPath):
+class HaproxyPath(GatewayProcess):
     template: str = "reverse"
-    process: ManagedProcess | None = None
-    listen_port: int = 0
-    ca_pem: str | None = None
 
     def start(self, upstream: UpstreamSide) -> None:
         if upstream.tls_port is None or upstream.ca_pem is None:
@@ -57,23 +54,11 @@ class HaproxyPath(EgressPath):
                                  LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST=upstream.tls_host,
                                  UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem))
         # -db: stay in the foreground, in the process group the reaper kills.
-        self.process = ManagedProcess(self.name, [binary, "-db", "-f", str(config)])
-        self.process.start()
-        ready = self.process.wait_ready(lambda: listening(self.listen_port), timeout=20)
-        self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
-                              "config": self.template, "package": PACKAGE})
+        self.launch([binary, "-db", "-f", str(config)], config=self.template, package=PACKAGE)
         self.base_url = self._base_url()
 
     def _base_url(self) -> str:
         return f"http://127.0.0.1:{self.listen_port}"
-
-    def reach_address(self) -> tuple[str, int]:
-        return "127.0.0.1", self.listen_port
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.metadata["log_tail"] = self.process.log_tail(3)
-            self.process.stop()
 
 
 @dataclass

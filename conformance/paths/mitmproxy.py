@@ -25,8 +25,8 @@ from .._fixtures import FIXTURES_DIR
 from .._install import cached_install, is_installed, run_install_step
 from .._settings import Settings, load_pins
 from ..upstream import UPSTREAM_HOSTNAME
-from ._base import Connection, EgressPath, UpstreamSide
-from ._process import ManagedProcess, free_port, listening
+from ._base import EgressPath, UpstreamSide
+from ._process import GatewayProcess, free_port
 
 MITMPROXY_DIR = FIXTURES_DIR / "mitmproxy"
 PROD_DIR = MITMPROXY_DIR / "prod"
@@ -72,14 +72,12 @@ def mitmproxy_python(cache_dir: Path) -> Path | None:
 
 
 @dataclass
-class MitmproxyPath(EgressPath):
-    """One ``mitmdump`` with a confdir of its own (its config and the CA it generates on first start)."""
+class MitmproxyPath(GatewayProcess):
+    """One ``mitmdump`` with a confdir of its own (its config and the CA it generates on first start, which
+    clients trust: ``ca_pem`` is mitmproxy's, not the upstream's)."""
 
     defaults: bool = False
-    process: ManagedProcess | None = None
-    listen_port: int = 0
-    ca_pem: str | None = None
-    """mitmproxy's own CA, which clients trust (the path's, not the upstream's)."""
+    forward_proxy: bool = True
 
     def start(self, upstream: UpstreamSide) -> None:
         if upstream.tls_port is None or upstream.ca_pem is None:
@@ -96,29 +94,11 @@ class MitmproxyPath(EgressPath):
         (confdir / "config.yaml").write_text(_DEFAULT_LINES.sub("", config) if self.defaults else config)
         self.ca_pem = str(confdir / "mitmproxy-ca-cert.pem")
         env = {**os.environ, "EGRESS_UPSTREAM_ADDRESS": f"{upstream.tls_host}:{upstream.tls_port}"}
-        self.process = ManagedProcess(self.name, [str(venv / "bin" / "mitmdump"), "--set", f"confdir={confdir}",
-                                                  "-s", str(MITMPROXY_DIR / "route_to_upstream.py")], env=env)
-        self.process.start()
-        ready = self.process.wait_ready(lambda: Path(self.ca_pem or "").exists() and listening(self.listen_port),
-                                        timeout=30)
-        self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
-                              "config": "defaults" if self.defaults else "config"})
+        self.launch([str(venv / "bin" / "mitmdump"), "--set", f"confdir={confdir}", "-s",
+                     str(MITMPROXY_DIR / "route_to_upstream.py")], env=env, timeout=30,
+                    ready=lambda: Path(self.ca_pem or "").exists(),
+                    config="defaults" if self.defaults else "config")
         self.base_url = f"https://{UPSTREAM_HOSTNAME}"
-
-    def connection(self) -> Connection:
-        import ssl
-
-        assert self.ca_pem is not None
-        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem),
-                          proxy=f"http://127.0.0.1:{self.listen_port}")
-
-    def reach_address(self) -> tuple[str, int]:
-        return "127.0.0.1", self.listen_port
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.metadata["log_tail"] = self.process.log_tail(3)
-            self.process.stop()
 
 
 def make_mitmproxy(name: str, options: dict[str, str]) -> EgressPath:

@@ -19,7 +19,7 @@ from .._fixtures import FIXTURES_DIR
 from .._settings import Settings
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import EgressPath, UpstreamSide
-from ._process import ManagedProcess, free_port, listening
+from ._process import GatewayProcess, free_port
 from ._system import apt_install, system_binary, tool_version
 
 NGINX_DIR = FIXTURES_DIR / "nginx"
@@ -41,12 +41,10 @@ def production_config(template: str) -> str:
 
 
 @dataclass
-class NginxPath(EgressPath):
+class NginxPath(GatewayProcess):
     """One nginx master with one worker, its config and temp files in a folder of its own."""
 
     template: str = "reverse"
-    process: ManagedProcess | None = None
-    listen_port: int = 0
 
     def start(self, upstream: UpstreamSide) -> None:
         if upstream.tls_port is None or upstream.ca_pem is None:
@@ -60,21 +58,9 @@ class NginxPath(EgressPath):
                         LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST=upstream.tls_host,
                         UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem)
         (run_dir / "nginx.conf").write_text(config)
-        self.process = ManagedProcess(self.name, [binary, "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir),
-                                                  "-e", str(run_dir / "error.log")])
-        self.process.start()
-        ready = self.process.wait_ready(lambda: listening(self.listen_port), timeout=20)
-        self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
-                              "config": self.template, "package": PACKAGE})
+        self.launch([binary, "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir), "-e", str(run_dir / "error.log")],
+                    config=self.template, package=PACKAGE)
         self.base_url = f"http://127.0.0.1:{self.listen_port}"
-
-    def reach_address(self) -> tuple[str, int]:
-        return "127.0.0.1", self.listen_port
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.metadata["log_tail"] = self.process.log_tail(3)
-            self.process.stop()
 
 
 def make_nginx(name: str, options: dict[str, str]) -> EgressPath:

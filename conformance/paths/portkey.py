@@ -22,7 +22,7 @@ from .._fixtures import FIXTURES_DIR
 from .._install import cached_install, is_installed, run_install_step
 from .._settings import Settings, load_pins
 from ._base import EgressPath, UpstreamSide
-from ._process import ManagedProcess, free_port, listening
+from ._process import GatewayProcess, free_port
 
 PORTKEY_DIR = FIXTURES_DIR / "portkey"
 
@@ -53,11 +53,8 @@ def ensure_portkey(cache_dir: Path, say: Callable[[str], None] | None = None) ->
 
 
 @dataclass
-class PortkeyPath(EgressPath):
+class PortkeyPath(GatewayProcess):
     """One gateway process (``start-server.js --headless``) on a free loopback port."""
-
-    process: ManagedProcess | None = None
-    listen_port: int = 0
 
     def start(self, upstream: UpstreamSide) -> None:
         prefix = _prefix(upstream.settings.cache_dir)
@@ -70,23 +67,11 @@ class PortkeyPath(EgressPath):
         self.family, self.version = "portkey", _release()
         self.listen_port = free_port()
         server = prefix / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
-        self.process = ManagedProcess(self.name, [node, "--import", (PORTKEY_DIR / "loopback.mjs").as_uri(),
-                                                  str(server), f"--port={self.listen_port}", "--headless"])
-        self.process.start()
-        ready = self.process.wait_ready(lambda: listening(self.listen_port), timeout=30)
-        self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
-                              "package": "@portkey-ai/gateway"})
+        self.launch([node, "--import", (PORTKEY_DIR / "loopback.mjs").as_uri(), str(server),
+                     f"--port={self.listen_port}", "--headless"], timeout=30, package="@portkey-ai/gateway")
         self.route_headers = [("x-portkey-provider", "anthropic"),
                               ("x-portkey-custom-host", f"{upstream.base_url}/v1")]
         self.base_url = f"http://127.0.0.1:{self.listen_port}"
-
-    def reach_address(self) -> tuple[str, int]:
-        return "127.0.0.1", self.listen_port
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.metadata["log_tail"] = self.process.log_tail(3)
-            self.process.stop()
 
 
 def make_portkey(name: str, options: dict[str, str]) -> EgressPath:

@@ -10,7 +10,6 @@ reference upstream answers port 443 (binding 443 needs root); the production var
 from __future__ import annotations
 
 import os
-import ssl
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +20,8 @@ from .._exceptions import PathError, PathUnsupported
 from .._fixtures import FIXTURES_DIR
 from .._settings import Settings
 from ..upstream import UPSTREAM_HOSTNAME
-from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
-from ._process import ManagedProcess, free_port, listening
+from ._base import ALL_FEATURES, EgressPath, UpstreamSide
+from ._process import GatewayProcess, free_port
 from ._system import apt_install, system_binary, tool_version
 
 SQUID_DIR = FIXTURES_DIR / "squid"
@@ -47,13 +46,11 @@ def production_config(template: str) -> str:
 
 
 @dataclass
-class SquidConnectPath(EgressPath):
+class SquidConnectPath(GatewayProcess):
     """One Squid in the foreground (``-N``), its logs and pid file in a folder of its own."""
 
     template: str = "connect"
-    process: ManagedProcess | None = None
-    listen_port: int = 0
-    ca_pem: str | None = None
+    forward_proxy: bool = True
 
     def start(self, upstream: UpstreamSide) -> None:
         if upstream.tls_port is None or upstream.ca_pem is None:
@@ -76,25 +73,8 @@ class SquidConnectPath(EgressPath):
         config.write_text(render(self.template, LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
                                  RUN_DIR=str(run_dir), LOG_DIR=str(run_dir), SHUTDOWN_LIFETIME="1 seconds",
                                  ROUTE_LINES=route))
-        self.process = ManagedProcess(self.name, [binary, "-N", "-f", str(config)])
-        self.process.start()
-        ready = self.process.wait_ready(lambda: listening(self.listen_port), timeout=20)
-        self.metadata.update({"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(),
-                              "config": self.template, "package": PACKAGE})
+        self.launch([binary, "-N", "-f", str(config)], config=self.template, package=PACKAGE)
         self.base_url = f"https://{UPSTREAM_HOSTNAME}"
-
-    def connection(self) -> Connection:
-        assert self.ca_pem is not None
-        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem),
-                          proxy=f"http://127.0.0.1:{self.listen_port}")
-
-    def reach_address(self) -> tuple[str, int]:
-        return "127.0.0.1", self.listen_port
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.metadata["log_tail"] = self.process.log_tail(3)
-            self.process.stop()
 
 
 def _give_to_squid_user(folder: Path) -> None:
