@@ -99,7 +99,9 @@ def test_an_interrupted_run_leaves_no_namespace_behind(how):
     code = ("import time, conformance._reaper as r; from conformance._sandbox import AgentSandbox; "
             "r.install(); "
             "s = AgentSandbox().create(); print(s.agent, flush=True); time.sleep(60)")
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    # SIGINT as a terminal gives it (a background job of a non-interactive shell would hand it down ignored).
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert process.stdout is not None
     agent = process.stdout.readline().strip()
     assert agent in _namespaces()
