@@ -180,15 +180,25 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "litellm-install":
+        from concurrent.futures import ThreadPoolExecutor
+
         from ._exceptions import PathError
         from .paths.litellm import ensure_release
 
-        for version in args.versions:
+        def install(version: str) -> str | None:
             try:
                 print(ensure_release(version, settings.cache_dir, say=print))
             except PathError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
+                return str(exc)
+            return None
+
+        # Side by side: each release is its own virtualenv, and the installs wait mostly on downloads and disk.
+        with ThreadPoolExecutor(max(1, len(args.versions))) as pool:
+            failures = [f for f in pool.map(install, args.versions) if f]
+        for failure in failures:
+            print(f"error: {failure}", file=sys.stderr)
+        if failures:
+            return 2
     if args.command == "prod-configs":
         from .paths import haproxy, mitmproxy, nginx, squid
 

@@ -70,12 +70,14 @@ def test_checklist_completes_on_two_releases():
         session.start()
         for target in targets:
             assert session.runs[target].startup_error is None, session.runs[target].startup_error
-        pairs = [(check, target) for target in targets for check in REGISTRY]
+        # Claude Code through LiteLLM is judged on the pinned release in the whole matrix; here, everything else.
+        checks = [c for c in REGISTRY if "claude-code" not in REGISTRY[c].features]
+        pairs = [(check, target) for target in targets for check in checks]
         with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(lambda pair: session.run(*pair), pairs))
     finally:
         session.stop()
-    assert len(results) == len(REGISTRY) * len(targets)
+    assert len(results) == len(checks) * len(targets)
     crashed = [(r.check_id, r.target, r.message) for r in results
                if r.verdict is Verdict.ERROR and ("crashed" in r.message or "timed out" in r.message)]
     assert not crashed
