@@ -130,8 +130,9 @@ class ChecklistSession:
         # would otherwise sit inside the SSE measurement (shim-front measured up to 12 ms per event with it).
         # A bounded number at a time: with 19 targets all at once, Claude Code's stream through LiteLLM measured
         # 80-290 ms added per delta and Portkey's SSE 38 ms per event, neither of which they add with fewer beside.
-        for group, at_once in (([t for t in timing if REGISTRY[t[0]].area != "client"], STREAM_TIMING_AT_ONCE),
-                               ([t for t in timing if REGISTRY[t[0]].area == "client"], CLIENT_TIMING_AT_ONCE)):
+        runs_claude = {c.id for c in REGISTRY.values() if "claude-code" in c.features}
+        for group, at_once in (([t for t in timing if t[0] not in runs_claude], STREAM_TIMING_AT_ONCE),
+                               ([t for t in timing if t[0] in runs_claude], CLIENT_TIMING_AT_ONCE)):
             running: list[Future[CheckResult]] = []
             for check_id, word in group:
                 if len(running) >= at_once:

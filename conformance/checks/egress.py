@@ -163,8 +163,10 @@ _NONESSENTIAL_ALLOWED: dict[str, str | None] = {"CLAUDE_CODE_DISABLE_NONESSENTIA
                                                 "DISABLE_TELEMETRY": None, "DISABLE_ERROR_REPORTING": None,
                                                 "DISABLE_AUTOUPDATER": None}
 # How much longer a turn may take when Claude Code also tries its blocked non-API hosts before it counts as waiting
-# on them: allowed and disabled differ by 0.2-1.5 s here (a few more requests, refused at once).
+# on them: allowed and disabled differ by 0.2-1.5 s on a quiet machine (a few more requests, refused at once), but a
+# loaded run stretched both turns through mitmproxy to 19 and 25 s; so 5 s plus half the disabled turn's time.
 AUXILIARY_EXTRA_S = 5.0
+AUXILIARY_EXTRA_SHARE = 0.5
 
 
 @check(
@@ -179,6 +181,7 @@ AUXILIARY_EXTRA_S = 5.0
     failure_example="with non-essential traffic allowed the turn took 41.0 s against 4.2 s (it waits on blocked "
     "hosts)",
     slow=True,
+    timing=True,
     bound_s=120.0,
 )
 def claude_code_auxiliary(ctx: CheckContext) -> None:
@@ -191,7 +194,8 @@ def claude_code_auxiliary(ctx: CheckContext) -> None:
         times[setting] = run.ran_s
         _turn_ok(ctx, run, f"non-essential traffic {setting}")
     ctx.note("turn_seconds", times)
-    ctx.expect(times["allowed"] <= times["disabled"] + AUXILIARY_EXTRA_S,
+    bound = times["disabled"] * (1 + AUXILIARY_EXTRA_SHARE) + AUXILIARY_EXTRA_S
+    ctx.expect(times["allowed"] <= bound,
                f"with non-essential traffic allowed the turn took {times['allowed']:.1f} s against "
                f"{times['disabled']:.1f} s (it waits on blocked hosts)",
-               expected=f"at most {AUXILIARY_EXTRA_S:.0f} s longer", actual=times["allowed"])
+               expected=f"at most {bound:.1f} s", actual=times["allowed"])
