@@ -162,6 +162,7 @@ class PathMeter:
                 "added_p50_ms": round(q(False, 0.5) - q(True, 0.5), 2),
                 "added_p99_ms": round(q(False, 0.99) - q(True, 0.99), 2),
                 "path_p99_ms": round(q(False, 0.99), 2),
+                "direct_p99_ms": round(q(True, 0.99), 2),
                 "noise_p50_ms": round(abs(quantile(direct_runs[0], 0.5) - quantile(direct_runs[1], 0.5)), 2),
                 "errors": sum(e for d, _, e in runs if not d),
                 "direct_errors": sum(e for d, _, e in runs if d)}
@@ -198,8 +199,10 @@ def measure(run: TargetRun, config: PerfConfig = PerfConfig(), say: Callable[[st
     for level in config.onset_levels:
         figures = meter.at_concurrency(level)
         by_level.append(figures)
-        # Errors the path adds (direct's own at that level are the instrument's or the upstream's limit).
-        if figures["errors"] > figures["direct_errors"] or (base_p99 and figures["path_p99_ms"] > 10 * base_p99):
+        # What the path adds: errors beyond direct's at that level, or a p99 ten times its own c=1 p99 *and* ten
+        # times direct's at that level (direct's own growth is the instrument's and the upstream's limit).
+        tenfold = base_p99 and figures["path_p99_ms"] > 10 * max(base_p99, figures["direct_p99_ms"])
+        if figures["errors"] > figures["direct_errors"] or tenfold:
             onset = level
             break
     crosstalk = meter.crosstalk()
