@@ -132,6 +132,8 @@ class AgentSandbox:
         self.far = f"ec-far-{ident}"
         self.api_host = api_host
         """The address api.anthropic.com names in the agent's /etc/hosts (the gateway, or the API when open)."""
+        self.gateway: tuple[str, int] | None = None
+        """Where the agent reaches its gateway (``publish_gateway``); None in a sandbox without one."""
         self._relay: _Relay | None = None
         self._made: list[str] = []
 
@@ -175,6 +177,11 @@ class AgentSandbox:
 
         self._relay.add(in_netns(self.far, listen), target)
         return address, port
+
+    def publish_gateway(self, port: int, target: tuple[str, int]) -> tuple[str, int]:
+        """Publish the gateway at ``10.203.0.1:port`` (the agent's one way out) and remember where."""
+        self.gateway = self.publish(GATEWAY_ADDRESS, port, target)
+        return self.gateway
 
     def exec_prefix(self) -> list[str]:
         """The argv prefix that runs a command as the agent (its network, its /etc/hosts)."""

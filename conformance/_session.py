@@ -273,14 +273,15 @@ class ChecklistSession:
                 # Another port of "the internet" (the upstream's plain HTTP): what an open network also reaches.
                 sandbox.publish(API_ADDRESS, 80, ("127.0.0.1", urlsplit(self.observer.base_url).port or 80))
                 if gateway is not None:
-                    sandbox.publish(GATEWAY_ADDRESS, port, gateway)
+                    sandbox.publish_gateway(port, gateway)
             except OSError as exc:
                 sandbox.close()
                 reason = f"the agent sandbox could not be made: {exc}"
             else:
                 path.features = path.features | {"sandbox"}
                 path.metadata["sandbox"] = {"agent_netns": sandbox.agent, "open": sandbox.open,
-                                            "gateway": f"{GATEWAY_ADDRESS}:{port}" if gateway else None}
+                                            "gateway": ":".join(map(str, sandbox.gateway)) if sandbox.gateway
+                                            else None}
                 return sandbox
         path.unsupported_reasons["sandbox"] = reason
         return None

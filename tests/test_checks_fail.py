@@ -16,7 +16,7 @@ import pytest
 from conformance._client import HarnessClient
 from conformance._engine import CheckResult, run_check
 from conformance._observer import UpstreamObserver
-from conformance._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
+from conformance._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
 from conformance._verdict import Verdict
 from conformance.checks import REGISTRY, TargetRun
 from conformance.paths import ALL_FEATURES, Connection, Credentials, EgressPath
@@ -173,7 +173,7 @@ def _run_behind_a_sandboxed_gateway(upstream: ReferenceUpstream, check_id: str, 
     proxy = FaultProxy(upstream.base_url, *faults, tls_url=f"https://127.0.0.1:{upstream.tls_port}",
                        serve_tls=upstream.ca.server_context()).start()
     try:
-        sandbox.publish(GATEWAY_ADDRESS, 443, ("127.0.0.1", proxy._server.port))
+        sandbox.publish_gateway(443, ("127.0.0.1", proxy._server.port))
         path = _SandboxedPath(name="sandboxed-fault-gateway", base_url="https://api.anthropic.com",
                               features=ALL_FEATURES | {"sandbox"}, ca_pem=str(upstream.ca.ca_pem),
                               connect_to=("127.0.0.1", proxy._server.port))

@@ -53,10 +53,7 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
     if sandbox is not None and sandbox.open is False:
         # Unmodified, as in an agent pod: no base URL; the name resolves to the gateway (SNI) or HTTPS_PROXY is
         # the only way out (CONNECT).
-        from .._sandbox import GATEWAY_ADDRESS
-
-        proxy = f"http://{GATEWAY_ADDRESS}:{ctx.path.metadata['sandbox']['gateway'].rsplit(':', 1)[1]}" \
-            if connection.proxy else None
+        proxy = f"http://{sandbox.gateway[0]}:{sandbox.gateway[1]}" if connection.proxy and sandbox.gateway else None
         connection = Connection(API_BASE_URL, proxy=proxy)
         prefix = sandbox.exec_prefix()
     elif connection.connect_to is not None:

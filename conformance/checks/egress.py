@@ -118,10 +118,10 @@ def direct_blocked(ctx: CheckContext) -> None:
     sandbox = ctx.run.sandbox
     assert sandbox is not None  # the feature says so
     outcomes = {f"{API_ADDRESS}:443 (the API)": sandbox.try_connect(API_ADDRESS, 443)}
-    gateway = ctx.path.metadata.get("sandbox", {}).get("gateway")
-    if gateway:  # the one way out must work, or "blocked" would only mean "no network at all"
-        host, port = gateway.rsplit(":", 1)
-        outcomes[f"{gateway} (the gateway)"] = sandbox.try_connect(host, int(port))
+    if sandbox.gateway:  # the one way out must work, or "blocked" would only mean "no network at all"
+        host, port = sandbox.gateway
+        gateway = f"{host}:{port}"
+        outcomes[f"{gateway} (the gateway)"] = sandbox.try_connect(host, port)
         ctx.expect(outcomes[f"{gateway} (the gateway)"] == "connected",
                    f"the agent cannot reach its gateway at {gateway} ({outcomes[f'{gateway} (the gateway)']})",
                    expected="connected", actual=outcomes[f"{gateway} (the gateway)"])
@@ -145,9 +145,8 @@ def only_allowed_hosts(ctx: CheckContext) -> None:
 
     sandbox = ctx.run.sandbox
     assert sandbox is not None  # the feature says so
-    gateway = ctx.path.metadata.get("sandbox", {}).get("gateway") or ""
     others = [(GATEWAY_ADDRESS, port, "another port of the gateway's side") for port in (22, 80, 8080, 3128, 443)
-              if f"{GATEWAY_ADDRESS}:{port}" != gateway]
+              if (GATEWAY_ADDRESS, port) != sandbox.gateway]
     others += [(API_ADDRESS, 80, "another port of the internet"), ("10.203.1.2", 443, "another host of the internet")]
     outcomes = {}
     for host, port, what in others:
