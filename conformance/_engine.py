@@ -15,6 +15,10 @@ from .checks._context import CheckContext, Finding, NothingReceived, TargetRun
 from .checks._registry import Check
 
 
+# A check queued for a shared resource may take up to this many times its bound in all (see run_check).
+QUEUE_STRETCH = 3
+
+
 @dataclass
 class CheckResult:
     """The outcome of one check on one target, with its evidence (already redacted)."""
@@ -29,6 +33,8 @@ class CheckResult:
     evidence: dict[str, Any] = field(default_factory=dict)
     bound_s: float = 60.0
     """The time bound the check ran under."""
+    queued_ms: int = 0
+    """Of ``duration_ms``, the time spent queued for a resource the whole run shares (not counted in the bound)."""
     stopped: bool = False
     """The run was torn down before the check finished: it counts as not run, not as a verdict."""
 
@@ -40,6 +46,7 @@ class CheckResult:
             "message": self.message,
             "duration_ms": self.duration_ms,
             "bound_s": self.bound_s,
+            "queued_ms": self.queued_ms,
             "level": self.level,
             "findings": self.findings,
             "evidence": self.evidence,
@@ -105,6 +112,7 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
             findings,
             evidence,
             timeout,
+            int(ctx.waited_s() * 1000) if ctx else 0,
         )
         # An error during the teardown (the path or upstream going away under it) is not the path's verdict.
         made.stopped = verdict is Verdict.ERROR and stop is not None and stop.is_set()
@@ -135,7 +143,7 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
     # Time the check spends queued for a resource the whole run shares (ctx.bound_paused) is added to its bound,
     # up to twice the bound again: the bound measures the path, not the length of the queue.
     started = time.monotonic()
-    cap = started + 3 * timeout
+    cap = started + QUEUE_STRETCH * timeout
     while worker.is_alive() and not (stop is not None and stop.is_set()):
         deadline = min(started + timeout + ctx.waited_s(), cap)
         if time.monotonic() >= deadline:

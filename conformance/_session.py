@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._client import HarnessClient
-from ._engine import CheckResult, run_check
+from ._engine import QUEUE_STRETCH, CheckResult, run_check
 from ._exceptions import PathUnsupported
 from ._expectations import Expectation, lookup
 from ._expectations import load as load_expectations
@@ -33,6 +33,9 @@ LIVE_URL = API_BASE_URL
 # Code's (each runs Claude Code through the path and direct).
 STREAM_TIMING_AT_ONCE = 16
 CLIENT_TIMING_AT_ONCE = 6
+# What starting the targets may take before any check runs: a first-use Claude Code install, LiteLLM's up to 120 s
+# readiness, agent sandboxes; all bounded on their own, this is their sum with room to spare.
+START_UP_S = 300.0
 # The port a CONNECT gateway is published on in an agent sandbox (Squid's customary one).
 GATEWAY_PORT_CONNECT = 3128
 # Where a gateway the harness starts finds the CAs it trusts for the real API (SSL_CERT_FILE wins).
@@ -367,6 +370,20 @@ class ChecklistSession:
             result = run_check(check, self.runs[target], timeout=self.bound(check), stop=self._stopping)
         self.results.append(result)
         return result
+
+
+def start_bound(selected: set[tuple[str, str]], check_timeout: float) -> float:
+    """The longest ``ChecklistSession.start`` can take for ``selected``: target start-up, then the timing checks in
+    their groups of a bounded size, each check stretched to its full queue allowance (every part bounds itself;
+    this sum is what a safety net over the whole set-up must allow)."""
+    runs_claude = {c.id for c in REGISTRY.values() if "claude-code" in c.features}
+    total = START_UP_S
+    for claude, at_once in ((False, STREAM_TIMING_AT_ONCE), (True, CLIENT_TIMING_AT_ONCE)):
+        bounds = [REGISTRY[c].bound_s or check_timeout for c, _ in selected
+                  if c in REGISTRY and REGISTRY[c].timing and (c in runs_claude) == claude]
+        if bounds:
+            total += -(-len(bounds) // at_once) * max(bounds) * QUEUE_STRETCH
+    return total
 
 
 def _proxy_address(proxy: str | None) -> tuple[str, int] | None:

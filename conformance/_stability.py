@@ -46,13 +46,15 @@ def flips(documents: list[dict[str, Any]]) -> list[tuple[str, str, list[tuple[st
 
 
 def near_bound(documents: list[dict[str, Any]], default_bound_s: float) -> list[tuple[str, str, int, float]]:
-    """``(check, target, slowest ms, bound s)`` for pairs whose slowest run took more than half their bound."""
+    """``(check, target, slowest ms, bound s)`` for pairs whose slowest run took more than half their bound; time
+    a check spent queued for a shared resource (``queued_ms``) does not count against the bound, so not here."""
     slowest: dict[tuple[str, str], tuple[int, float]] = {}
     for document in documents:
         for result in document["results"]:
             key = (result["check"], result["target"])
             bound = float(result.get("bound_s") or default_bound_s)
-            slowest[key] = (max(slowest.get(key, (0, bound))[0], result["duration_ms"]), bound)
+            counted = result["duration_ms"] - result.get("queued_ms", 0)
+            slowest[key] = (max(slowest.get(key, (0, bound))[0], counted), bound)
     return sorted(((c, t, ms, b) for (c, t), (ms, b) in slowest.items() if ms > b * 500), key=lambda x: -x[2])
 
 

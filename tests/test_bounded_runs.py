@@ -259,10 +259,33 @@ def test_time_queued_for_a_shared_resource_does_not_count_against_a_checks_bound
     run = TargetRun(path=EgressPath(name="p", base_url="http://127.0.0.1:9"), observer=None, client=None,
                     direct=None)
     template = REGISTRY["request.metadata-kept"]
-    assert run_check(replace(template, func=queued_then_works, features=frozenset()), run,
-                     timeout=1).verdict is Verdict.PASS
+    queued = run_check(replace(template, func=queued_then_works, features=frozenset()), run, timeout=1)
+    assert queued.verdict is Verdict.PASS
+    # The queue is recorded apart, so a stability run judges "near its bound" on the time that counted.
+    assert 1400 <= queued.queued_ms <= 1700 and queued.duration_ms - queued.queued_ms < 1000
+    from conformance._stability import near_bound
+
+    waited = {"check": "c", "target": "t", "duration_ms": 100_000, "queued_ms": 90_000, "bound_s": 120}
+    assert near_bound([{"results": [waited]}], 60.0) == []
+    assert near_bound([{"results": [{**waited, "queued_ms": 0}]}], 60.0) == [("c", "t", 100_000, 120.0)]
     cut = run_check(replace(template, func=works_too_long, features=frozenset()), run, timeout=1)
     assert cut.verdict is Verdict.ERROR and "timed out after 1 s" in cut.message
     started = time.monotonic()
     capped = run_check(replace(template, func=queued_forever, features=frozenset()), run, timeout=1)
     assert capped.verdict is Verdict.ERROR and 2.8 < time.monotonic() - started < 4.5
+
+
+def test_the_set_up_safety_net_grows_with_the_matrix():
+    """
+    pytest-timeout's per-item bound also covers the session's set-up in the first checklist item (every target's
+    start-up, then every timing check): with 19 targets that outgrew 120 s on CI, so the first item is given the
+    longest the set-up can take, which grows with the number of timing checks selected.
+    """
+    from conformance._session import START_UP_S, start_bound
+    from conformance.checks._registry import REGISTRY
+
+    timing = [c for c in REGISTRY if REGISTRY[c].timing]
+    one = start_bound({(c, "direct") for c in timing}, 60.0)
+    many = start_bound({(c, f"t{i}") for c in timing for i in range(19)}, 60.0)
+    assert START_UP_S < one < many and many > 19 * 60
+    assert start_bound({("request.metadata-kept", "direct")}, 60.0) == START_UP_S
