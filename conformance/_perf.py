@@ -7,13 +7,16 @@ machine drift cancels; targets are measured one at a time after the checklist, o
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ._client import Exchange, HarnessClient
+import httpx
+
+from ._client import Exchange, HarnessClient, system_trust
 from ._threads import parallel
 from .checks import TargetRun
 from .checks.sse_timing import lags
@@ -138,20 +141,15 @@ class PathMeter:
 
     def at_concurrency(self, level: int) -> dict[str, Any]:
         """Added p50/p99 latency with ``level`` requests in flight, sides run direct, path, path, direct (drift
-        cancels); the direct-vs-direct difference is the instrument's own noise at that level (a Python client of
-        64 threads on two cores is itself a load); errors counted on both sides."""
+        cancels); the direct-vs-direct difference is the instrument's own noise at that level; errors counted on
+        both sides. The requests come from one asyncio loop: 64 client threads on two cores were themselves a load
+        that swamped what the path adds."""
         runs: list[tuple[bool, list[float], int]] = []
         for direct in (True, False, False, True):
-            client = self.client(direct, connections=level)
-            try:
-                count = max(level, self.config.per_level)
-                done = parallel(lambda _i, d=direct, c=client: _timed_exchange(lambda: self.send(c, d)),
-                                range(count)) if level > 1 else \
-                    [_timed_exchange(lambda d=direct, c=client: self.send(c, d)) for _ in range(count)]
-            finally:
-                client.close()
-            runs.append((direct, [s * 1000 for s, ex in done if ex.status == 200],
-                         sum(1 for _, ex in done if ex.status != 200)))
+            count = max(level, self.config.per_level)
+            done = asyncio.run(self._burst(direct, level, count))
+            runs.append((direct, [s * 1000 for s, status in done if status == 200],
+                         sum(1 for _, status in done if status != 200)))
 
         def q(direct: bool, quant: float) -> float:
             values = [quantile(ms, quant) for d, ms, _ in runs if d == direct]
@@ -166,6 +164,37 @@ class PathMeter:
                 "noise_p50_ms": round(abs(quantile(direct_runs[0], 0.5) - quantile(direct_runs[1], 0.5)), 2),
                 "errors": sum(e for d, _, e in runs if not d),
                 "direct_errors": sum(e for d, _, e in runs if d)}
+
+    async def _burst(self, direct: bool, level: int, count: int) -> list[tuple[float, int | None]]:
+        """``count`` non-streaming requests through one side, ``level`` in flight at a time: (seconds, status)."""
+        if direct:
+            base_url, verify, proxy, connect_to = self.run.observer.base_url, True, None, None
+        else:
+            c = self.run.path.connection()
+            base_url, verify, proxy, connect_to = c.base_url, c.verify, c.proxy, c.connect_to
+        limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
+        gate = asyncio.Semaphore(level)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(60, connect=10), trust_env=False, limits=limits,
+                                     verify=system_trust(verify), proxy=proxy) as client:
+            async def one(i: int) -> tuple[float, int | None]:
+                text = f"perf {make_directive(cid=f'perfc{level}x{i}x{time.monotonic_ns():x}')}"
+                body = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": text}]}
+                request = client.build_request("POST", base_url.rstrip("/") + "/v1/messages", json=body,
+                                               headers=self.direct_headers if direct else self.path_headers)
+                if connect_to is not None:  # the DNS override HarnessClient makes, for SNI gateways
+                    request.headers["host"] = request.url.netloc.decode()
+                    request.extensions["sni_hostname"] = request.url.host
+                    request.url = request.url.copy_with(host=connect_to[0], port=connect_to[1])
+                async with gate:
+                    started = time.perf_counter()
+                    try:
+                        response = await client.send(request)
+                        status: int | None = response.status_code
+                    except httpx.HTTPError:
+                        status = None
+                    return time.perf_counter() - started, status
+
+            return list(await asyncio.gather(*(one(i) for i in range(count))))
 
     def crosstalk(self) -> int:
         """How many of ``crosstalk_streams`` concurrent streams did not get exactly the bytes the upstream sent for
