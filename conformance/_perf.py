@@ -7,16 +7,16 @@ machine drift cancels; targets are measured one at a time after the checklist, o
 
 from __future__ import annotations
 
-import asyncio
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import httpx
-
-from ._client import Exchange, HarnessClient, system_trust
+from ._client import Exchange, HarnessClient
 from ._threads import parallel
 from .checks import TargetRun
 from .checks.sse_timing import lags
@@ -142,12 +142,11 @@ class PathMeter:
     def at_concurrency(self, level: int) -> dict[str, Any]:
         """Added p50/p99 latency with ``level`` requests in flight, sides run direct, path, path, direct (drift
         cancels); the direct-vs-direct difference is the instrument's own noise at that level; errors counted on
-        both sides. The requests come from one asyncio loop: 64 client threads on two cores were themselves a load
-        that swamped what the path adds."""
+        both sides. The requests come from a process of their own (``_loadgen``), not from threads of this one."""
         runs: list[tuple[bool, list[float], int]] = []
         for direct in (True, False, False, True):
             count = max(level, self.config.per_level)
-            done = asyncio.run(self._burst(direct, level, count))
+            done = self._burst(direct, level, count)
             runs.append((direct, [s * 1000 for s, status in done if status == 200],
                          sum(1 for _, status in done if status != 200)))
 
@@ -165,36 +164,20 @@ class PathMeter:
                 "errors": sum(e for d, _, e in runs if not d),
                 "direct_errors": sum(e for d, _, e in runs if d)}
 
-    async def _burst(self, direct: bool, level: int, count: int) -> list[tuple[float, int | None]]:
+    def _burst(self, direct: bool, level: int, count: int) -> list[tuple[float, int | None]]:
         """``count`` non-streaming requests through one side, ``level`` in flight at a time: (seconds, status)."""
+        spec: dict[str, Any] = {"level": level, "count": count, "model": MODEL}
         if direct:
-            base_url, verify, proxy, connect_to = self.run.observer.base_url, True, None, None
+            spec.update(base_url=self.run.observer.base_url, headers=self.direct_headers)
         else:
             c = self.run.path.connection()
-            base_url, verify, proxy, connect_to = c.base_url, c.verify, c.proxy, c.connect_to
-        limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
-        gate = asyncio.Semaphore(level)
-        async with httpx.AsyncClient(timeout=httpx.Timeout(60, connect=10), trust_env=False, limits=limits,
-                                     verify=system_trust(verify), proxy=proxy) as client:
-            async def one(i: int) -> tuple[float, int | None]:
-                text = f"perf {make_directive(cid=f'perfc{level}x{i}x{time.monotonic_ns():x}')}"
-                body = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": text}]}
-                request = client.build_request("POST", base_url.rstrip("/") + "/v1/messages", json=body,
-                                               headers=self.direct_headers if direct else self.path_headers)
-                if connect_to is not None:  # the DNS override HarnessClient makes, for SNI gateways
-                    request.headers["host"] = request.url.netloc.decode()
-                    request.extensions["sni_hostname"] = request.url.host
-                    request.url = request.url.copy_with(host=connect_to[0], port=connect_to[1])
-                async with gate:
-                    started = time.perf_counter()
-                    try:
-                        response = await client.send(request)
-                        status: int | None = response.status_code
-                    except httpx.HTTPError:
-                        status = None
-                    return time.perf_counter() - started, status
-
-            return list(await asyncio.gather(*(one(i) for i in range(count))))
+            spec.update(base_url=c.base_url, headers=self.path_headers, proxy=c.proxy, connect_to=c.connect_to,
+                        ca_pem=getattr(self.run.path, "ca_pem", None))
+        done = subprocess.run([sys.executable, "-m", "conformance._loadgen"], input=json.dumps(spec),
+                              capture_output=True, text=True, timeout=300, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"load generator failed: {done.stderr.strip()[-300:]}")
+        return [(float(s), status) for s, status in json.loads(done.stdout)]
 
     def crosstalk(self) -> int:
         """How many of ``crosstalk_streams`` concurrent streams did not get exactly the bytes the upstream sent for
