@@ -15,6 +15,7 @@ PINS = tomllib.loads(Path(__file__).with_name("conformance").joinpath("pins.toml
 LOCAL_MATRIX = ",".join(PINS["local_matrix"])
 LITELLM_VERSION = PINS["litellm"]
 CLAUDE_CODE_VERSION = PINS["claude_code"]
+TS_SDK_VERSION = PINS["ts_sdk"]
 LITELLM_TEST_RELEASES = tuple(PINS["litellm_test_releases"])
 
 
@@ -27,10 +28,12 @@ def _option(args: list[str], name: str) -> str | None:
     return None
 
 
-def _install_claude_code(session: nox.Session, version: str | None) -> None:
-    """Claude Code from npm into the cache before the run (without node/npm its checks are unsupported)."""
+def _install_claude_code(session: nox.Session, version: str | None, ts_sdk: str | None = None) -> None:
+    """Claude Code and the TypeScript SDK from npm into the cache before the run (without node/npm their checks
+    are unsupported)."""
     session.run("python", "-m", "conformance", "claude-code-install", version or CLAUDE_CODE_VERSION,
                 success_codes=[0, 2])
+    session.run("python", "-m", "conformance", "ts-sdk-install", ts_sdk or TS_SDK_VERSION, success_codes=[0, 2])
 
 
 def _prepared(session: nox.Session, args: list[str]) -> list[str]:
@@ -48,7 +51,7 @@ def _prepared(session: nox.Session, args: list[str]) -> list[str]:
         version = _option(args, "--litellm-version")
         session.run("python", "-m", "conformance", "prepare", f"--target={targets}",
                     *([f"--litellm-version={version}"] if version else []))
-    _install_claude_code(session, _option(args, "--claude-code-version"))
+    _install_claude_code(session, _option(args, "--claude-code-version"), _option(args, "--ts-sdk-version"))
     return args
 
 

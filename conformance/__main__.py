@@ -1,4 +1,4 @@
-"""``python -m conformance docs|envoy-prod|litellm-install|claude-code-install|pins|diff|gate|publish|stability``:
+"""``python -m conformance docs|envoy-prod|litellm-install|claude-code-install|ts-sdk-install|pins|diff|gate|publish|stability``:
 generated files (docs/checks.md, production Envoy configs), client and gateway installs into the cache, the pinned
 releases, run comparison, the LiteLLM upgrade gate, republishing a run's reports and the stability check.
 
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     install.add_argument("versions", nargs="+")
     claude = commands.add_parser("claude-code-install", help="install a Claude Code release into the cache (npm)")
     claude.add_argument("version", nargs="?", help="default: claude_code in conformance/pins.toml")
+    ts_sdk = commands.add_parser("ts-sdk-install", help="install a TypeScript SDK release into the cache (npm)")
+    ts_sdk.add_argument("version", nargs="?", help="default: ts_sdk in conformance/pins.toml")
     commands.add_parser("pins", help="print the pinned releases (conformance/pins.toml) as JSON")
     contract = commands.add_parser("contract", help="Claude Code's gateway contract: clauses, checks, uncovered ones")
     contract.add_argument("--served", action="store_true", help="also read the pinned Claude Code's own copy "
@@ -177,6 +179,16 @@ def main(argv: list[str] | None = None) -> int:
             print(ensure_claude_code(args.version or settings.claude_code_version, settings.cache_dir))
         except PathError as exc:
             print(f"warning: {exc}; client.claude-code.* will be unsupported", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "ts-sdk-install":
+        from ._exceptions import PathError
+        from ._ts_sdk import ensure_ts_sdk
+
+        try:
+            print(ensure_ts_sdk(args.version or settings.ts_sdk_version, settings.cache_dir))
+        except PathError as exc:
+            print(f"warning: {exc}; client.ts-sdk.* will be unsupported", file=sys.stderr)
             return 2
         return 0
     if args.command == "litellm-install":

@@ -152,7 +152,7 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str | None],
                 raise Cancelled("cancelled before Claude Code started")
             waited = time.monotonic() - asked
             merged = {k: v for k, v in {**base, **env}.items() if v is not None}  # None removes a variable
-            run = _run(argv, merged, home, timeout, should_stop)
+            run = run_json_lines(argv, merged, home, timeout, should_stop)
             run.queued_s, run.ran_s = round(waited, 2), round(time.monotonic() - asked - waited, 2)
             return run
         finally:
@@ -161,8 +161,10 @@ def run_claude(binary: Path, connection: Connection, env: dict[str, str | None],
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _run(argv: list[str], env: dict[str, str], home: str, timeout: float,
-         should_stop: Callable[[], bool] | None) -> ClaudeRun:
+def run_json_lines(argv: list[str], env: dict[str, str], home: str, timeout: float,
+                   should_stop: Callable[[], bool] | None) -> ClaudeRun:
+    """Run ``argv`` in its own process group, keeping every JSON line of its stdout with the time it arrived; the
+    group is killed at ``timeout`` or when ``should_stop()`` turns true, and reaped in every case."""
     process = subprocess.Popen(argv, env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
     _reaper.track(process)

@@ -41,7 +41,7 @@ def _version(package: str) -> str | None:
 def results_document(
     results: list[CheckResult], *, run_id: str, started_at: float, upstream_mode: str, targets: list[dict[str, Any]],
     not_run: list[tuple[str, str]] | None = None, interrupted: bool = False, claude_code_version: str | None = None,
-    performance: dict[str, Any] | None = None,
+    ts_sdk_version: str | None = None, performance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The results document (valid against ``fixtures/schemas/results.schema.json``), redacted.
 
@@ -67,6 +67,7 @@ def results_document(
             "upstream_mode": upstream_mode,
             "anthropic_sdk_version": _version("anthropic"),
             "claude_code_version": claude_code_version,
+            "ts_sdk_version": ts_sdk_version,
             "python": platform.python_version(),
             "targets": targets,
         },

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._client import HarnessClient
+from ._client_installs import install_clients
 from ._engine import QUEUE_STRETCH, CheckResult, run_check
 from ._exceptions import PathUnsupported
 from ._expectations import Expectation, lookup
@@ -90,7 +91,7 @@ class ChecklistSession:
         ``selected`` nothing starts ahead and each ``run`` call runs its check there and then."""
         selected = selected or set()
         self.selected = [(c, t) for t in self.options.targets for c in REGISTRY if (c, t) in selected]
-        self._install_clients()
+        install_clients({c for c, _ in self.selected}, self.options.settings, self.say)
         self.observer = self._start_upstream()
         live = self.options.upstream == "live"
         side = UpstreamSide(
@@ -172,25 +173,6 @@ class ChecklistSession:
         if check_ids:
             threading.Thread(target=work, name=f"checks-{run.path.name}", daemon=True).start()
         return futures
-
-    def _install_clients(self) -> None:
-        """Install the pinned Claude Code and import the SDK before any check starts: neither an npm install nor
-        a heavy first import (measured: up to 30 s with five LiteLLMs starting) may run inside a check's bound."""
-        if any(c.startswith("client.sdk.") for c, _ in self.selected):
-            from . import _sdk  # noqa: F401  (imported for its side effect: the SDK loaded once, up front)
-        if not any(c.startswith("client.claude-code.") for c, _ in self.selected):
-            return
-        from ._claude_code import ensure_claude_code, installed_claude_code
-
-        version, cache = self.options.settings.claude_code_version, self.options.settings.cache_dir
-        try:
-            installed_claude_code(version, cache)
-        except PathError:
-            try:
-                self.say(f"installing Claude Code {version} (first use; the nox sessions do this beforehand)")
-                ensure_claude_code(version, cache)
-            except PathError as exc:
-                self.say(f"warning: {exc}; client.claude-code.* will be unsupported")
 
     def _start_upstream(self) -> UpstreamObserver:
         mode = self.options.upstream

@@ -9,6 +9,7 @@ variable                               setting
 ``EGRESS_CONFORMANCE_EXPECTATIONS``    ``expectations_dir``: a repository's own expectations files
 ``EGRESS_CONFORMANCE_LITELLM_VERSION`` ``litellm_version`` (``--litellm-version`` wins)
 ``EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION`` ``claude_code_version`` (``--claude-code-version`` wins)
+``EGRESS_CONFORMANCE_TS_SDK_VERSION``  ``ts_sdk_version`` (``--ts-sdk-version`` wins)
 ``EGRESS_CONFORMANCE_API_KEY``         ``api_key``: the reference upstream's API key (sentinel tests)
 ``EGRESS_CONFORMANCE_OAUTH_TOKEN``     ``oauth_token``: the reference upstream's OAuth token
 ``EGRESS_CONFORMANCE_LITELLM_MASTER_KEY`` ``litellm_master_key`` (default: a fresh key per run)
@@ -50,13 +51,15 @@ class Pins:
     """The other gateways (nginx, HAProxy, Squid, mitmproxy, Portkey): in ``--target=all``, not in the default
     matrix."""
     tools: dict[str, str] = field(default_factory=dict)
-    """Releases of the gateways installed into the cache (``mitmproxy``, ``portkey_gateway``)."""
+    """Releases of the gateways installed into the cache (``mitmproxy``, ``portkey_gateway``), and ``undici``."""
+    ts_sdk: str = ""
+    """The ``@anthropic-ai/sdk`` release the client.ts-sdk.* checks run."""
 
 
 def load_pins(path: Path = PINS_FILE) -> Pins:
     data = tomllib.loads(path.read_text())
     return Pins(data["litellm"], data["claude_code"], tuple(data["litellm_test_releases"]),
-                tuple(data["local_matrix"]), tuple(data.get("gateways", ())), dict(data.get("tools", {})))
+                tuple(data["local_matrix"]), tuple(data.get("gateways", ())), dict(data.get("tools", {})), data.get("ts_sdk", ""))
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class Settings:
     api_key: str
     oauth_token: str
     litellm_master_key: str | None = None
+    ts_sdk_version: str = ""
+    """The ``@anthropic-ai/sdk`` release the client.ts-sdk.* checks run."""
     claude_slots: int = 12
     live_api_key: str = ""
     """``ANTHROPIC_API_KEY``: the real API key for ``--upstream=live``."""
@@ -91,6 +96,7 @@ class Settings:
             expectations_dir=Path(env.get(PREFIX + "EXPECTATIONS") or FIXTURES_DIR / "expectations"),
             litellm_version=env.get(PREFIX + "LITELLM_VERSION") or pins.litellm,
             claude_code_version=env.get(PREFIX + "CLAUDE_CODE_VERSION") or pins.claude_code,
+            ts_sdk_version=env.get(PREFIX + "TS_SDK_VERSION") or pins.ts_sdk,
             api_key=env.get(PREFIX + "API_KEY") or DEFAULT_API_KEY,
             oauth_token=env.get(PREFIX + "OAUTH_TOKEN") or DEFAULT_OAUTH_TOKEN,
             litellm_master_key=env.get(PREFIX + "LITELLM_MASTER_KEY") or None,

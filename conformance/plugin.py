@@ -87,6 +87,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "pinned release in conformance/pins.toml); installed into its own cached virtualenv on first use")
     group.addoption("--claude-code-version", default=None, help="Claude Code release for client.claude-code.* "
                     "(default: the pin in conformance/pins.toml); installed from npm on first use")
+    group.addoption("--ts-sdk-version", default=None, help="@anthropic-ai/sdk release for client.ts-sdk.* (default: "
+                    "the pin in conformance/pins.toml); installed from npm on first use")
     group.addoption("--check-timeout", type=float, default=60.0, help="seconds one check may take (checks that "
                     "run a client several times declare a longer bound of their own)")
     group.addoption("--update-expectations", action="store_true",
@@ -109,7 +111,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         config.stash[_SETTINGS_KEY] = Settings.from_env(
             litellm_version=config.getoption("litellm_version"),
-            claude_code_version=config.getoption("claude_code_version"))
+            claude_code_version=config.getoption("claude_code_version"),
+            ts_sdk_version=config.getoption("ts_sdk_version"))
     except InputError as exc:
         raise pytest.UsageError(str(exc)) from None
     problem = input_problem(config)
@@ -287,6 +290,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         not_run=not_run,
         interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
         claude_code_version=settings.claude_code_version,
+        ts_sdk_version=settings.ts_sdk_version,
         performance=session.performance,
     )
     terminalreporter.section("egress conformance")

@@ -31,8 +31,11 @@ from .faults import (
     edit_json_body,
     edit_request_body,
 )
+from .usage_ledger import UsageLedger
 
 PROXY_KEY_HEADER = "x-litellm-api-key"
+# What the upstream sent for a request, kept for the usage ledger.
+UPSTREAM_BODY = web.RequestKey("upstream_body", list)
 
 
 class FaultProxy:
@@ -55,6 +58,8 @@ class FaultProxy:
         app.on_cleanup.append(self._close_session)
         self._server = BackgroundServer(app, name="fault-proxy", ssl_context=serve_tls)
         self._session: aiohttp.ClientSession | None = None
+        self.ledger = UsageLedger(self.faults)
+        """The proxy's usage accounting (a gateway callback's records), one per Messages response."""
 
     @property
     def base_url(self) -> str:
@@ -177,7 +182,12 @@ class FaultProxy:
                 return web.Response(status=upstream.status,
                                     headers=[(k, v) for k, v in self._response_headers(upstream, keep_length=True)
                                              if k.lower() != "content-encoding"])
-            return await self._respond(request, upstream, stream_request)
+            response = await self._respond(request, upstream, stream_request)
+            if request.path.endswith("/v1/messages") and request.method == "POST":
+                body = decode_body(b"".join(request.get(UPSTREAM_BODY, [])), upstream.headers.get("content-encoding"))
+                self.ledger.record(raw, upstream.status, body, "text/event-stream" in upstream.headers.get(
+                    "content-type", ""))
+            return response
         finally:
             upstream.release()
 
@@ -230,6 +240,7 @@ class FaultProxy:
             return await self._error(request, upstream, stream_request)
         if not is_sse:
             body = await upstream.read()
+            request[UPSTREAM_BODY] = [body]
             if self._recodes(upstream):
                 body = decode_body(body, upstream.headers.get("content-encoding"))
                 body = edit_json_body(self.faults, body)
@@ -252,6 +263,7 @@ class FaultProxy:
     ) -> web.StreamResponse:
         f = self.faults
         body = await upstream.read()
+        request[UPSTREAM_BODY] = [body]
         if "stream-errors-as-sse" in f and stream_request:
             payload = {"type": "error", "error": json.loads(body).get("error", {})}
             response = web.StreamResponse(status=200, headers={"content-type": "text/event-stream"})
@@ -307,6 +319,7 @@ class FaultProxy:
                 return response
             if not chunk:
                 break
+            request.setdefault(UPSTREAM_BODY, []).append(chunk)
             out = chunk
             if reframe:
                 events = [edit_event(self.faults, e.name, e.raw, e.data) for e in decoder.feed(content.feed(chunk))]

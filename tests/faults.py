@@ -68,6 +68,9 @@ FAULTS = {
     "hold-nonessential": "hold every request outside /v1/ and /api/claude_code/ N seconds (argument, default 30): a "
     "path allowlist that lets the API and Claude Code's settings through and drops the rest (telemetry, bootstrap) "
     "silently",
+    "ledger-first-usage": "the proxy's usage records take a stream's usage from message_start only (no final counts)",
+    "ledger-skips-errors": "the proxy's usage records leave out failed requests",
+    "ledger-flat-price": "the proxy's recorded cost prices every prompt token at the input price (no cache prices)",
     "generic-error-message": "keep the error envelope and status, replace error.message with a generic sentence",
 }
 # The betas a gateway with an allowlist would know (normalise-anthropic-headers keeps only these).

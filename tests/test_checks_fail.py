@@ -10,6 +10,7 @@ import shutil
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ from ._helpers import run_every_check
 from .faultproxy import PROXY_KEY_HEADER, FaultProxy
 from .faults import BENIGN
 from .openproxies import OpenConnectProxy, OpenTcpForwarder
+from .usage_ledger import UsageLedger
 
 PROXY_KEY = "sk-proxy-SENTINEL-0123456789abcdef"
 
@@ -110,6 +112,11 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("client.sdk.create-and-stream", ("mutate-text",), FAIL),
     ("client.sdk.retry-behaviour", ("drop-response-header=x-should-retry",), FAIL),
     ("client.sdk.auth-styles", ("oauth-to-x-api-key",), FAIL),
+    ("client.ts-sdk.create-and-stream", ("mutate-text",), FAIL),
+    ("client.ts-sdk.tool-round-trip", ("empty-tool-input",), FAIL),
+    ("client.ts-sdk.retry-behaviour", ("drop-response-header=x-should-retry",), FAIL),
+    ("client.ts-sdk.auth-styles", ("oauth-to-x-api-key",), FAIL),
+    ("client.ts-sdk.midstream-error", ("drop-sse-errors",), FAIL),
     ("client.claude-code.plain-turn", ("mutate-text",), FAIL),
     ("client.claude-code.stream-unbuffered", ("buffer-stream",), FAIL),
     ("client.claude-code.stream-unbuffered", ("delay-per-event=50",), FAIL),
@@ -118,6 +125,11 @@ CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
     ("client.claude-code.error-text", ("wrap-errors",), FAIL),
     ("client.claude-code.recovery-wording", ("generic-error-message",), FAIL),
     ("client.claude-code.midstream-fallback", ("drop-sse-errors",), FAIL),
+    ("accounting.tokens-recorded", ("ledger-first-usage",), FAIL),
+    ("accounting.cache-tokens-recorded", ("strip-cache-usage",), FAIL),
+    ("accounting.server-tool-usage-recorded", ("drop-citations",), FAIL),
+    ("accounting.error-and-cut-recorded", ("ledger-skips-errors",), NONSTRICT),
+    ("accounting.cost-uses-cache-prices", ("ledger-flat-price",), NONSTRICT),
     ("headers.response-diff", ("add-response-header",), INFO),
     ("headers.request-diff", ("add-request-header",), INFO),
     ("headers.content-encoding-kept", ("decode-content",), NONSTRICT),
@@ -146,9 +158,8 @@ def _run(
     sandbox: AgentSandbox | None = None,
 ) -> CheckResult:
     credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
-    path = EgressPath(
-        name="fault-proxy", base_url=proxy.base_url, proxy_headers=[(PROXY_KEY_HEADER, PROXY_KEY)], features=features
-    )
+    path = _AccountedPath(name="fault-proxy", base_url=proxy.base_url, proxy_headers=[(PROXY_KEY_HEADER, PROXY_KEY)],
+                          features=features, ledger=getattr(proxy, "ledger", None))
     observer = UpstreamObserver("reference", upstream.base_url, credentials, upstream=upstream)
     client = HarnessClient(proxy.base_url, timeout=30)
     direct = HarnessClient(upstream.base_url, timeout=30)
@@ -191,6 +202,16 @@ def _run_behind_a_sandboxed_gateway(upstream: ReferenceUpstream, check_id: str, 
 
 
 @dataclass
+class _AccountedPath(EgressPath):
+    """The fault proxy as a path that keeps usage accounting (its ledger), as LiteLLM with a callback does."""
+
+    ledger: UsageLedger | None = None
+
+    def usage_records(self) -> list[dict[str, Any]] | None:
+        return self.ledger.snapshot() if self.ledger is not None else None
+
+
+@dataclass
 class _SandboxedPath(EgressPath):
     """A gateway reached by name from an agent sandbox (as envoy-sni is)."""
 
@@ -218,8 +239,9 @@ def test_check_catches_its_fault(shared_upstream, check_id, faults, expected):
     """
     The check reaches the expected verdict against the broken path, with a message saying what broke.
     """
-    if check_id.startswith("client.claude-code.") and not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("node/npm not installed: Claude Code checks are unsupported here")
+    if check_id.startswith(("client.claude-code.", "client.ts-sdk.")) and not (shutil.which("node") and
+                                                                              shutil.which("npm")):
+        pytest.skip("node/npm not installed: Claude Code and TypeScript SDK checks are unsupported here")
     if faults[0] == "open-sandbox":  # an agent network with a route to the API: direct egress works
         if unavailable_reason():
             pytest.skip(unavailable_reason())

@@ -1,10 +1,12 @@
 """The checklist: one module per behaviour area; importing this package registers every check in ``REGISTRY``."""
 
-# Imported to register their checks; within an area, checks are reported in import order (SDK before Claude Code).
+# Imported to register their checks; within an area, checks are reported in import order (the SDKs before Claude Code).
 from . import (  # noqa: F401, I001
+    accounting,
     auth,
     cache,
     client_sdk,
+    client_ts_sdk,
     client_claude_code,
     contract,
     egress,
@@ -42,6 +44,7 @@ AREAS = (
     "client",
     "egress",
     "headers",
+    "accounting",
 )
 _ordered = sorted(REGISTRY.values(), key=lambda c: AREAS.index(c.area))
 REGISTRY.clear()

@@ -89,6 +89,11 @@ class EgressPath:
         """How any client (the harness's, the SDK) reaches the path."""
         return Connection(self.base_url)
 
+    def usage_records(self) -> list[dict[str, Any]] | None:
+        """The usage records the path's own accounting kept so far (one per request it logged), or None when the
+        path keeps no accounting a cost projection could read (a plain proxy)."""
+        return None
+
     def client(self, timeout: float) -> HarnessClient:
         """A client that reaches the path."""
         c = self.connection()

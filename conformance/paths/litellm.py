@@ -13,15 +13,18 @@ Target options (``litellm[key=…,retries=…]``):
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import Any
 
 import httpx
 
@@ -50,6 +53,8 @@ OFFLINE_ENV = {
     "LITELLM_TELEMETRY": "False",
 }
 KEY_PLACEMENTS = ("server", "server-oauth", "client-oauth")
+# The custom callback every LiteLLM target loads (fixtures/litellm/usage_recorder.py), as a cost projection would.
+USAGE_CALLBACK = "usage_recorder.recorder"
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -90,6 +95,7 @@ class LiteLLMPath(EgressPath):
     release: str | None = None
     process: ManagedProcess | None = None
     master_key: str = ""
+    usage_log: Path | None = None
 
     def start(self, upstream: UpstreamSide) -> None:
         version = self.release or upstream.settings.litellm_version
@@ -101,13 +107,18 @@ class LiteLLMPath(EgressPath):
         port = free_port()
         work = Path(tempfile.mkdtemp(prefix="egress-litellm-"))
         retry = (CONFIG_DIR / f"retries-{self.retries}.yaml").read_text()
+        # Every usage record LiteLLM hands its callbacks goes to a file (the accounting.* checks read it); the
+        # callback module sits next to the config, where LiteLLM looks for it.
+        retry = retry.replace("litellm_settings:\n", f"litellm_settings:\n  callbacks: [\"{USAGE_CALLBACK}\"]\n", 1)
         config = Template((CONFIG_DIR / "config.yaml").read_text()).substitute(
             UPSTREAM_URL=upstream.base_url, RETRY_SETTINGS=retry)
         (work / "config.yaml").write_text(config)
+        shutil.copy(CONFIG_DIR / "usage_recorder.py", work / "usage_recorder.py")
+        self.usage_log = work / "usage.jsonl"
         credentials = upstream.credentials
         server_key = {"server": credentials.api_key, "server-oauth": credentials.oauth_token}.get(self.key, "")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "LITELLM_"))}
-        env.update(OFFLINE_ENV, LITELLM_MASTER_KEY=self.master_key, ANTHROPIC_API_BASE=upstream.base_url,
+        env.update(OFFLINE_ENV, EGRESS_USAGE_LOG=str(self.usage_log), LITELLM_MASTER_KEY=self.master_key, ANTHROPIC_API_BASE=upstream.base_url,
                    ANTHROPIC_BASE_URL=upstream.base_url, ANTHROPIC_API_KEY=server_key, HOME=str(work))
         self.process = ManagedProcess(
             f"litellm-{version}",
@@ -124,6 +135,18 @@ class LiteLLMPath(EgressPath):
         self.base_url = f"http://127.0.0.1:{port}{suffix}"
         self.metadata.update({"route": self.route, "key": self.key, "retries": self.retries,
                               "startup_to_ready_s": round(ready, 2), "rss_mb": self.process.rss_mb()})
+
+    def usage_records(self) -> list[dict[str, Any]] | None:
+        """What the usage callback (fixtures/litellm/usage_recorder.py) recorded so far, one dict per event."""
+        if self.usage_log is None or not self.usage_log.exists():
+            return []
+        records = []
+        for line in self.usage_log.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:  # a line being written right now
+                continue
+        return records
 
     @staticmethod
     def _alive(port: int) -> bool:

@@ -124,7 +124,8 @@ def findings_markdown(document: dict[str, Any], compared: list[dict[str, Any]]) 
         lines += _evidence(result, document.get("blobs") or {})
     lines += ["## Environment", "", f"- Upstream: {run['upstream_mode']} (the reference upstream is a local "
               "api.anthropic.com tested against real recordings)",
-              f"- anthropic SDK: {run['anthropic_sdk_version']}; Claude Code: {run.get('claude_code_version')}",
+              f"- anthropic SDK: {run['anthropic_sdk_version']}; Claude Code: {run.get('claude_code_version')}; "
+              f"TypeScript SDK: {run.get('ts_sdk_version')}",
               f"- Python: {run.get('python')}", "", "| target | family | version | mode | ready (s) | RSS (MB) |",
               "|---|---|---|---|---|---|"]
     for t in run["targets"]:
