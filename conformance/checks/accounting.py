@@ -201,6 +201,10 @@ def error_and_cut(ctx: CheckContext) -> None:
     _accounting(ctx)
     ctx.auth_headers("api-key")
     exchange = ctx.reached(ctx.send(ctx.body("Fail.", status=429, retry_after=0), label="429"))
+    # What never reached the client as the upstream's 429 cannot be graded as a partial pass.
+    if not ctx.expect(exchange.status == 429, f"429: the path answered {exchange.status}", expected=429,
+                      actual=exchange.status, level="must"):
+        return
     records = recorded(ctx, exchange.cid or "")
     ctx.note("429 records", records[:3])
     ctx.expect(bool(records), "429: nothing was recorded for a failed request", expected="a failure record",
@@ -233,6 +237,9 @@ def cost_uses_cache_prices(ctx: CheckContext) -> None:
     nonce, costs, headers = ctx.new_cid(), {}, {}
     for turn in ("write", "read"):
         exchange = ctx.reached(ctx.send(cached_body(ctx, nonce), label=f"cache {turn}"))
+        if not ctx.expect(exchange.status == 200, f"cache {turn}: answered {exchange.status}", expected=200,
+                          actual=exchange.status, level="must"):
+            return
         records = [r for r in recorded(ctx, exchange.cid or "") if r.get("event") == "success"]
         costs[turn] = records[0].get("response_cost") if records else None
         headers[turn] = exchange.headers.get("x-litellm-response-cost")
