@@ -1,4 +1,5 @@
-"""``python -m conformance docs|envoy-prod|litellm-install|claude-code-install|ts-sdk-install|pins|diff|gate|publish|stability``:
+"""``python -m conformance docs|envoy-prod|litellm-install|claude-code-install|ts-sdk-install|pins|diff|gate|publish|
+stability``:
 generated files (docs/checks.md, production Envoy configs), client and gateway installs into the cache, the pinned
 releases, run comparison, the LiteLLM upgrade gate, republishing a run's reports and the stability check.
 

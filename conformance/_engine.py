@@ -14,7 +14,6 @@ from ._verdict import Verdict
 from .checks._context import CheckContext, Finding, NothingReceived, TargetRun
 from .checks._registry import Check
 
-
 # A check queued for a shared resource may take up to this many times its bound in all (see run_check).
 QUEUE_STRETCH = 3
 

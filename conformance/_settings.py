@@ -59,7 +59,8 @@ class Pins:
 def load_pins(path: Path = PINS_FILE) -> Pins:
     data = tomllib.loads(path.read_text())
     return Pins(data["litellm"], data["claude_code"], tuple(data["litellm_test_releases"]),
-                tuple(data["local_matrix"]), tuple(data.get("gateways", ())), dict(data.get("tools", {})), data.get("ts_sdk", ""))
+                tuple(data["local_matrix"]), tuple(data.get("gateways", ())), dict(data.get("tools", {})),
+                data.get("ts_sdk", ""))
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ def installed_ts_sdk(version: str, cache_dir: Path) -> Path:
     if shutil.which("node") is None:
         raise PathError("node not installed (apt-get install nodejs npm)")
     if not is_installed(folder):
-        raise PathError(f"@anthropic-ai/sdk {version} is not installed (python -m conformance ts-sdk-install {version})")
+        raise PathError(f"@anthropic-ai/sdk {version} is not installed "
+                        f"(python -m conformance ts-sdk-install {version})")
     return folder / "node_modules"
 
 

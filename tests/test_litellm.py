@@ -85,3 +85,39 @@ def test_checklist_completes_on_two_releases():
         metadata = session.runs[target].path.describe()
         assert metadata["version"] in RELEASES and metadata["family"] == "litellm"
         assert metadata["startup_to_ready_s"] > 0 and metadata["rss_mb"]
+
+
+def test_accounting_fails_when_litellms_callback_sees_no_cache_fields(session_upstream):
+    """
+    The pinned LiteLLM with the answers it gets stripped of their cache fields on the way from the upstream: its
+    callback records no cache figures, and accounting.cache-tokens-recorded fails against the usage the upstream
+    sent (the matrix shows the same LiteLLM straight on the upstream passing it).
+    """
+    from conformance._client import HarnessClient
+    from conformance._engine import run_check
+    from conformance._observer import UpstreamObserver
+    from conformance.checks import TargetRun
+    from conformance.paths import Credentials, UpstreamSide
+    from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
+
+    from .faultproxy import FaultProxy
+
+    settings = Settings.from_env()
+    if not is_installed(settings.litellm_version, settings.cache_dir):
+        pytest.skip(f"LiteLLM {settings.litellm_version} not installed (nox -s tests installs it first)")
+    credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
+    with FaultProxy(session_upstream.base_url, "strip-cache-usage") as stripping:
+        path = resolve_target("litellm")
+        path.start(UpstreamSide(base_url=stripping.base_url, credentials=credentials, settings=settings))
+        client, direct = path.client(30), HarnessClient(session_upstream.base_url, timeout=30)
+        try:
+            observer = UpstreamObserver("reference", session_upstream.base_url, credentials, upstream=session_upstream)
+            run = TargetRun(path=path, observer=observer, client=client, direct=direct, settings=settings)
+            result = run_check(REGISTRY["accounting.cache-tokens-recorded"], run, timeout=60)
+        finally:
+            client.close()
+            direct.close()
+            path.stop()
+    assert result.verdict is Verdict.FAIL, result.message
+    assert "cache_creation_input_tokens recorded" in result.message or "cache_read_input_tokens recorded" in \
+        result.message

@@ -118,8 +118,9 @@ class LiteLLMPath(EgressPath):
         credentials = upstream.credentials
         server_key = {"server": credentials.api_key, "server-oauth": credentials.oauth_token}.get(self.key, "")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "LITELLM_"))}
-        env.update(OFFLINE_ENV, EGRESS_USAGE_LOG=str(self.usage_log), LITELLM_MASTER_KEY=self.master_key, ANTHROPIC_API_BASE=upstream.base_url,
-                   ANTHROPIC_BASE_URL=upstream.base_url, ANTHROPIC_API_KEY=server_key, HOME=str(work))
+        env.update(OFFLINE_ENV, EGRESS_USAGE_LOG=str(self.usage_log), LITELLM_MASTER_KEY=self.master_key,
+                   ANTHROPIC_API_BASE=upstream.base_url, ANTHROPIC_BASE_URL=upstream.base_url,
+                   ANTHROPIC_API_KEY=server_key, HOME=str(work))
         self.process = ManagedProcess(
             f"litellm-{version}",
             [str(venv / "bin" / "litellm"), "--config", str(work / "config.yaml"), "--host", "127.0.0.1",
