@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     prepare = commands.add_parser("prepare", help="install what each target needs before a run (LiteLLM releases)")
     prepare.add_argument("--target", action="append", required=True)
     prepare.add_argument("--litellm-version", default=None)
+    prepare.add_argument("--clients", action="store_true", help="also install the pinned Claude Code and TypeScript "
+                         "SDK (npm)")
     compare = commands.add_parser("diff", help="compare two runs (results.json files or report directories)")
     compare.add_argument("run_a", type=Path)
     compare.add_argument("run_b", type=Path)
@@ -112,16 +114,39 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.command == "prepare":
+        from concurrent.futures import ThreadPoolExecutor
+
         from ._exceptions import PathError
         from .paths import prepare_target, split_targets
 
-        for word in split_targets(args.target):
+        def prepare(word: str) -> str | None:
             try:
                 prepare_target(word, settings.replace(litellm_version=args.litellm_version))
             except PathError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-        return 0
+                return str(exc)
+            return None
+
+        def install_client(name: str) -> str | None:
+            from ._claude_code import ensure_claude_code
+            from ._ts_sdk import ensure_ts_sdk
+
+            try:
+                if name == "claude-code":
+                    print(ensure_claude_code(settings.claude_code_version, settings.cache_dir))
+                else:
+                    print(ensure_ts_sdk(settings.ts_sdk_version, settings.cache_dir))
+            except PathError as exc:  # their checks are then unsupported, with this reason
+                print(f"warning: {exc}; client.{name}.* will be unsupported", file=sys.stderr)
+            return None
+
+        # Side by side: each waits on downloads and disk, not on the others (apt-get takes its own lock).
+        words = split_targets(args.target)
+        clients = ["claude-code", "ts-sdk"] if args.clients else []
+        with ThreadPoolExecutor(max(1, len(words) + len(clients))) as pool:
+            failures = [f for f in [*pool.map(prepare, words), *pool.map(install_client, clients)] if f]
+        for failure in failures:
+            print(f"error: {failure}", file=sys.stderr)
+        return 2 if failures else 0
     if args.command == "merge":
         from ._merge import merge_main
 

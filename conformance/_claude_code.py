@@ -23,7 +23,7 @@ from typing import Any
 
 from . import _reaper
 from ._exceptions import PathError
-from ._install import cached_install, is_installed, run_install_step
+from ._install import is_installed, npm_install
 from ._wire import API_BASE_URL
 from .paths import Connection
 
@@ -51,18 +51,10 @@ def installed_claude_code(version: str, cache_dir: Path) -> Path:
 def ensure_claude_code(version: str, cache_dir: Path) -> Path:
     """The ``claude`` binary of ``version``, installed with npm on first use; PathError when npm is missing."""
     binary = _binary(version, cache_dir)
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        raise PathError("node/npm not installed")
     what = f"Claude Code {version}"
-
-    def install(prefix: Path) -> None:
-        run_install_step([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                          f"@anthropic-ai/claude-code@{version}"], what, timeout=600)
-        if not binary.exists():
-            raise PathError(f"{what} cannot be installed: npm left no {binary.name} binary")
-
-    cached_install(binary.parents[2], what, install)
+    npm_install(binary.parents[2], [f"@anthropic-ai/claude-code@{version}"], what)
+    if not binary.exists():
+        raise PathError(f"{what} cannot be installed: npm left no {binary.name} binary")
     return binary
 
 

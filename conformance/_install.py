@@ -5,6 +5,7 @@ retried rather than used."""
 from __future__ import annotations
 
 import fcntl
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,21 @@ def cached_install(folder: Path, what: str, install: Callable[[Path], None],
         install(folder)
         (folder / STAMP).write_text(what)
     return folder
+
+
+def npm_install(folder: Path, packages: list[str], what: str,
+                say: Callable[[str], None] | None = None) -> Path:
+    """``folder`` with ``packages`` (``name@version``) npm-installed into it once (``cached_install``); PathError
+    when node or npm is missing."""
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise PathError("node/npm not installed (apt-get install nodejs npm)")
+
+    def install(prefix: Path) -> None:
+        run_install_step([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", *packages], what,
+                         timeout=600)
+
+    return cached_install(folder, what, install, say)
 
 
 def run_install_step(argv: list[str], what: str, *, timeout: float = 900, cwd: Path | None = None) -> None:

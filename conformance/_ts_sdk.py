@@ -20,7 +20,7 @@ from typing import Any
 
 from ._claude_code import run_json_lines
 from ._exceptions import PathError
-from ._install import cached_install, is_installed, run_install_step
+from ._install import is_installed, npm_install
 from ._settings import load_pins
 from ._wire import API_KEY_HEADER, AUTHORIZATION
 from .paths import Connection
@@ -52,18 +52,8 @@ def installed_ts_sdk(version: str, cache_dir: Path) -> Path:
 
 def ensure_ts_sdk(version: str, cache_dir: Path, say: Callable[[str], None] | None = None) -> Path:
     """The ``node_modules`` folder holding SDK ``version``, installed with npm on first use."""
-    folder = _folder(version, cache_dir)
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        raise PathError("node/npm not installed (apt-get install nodejs npm)")
-    what = f"@anthropic-ai/sdk {version}"
-
-    def install(prefix: Path) -> None:
-        run_install_step([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                          f"@anthropic-ai/sdk@{version}", f"undici@{load_pins().tools['undici']}"], what,
-                         timeout=600)
-
-    return cached_install(folder, what, install, say) / "node_modules"
+    packages = [f"@anthropic-ai/sdk@{version}", f"undici@{load_pins().tools['undici']}"]
+    return npm_install(_folder(version, cache_dir), packages, f"@anthropic-ai/sdk {version}", say) / "node_modules"
 
 
 def sdk_options(headers: list[tuple[str, str]]) -> tuple[str | None, dict[str, str]]:

@@ -45,12 +45,14 @@ def post(
 def run_every_check(run_one: Callable[[str], Any], *, with_claude_code: bool = True) -> list[Any]:
     """Every registered check through ``run_one(check_id)`` as a session runs them: timing checks first and alone,
     the rest 16 at a time (running them side by side with the timing checks would put the harness's own load into
-    the timings). ``with_claude_code=False`` leaves out the checks that run Claude Code (most of the time)."""
+    the timings). ``with_claude_code=False`` leaves out the checks that run node clients, Claude Code (most of the
+    time) and the TypeScript SDK."""
     from concurrent.futures import ThreadPoolExecutor
 
     from conformance.checks import REGISTRY
 
-    wanted = [c for c in REGISTRY if with_claude_code or "claude-code" not in REGISTRY[c].features]
+    wanted = [c for c in REGISTRY if with_claude_code or not ("claude-code" in REGISTRY[c].features
+                                                              or c.startswith("client.ts-sdk."))]
     timing = [c for c in wanted if REGISTRY[c].timing]
     results = [run_one(c) for c in timing]
     with ThreadPoolExecutor(16) as pool:

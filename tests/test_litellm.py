@@ -70,8 +70,10 @@ def test_checklist_completes_on_two_releases():
         session.start()
         for target in targets:
             assert session.runs[target].startup_error is None, session.runs[target].startup_error
-        # Claude Code through LiteLLM is judged on the pinned release in the whole matrix; here, everything else.
-        checks = [c for c in REGISTRY if "claude-code" not in REGISTRY[c].features]
+        # The node clients through LiteLLM are judged on the pinned release in the whole matrix; here, everything
+        # else (accounting.* included: what the callback records differs between releases).
+        checks = [c for c in REGISTRY if "claude-code" not in REGISTRY[c].features and not c.startswith(
+            "client.ts-sdk.")]
         pairs = [(check, target) for target in targets for check in checks]
         with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(lambda pair: session.run(*pair), pairs))

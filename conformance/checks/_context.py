@@ -19,8 +19,8 @@ from .._exceptions import CheckCancelled, ConformanceError, HarnessError, Unsupp
 from .._observer import UpstreamObserver
 from .._sandbox import AgentSandbox
 from .._settings import Settings
-from .._wire import BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
-from ..paths import EgressPath
+from .._wire import API_BASE_URL, BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
+from ..paths import Connection, EgressPath
 from ..upstream import JournalEntry, make_directive
 from ._probes import PathLiveness, SharedProbes
 
@@ -196,6 +196,19 @@ class CheckContext:
             {"label": label or path, "direct": direct, **exchange_evidence(exchange)}
         )
         return exchange
+
+    def client_connection(self, direct: bool = False) -> tuple[Connection, list[str]]:
+        """Where a client process reaches the path (or the upstream, ``direct``), and the command prefix it runs
+        under: in a closed agent sandbox it runs inside, unmodified as in an agent pod (no base URL; the name
+        resolves to the gateway, or HTTPS_PROXY is the only way out)."""
+        if direct:
+            return Connection(self.run.observer.base_url), []
+        connection = self.path.connection()
+        sandbox = self.run.sandbox
+        if sandbox is None or sandbox.open is not False:
+            return connection, []
+        proxy = f"http://{sandbox.gateway[0]}:{sandbox.gateway[1]}" if connection.proxy and sandbox.gateway else None
+        return Connection(API_BASE_URL, proxy=proxy), sandbox.exec_prefix()
 
     def direct_auth(self, kind: str) -> list[tuple[str, str]]:
         """Headers for credential ``kind`` when talking straight to the upstream (the oracle run)."""

@@ -214,9 +214,9 @@ def error_and_cut(ctx: CheckContext) -> None:
                    expected="failure", actual=record.get("event"))
     # A cut stream's true bill is not on the wire (no final message_delta); what was recorded is reported as found.
     exchange = ctx.reached(ctx.send(ctx.body("Cut.", stream=True, deltas=6, cut=1, after=2), label="cut stream"))
+    records = recorded(ctx, exchange.cid or "", wait_s=3)
     ctx.note("cut stream records", [{k: r.get(k) for k in ("event", "prompt_tokens", "completion_tokens",
-                                                            "response_cost")} for r in recorded(ctx, exchange.cid
-                                                                                                 or "")][:3])
+                                                            "response_cost")} for r in records][:3])
 
 
 @check(

@@ -11,8 +11,7 @@ from typing import Any
 from .._exceptions import HarnessError
 from .._redact import redact
 from .._threads import parallel
-from .._wire import API_BASE_URL, API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
-from ..paths import Connection
+from .._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
 from ..upstream import make_directive
 from ._context import CheckContext
 from ._registry import check
@@ -47,16 +46,8 @@ def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bo
     except PathError as exc:
         ctx.unsupported(f"Claude Code not available: {exc}")
     ctx.check_live()
-    connection = Connection(ctx.run.observer.base_url) if direct else ctx.path.connection()
-    prefix: list[str] = []
-    sandbox = None if direct else ctx.run.sandbox
-    if sandbox is not None and sandbox.open is False:
-        # Unmodified, as in an agent pod: no base URL; the name resolves to the gateway (SNI) or HTTPS_PROXY is
-        # the only way out (CONNECT).
-        proxy = f"http://{sandbox.gateway[0]}:{sandbox.gateway[1]}" if connection.proxy and sandbox.gateway else None
-        connection = Connection(API_BASE_URL, proxy=proxy)
-        prefix = sandbox.exec_prefix()
-    elif connection.connect_to is not None:
+    connection, prefix = ctx.client_connection(direct)
+    if connection.connect_to is not None:
         ctx.unsupported("Claude Code reaches api.anthropic.com:443 only through DNS, and there is no agent sandbox "
                         f"here ({ctx.path.unsupported_reasons.get('sandbox', 'not made')})")
     headers = ctx.direct_auth(kind) if direct else ctx.auth_headers(kind)

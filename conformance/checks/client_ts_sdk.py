@@ -12,8 +12,6 @@ import json
 from typing import Any
 
 from .._redact import redact
-from .._wire import API_BASE_URL
-from ..paths import Connection
 from ..upstream import make_directive
 from ._context import CheckContext
 from ._registry import check
@@ -42,13 +40,7 @@ def _ts(ctx: CheckContext, calls: list[dict[str, Any]], *, kind: str = "api-key-
     except PathError as exc:
         ctx.unsupported(f"TypeScript SDK not available: {exc}")
     ctx.check_live()
-    connection = Connection(ctx.run.observer.base_url) if direct else ctx.path.connection()
-    prefix: list[str] = []
-    sandbox = None if direct else ctx.run.sandbox
-    if sandbox is not None and sandbox.open is False:  # unmodified, as in an agent pod (see client_claude_code)
-        proxy = f"http://{sandbox.gateway[0]}:{sandbox.gateway[1]}" if connection.proxy and sandbox.gateway else None
-        connection = Connection(API_BASE_URL, proxy=proxy)
-        prefix = sandbox.exec_prefix()
+    connection, prefix = ctx.client_connection(direct)
     headers = ctx.direct_auth(kind) if direct else ctx.auth_headers(kind)
     answers = run_ts_sdk(modules, connection, headers, calls, ca_pem=None if direct else getattr(ctx.path, "ca_pem",
                                                                                                    None),

@@ -10,12 +10,16 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from .._exceptions import ToolMissing
 
 SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
+
+
+_APT_LOCK = threading.Lock()
 
 
 def system_binary(name: str, package: str) -> str:
@@ -34,7 +38,13 @@ def tool_version(binary: str, pattern: str) -> str:
 
 
 def apt_install(packages: list[str], binaries: list[str], say: Callable[[str], None]) -> None:
-    """Install the Debian ``packages`` unless their ``binaries`` are there; only as root, else say how."""
+    """Install the Debian ``packages`` unless their ``binaries`` are there; only as root, else say how. One apt-get
+    at a time (dpkg's lock), whichever targets are being prepared side by side."""
+    with _APT_LOCK:
+        _apt_install(packages, binaries, say)
+
+
+def _apt_install(packages: list[str], binaries: list[str], say: Callable[[str], None]) -> None:
     missing = [p for p, b in zip(packages, binaries, strict=True) if not _present(b)]
     if not missing:
         return
