@@ -20,6 +20,9 @@ from ._requirements import CLAUDE_CODE_GATEWAY, OAUTH, RETRY_HEADERS, WIRE_DOC
 TS_FEATURES = ("messages", "streaming")
 # Two node processes (path, direct), each making up to six calls with retries.
 TS_CHECK_BOUND_S = 90.0
+# The retry run makes six calls and up to eighteen attempts, two seconds of them waiting on retry-after: about 5 s
+# alone, past 40 s through a gateway inside the 19-target matrix load (its node process was cut mid-case).
+RETRY_RUN_S = 80.0
 # (status, x-should-retry, retry-after): the SDK's policy differs in each (reference doc §2.4); retry-after 0 and
 # an absent header both leave the SDK its own (shortened) back-off, 1 makes it wait what the upstream asked.
 RETRY_CASES = ((429, "none", "0"), (429, "none", "none"), (429, "false", "0"), (529, "true", "1"),
@@ -29,7 +32,7 @@ TOOL = {"name": "lookup", "description": "Look it up.",
 
 
 def _ts(ctx: CheckContext, calls: list[dict[str, Any]], *, kind: str = "api-key-bearer",
-        direct: bool = False) -> list[dict[str, Any]]:
+        direct: bool = False, run_s: float = 40.0) -> list[dict[str, Any]]:
     """Make ``calls`` with one SDK client through the path (or direct); ``unsupported`` without node or the SDK."""
     from .._exceptions import PathError
     from .._ts_sdk import installed_ts_sdk, run_ts_sdk
@@ -44,7 +47,8 @@ def _ts(ctx: CheckContext, calls: list[dict[str, Any]], *, kind: str = "api-key-
     headers = ctx.direct_auth(kind) if direct else ctx.auth_headers(kind)
     answers = run_ts_sdk(modules, connection, headers, calls, ca_pem=None if direct else getattr(ctx.path, "ca_pem",
                                                                                                    None),
-                         prefix=prefix, should_stop=lambda: ctx.cancelled.is_set(), queued=ctx.bound_paused)
+                         prefix=prefix, should_stop=lambda: ctx.cancelled.is_set(), queued=ctx.bound_paused,
+                         timeout=run_s)
     ctx.check_live()
     ctx.note(f"ts_sdk{'_direct' if direct else ''}", redact_answers(answers))
     return answers
@@ -160,7 +164,7 @@ def _own_ids(answer: dict[str, Any], key: str) -> dict[str, Any]:
     evidence="per case: upstream attempts, error class, status and whether the request id is the upstream's",
     failure_example="429 + x-should-retry false: 3 upstream attempts through the path, 1 direct",
     slow=True,
-    bound_s=TS_CHECK_BOUND_S,
+    bound_s=2 * RETRY_RUN_S + 10,
 )
 def retry_behaviour(ctx: CheckContext) -> None:
     ctx.auth_headers("api-key-bearer")
@@ -172,7 +176,7 @@ def retry_behaviour(ctx: CheckContext) -> None:
         calls = [{"op": "create", "params": {"model": ctx.run.model, "max_tokens": 8, "messages": [{
             "role": "user", "content": f"x {make_directive(cid=cid, status=s, should_retry=r, retry_after=a)}"}]}}
             for cid, (s, r, a) in zip(cids, RETRY_CASES, strict=True)]
-        answers = _ts(ctx, calls, direct=direct)
+        answers = _ts(ctx, calls, direct=direct, run_s=RETRY_RUN_S)
         table = {}
         for cid, case, answer in zip(cids, RETRY_CASES, answers, strict=True):
             entries = ctx.journal(cid)
