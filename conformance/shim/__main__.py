@@ -16,6 +16,8 @@ _LIMITS = {
     "--idle-timeout": ("idle_timeout", float, "longest silence between two response chunks, seconds"),
     "--header-timeout": ("header_timeout", float, "seconds a client has to send a request's headers"),
     "--keepalive-timeout": ("keepalive_timeout", float, "seconds an idle client connection stays open"),
+    "--upstream-keepalive-timeout": ("upstream_keepalive_timeout", float,
+                                     "seconds an idle upstream connection is kept for reuse"),
     "--max-connections": ("max_connections", int, "client connections at once; more get 529 overloaded_error"),
     "--max-headers": ("max_headers", int, "request headers per request"),
     "--max-header-bytes": ("max_header_bytes", int, "longest request header line"),

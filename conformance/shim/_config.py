@@ -24,6 +24,10 @@ class ShimConfig:
     """Seconds a client has to send a request's headers once it starts one (slow clients are closed)."""
     keepalive_timeout: float = 75.0
     """Seconds an idle client connection is kept open between requests."""
+    upstream_keepalive_timeout: float = 4.0
+    """Seconds an idle upstream connection is kept for reuse: under the upstream's own keep-alive (uvicorn, which
+    LiteLLM runs on, closes after 5 s), so a request is never sent on a connection the upstream is closing (it
+    came back as a dropped connection: a request body that streams through cannot be sent again)."""
     max_connections: int = 4096
     """Client connections open at once; one more is answered 529 ``overloaded_error`` and closed. Lowered at start
     so that every connection and its upstream connection fit in the process's file limit."""

@@ -46,7 +46,8 @@ class ShimApp:
             # pool wait must not eat the connect timeout; connections are bounded by the client-side cap instead.
             timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=self.config.connect_timeout,
                                             sock_read=self.config.idle_timeout)
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0,
+                                             keepalive_timeout=self.config.upstream_keepalive_timeout)
             self._session = aiohttp.ClientSession(auto_decompress=False, timeout=timeout, connector=connector)
         return self._session
 
