@@ -12,6 +12,10 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._settings import Settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "checks.md"
 
@@ -51,6 +55,24 @@ def checks_markdown() -> str:
     from ._contract import contract_markdown, load_contract
 
     return "\n".join(lines) + "\n" + contract_markdown(load_contract())
+
+
+def _install_client(name: str, version: str | None, settings: Settings) -> int:
+    """Install node client ``name`` (``claude-code``, ``ts-sdk``) at ``version`` (default: its pin) into the cache;
+    0, or 2 with one warning line (its checks are then ``unsupported`` with the reason)."""
+    from ._claude_code import ensure_claude_code
+    from ._exceptions import PathError
+    from ._ts_sdk import ensure_ts_sdk
+
+    try:
+        if name == "claude-code":
+            print(ensure_claude_code(version or settings.claude_code_version, settings.cache_dir))
+        else:
+            print(ensure_ts_sdk(version or settings.ts_sdk_version, settings.cache_dir))
+    except PathError as exc:
+        print(f"warning: {exc}; client.{name}.* will be unsupported", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,16 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             return None
 
         def install_client(name: str) -> str | None:
-            from ._claude_code import ensure_claude_code
-            from ._ts_sdk import ensure_ts_sdk
-
-            try:
-                if name == "claude-code":
-                    print(ensure_claude_code(settings.claude_code_version, settings.cache_dir))
-                else:
-                    print(ensure_ts_sdk(settings.ts_sdk_version, settings.cache_dir))
-            except PathError as exc:  # their checks are then unsupported, with this reason
-                print(f"warning: {exc}; client.{name}.* will be unsupported", file=sys.stderr)
+            _install_client(name, None, settings)  # a client that cannot be installed only warns
             return None
 
         # Side by side: each waits on downloads and disk, not on the others (apt-get takes its own lock).
@@ -197,26 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(text)
         print(f"written: {out}")
         return code
-    if args.command == "claude-code-install":
-        from ._claude_code import ensure_claude_code
-        from ._exceptions import PathError
-
-        try:
-            print(ensure_claude_code(args.version or settings.claude_code_version, settings.cache_dir))
-        except PathError as exc:
-            print(f"warning: {exc}; client.claude-code.* will be unsupported", file=sys.stderr)
-            return 2
-        return 0
-    if args.command == "ts-sdk-install":
-        from ._exceptions import PathError
-        from ._ts_sdk import ensure_ts_sdk
-
-        try:
-            print(ensure_ts_sdk(args.version or settings.ts_sdk_version, settings.cache_dir))
-        except PathError as exc:
-            print(f"warning: {exc}; client.ts-sdk.* will be unsupported", file=sys.stderr)
-            return 2
-        return 0
+    if args.command in ("claude-code-install", "ts-sdk-install"):
+        return _install_client(args.command.removesuffix("-install"), args.version, settings)
     if args.command == "litellm-install":
         from concurrent.futures import ThreadPoolExecutor
 
