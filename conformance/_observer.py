@@ -27,6 +27,9 @@ class UpstreamObserver:
         self.credentials = credentials
         self.upstream = upstream
         self.journal_url = journal_url
+        # One pooled client for every check thread: a connection per journal look-up cost a handshake each time.
+        self._http = httpx.Client(timeout=10, trust_env=False,
+                                  limits=httpx.Limits(max_connections=32, max_keepalive_connections=32))
 
     @property
     def observable(self) -> bool:
@@ -46,8 +49,9 @@ class UpstreamObserver:
             return self.upstream.journal.entries(cid)
         if self.journal_url is None:
             return []
-        response = httpx.get(
-            self.journal_url + "/_conformance/journal", params={"cid": cid}, timeout=10, trust_env=False
-        )
+        response = self._http.get(self.journal_url + "/_conformance/journal", params={"cid": cid})
         response.raise_for_status()
         return [JournalEntry.from_json(e) for e in response.json()["entries"]]
+
+    def close(self) -> None:
+        self._http.close()

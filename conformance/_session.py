@@ -27,7 +27,7 @@ from .checks import REGISTRY
 from .checks._context import DEFAULT_MODEL, SharedProbes, TargetRun
 from .checks._registry import Check
 from .paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
-from .upstream import UPSTREAM_HOSTNAME, ReferenceUpstream, UpstreamConfig
+from .upstream import UPSTREAM_HOSTNAME, UpstreamConfig, UpstreamProcess
 
 LIVE_URL = API_BASE_URL
 # How many timing checks run at once: stream timings (paced streams, path and direct interleaved), and Claude
@@ -70,7 +70,7 @@ class ChecklistSession:
     def __init__(self, options: SessionOptions, say: callable = print) -> None:  # type: ignore[valid-type]
         self.options = options
         self.say = say
-        self.upstream: ReferenceUpstream | None = None
+        self.upstream: UpstreamProcess | None = None
         self.observer: UpstreamObserver | None = None
         self.runs: dict[str, TargetRun] = {}
         self.results: list[CheckResult] = []
@@ -97,12 +97,12 @@ class ChecklistSession:
         side = UpstreamSide(
             base_url=self.observer.base_url,
             credentials=self.observer.credentials,
-            ca_pem=str(self.upstream.ca.ca_pem) if self.upstream and self.upstream.ca else
+            ca_pem=str(self.upstream.ca_pem) if self.upstream and self.upstream.ca_pem else
             (os.environ.get("SSL_CERT_FILE") or SYSTEM_CA_BUNDLE if live else None),
             tls_port=self.upstream.tls_port if self.upstream else (443 if live else None),
             tls_host=UPSTREAM_HOSTNAME if live else "127.0.0.1",
             settings=self.options.settings,
-            api_address=self.upstream.api_address if self.upstream and self.upstream.ca else None,
+            api_address=self.upstream.api_address if self.upstream else None,
         )
         started: dict[str, TargetRun] = {}
 
@@ -192,9 +192,10 @@ class ChecklistSession:
             return UpstreamObserver("replay" if mode == "replay" else "remote", url, credentials, journal_url=url)
         config = UpstreamConfig(api_keys={credentials.api_key}, oauth_tokens={credentials.oauth_token},
                                 gzip=self.options.upstream_gzip,
-                                recordings_dirs=(self.options.recordings,) if self.options.recordings else ())
-        self.upstream = ReferenceUpstream(config, also_tls=True).start()
-        return UpstreamObserver(mode, self.upstream.base_url, credentials, upstream=self.upstream)
+                                recordings_dirs=(self.options.recordings.resolve(),) if self.options.recordings else ())
+        # In a process of its own: in the harness's, its answers waited on every check thread (UpstreamProcess).
+        self.upstream = UpstreamProcess(config).start()
+        return UpstreamObserver(mode, self.upstream.base_url, credentials, journal_url=self.upstream.journal_url)
 
     def _start_target(self, word: str, side: UpstreamSide) -> TargetRun:
         assert self.observer is not None
@@ -314,6 +315,8 @@ class ChecklistSession:
             thread.join(15)
         if self.upstream is not None:
             self.upstream.stop()
+        if self.observer is not None:
+            self.observer.close()
         _reaper.reap_all()
 
     def harvest(self) -> None:

@@ -152,3 +152,43 @@ def test_standalone_prints_base_url_and_serves():
     finally:
         process.terminate()
         assert process.wait(10) == 0
+
+
+def test_upstream_process_serves_journals_and_never_outlives_its_harness():
+    """
+    UpstreamProcess (the checklist's upstream, out of the harness's interpreter) serves HTTP and HTTPS as
+    api.anthropic.com with one journal read over HTTP; its credentials never reach its command line; it exits when
+    stopped and when the harness's end of its stdin closes.
+    """
+    from conformance._observer import UpstreamObserver
+    from conformance.paths import Credentials
+    from conformance.upstream import UpstreamConfig, UpstreamProcess
+
+    key = "sk-ant-api03-SENTINELprocess0000000000000000"
+    upstream = UpstreamProcess(UpstreamConfig(api_keys={key})).start()
+    try:
+        assert key.encode() not in open(f"/proc/{upstream._process.pid}/cmdline", "rb").read()
+        cid = new_cid()
+        assert post(upstream.base_url, message_body(cid=cid), api_headers(**{"x-api-key": key})).status_code == 200
+        context = ssl.create_default_context(cafile=str(upstream.ca_pem))
+        with httpx.Client(transport=httpx.HTTPTransport(verify=context)) as client:
+            request = client.build_request("POST", f"https://api.anthropic.com:{upstream.tls_port}/v1/messages",
+                                           json=message_body(cid=cid), headers=api_headers(**{"x-api-key": key}))
+            request.extensions["sni_hostname"] = "api.anthropic.com"
+            request.url = request.url.copy_with(host="127.0.0.1")
+            assert client.send(request).status_code == 200
+        observer = UpstreamObserver("reference", upstream.base_url, Credentials(key, None),
+                                    journal_url=upstream.journal_url)
+        entries = observer.entries(cid)
+        observer.close()
+        assert [e.tls for e in entries] == [False, True] and entries[1].sni == "api.anthropic.com"
+    finally:
+        upstream.stop()
+    assert upstream._process.returncode == 0 and upstream.ca_pem is not None and not upstream.ca_pem.exists()
+
+    orphan = UpstreamProcess().start()
+    try:
+        orphan._process.stdin.close()  # what the kernel does when the harness is killed
+        assert orphan._process.wait(10) == 0
+    finally:
+        orphan.stop()

@@ -4,6 +4,7 @@ from .._wire import OAUTH_BETA
 from ._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamConfig
 from ._directive import Scenario, directive_values, find_directive, make_directive
 from ._journal import JournalEntry, UpstreamJournal
+from ._process import UpstreamProcess
 from ._replay import Recording
 from ._runner import ReferenceUpstream
 from ._tls import UPSTREAM_HOSTNAME, LocalCA
@@ -20,6 +21,7 @@ __all__ = [
     "Scenario",
     "UpstreamConfig",
     "UpstreamJournal",
+    "UpstreamProcess",
     "directive_values",
     "find_directive",
     "make_directive",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from .._redact import register_secret
 from ._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamConfig
 from ._runner import ReferenceUpstream
+from ._tls import LocalCA
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="gzip successful responses for clients that accept it, as the 2026 API does "
                         "(--no-gzip: never)")
     parser.add_argument("--min-cacheable-tokens", type=int, default=1024)
+    parser.add_argument("--harness", action="store_true",
+                        help="started by the harness (UpstreamProcess): the configuration as one JSON line on stdin, "
+                        "one JSON ready line on stdout, HTTP and HTTPS both served, exit when stdin closes")
+    parser.add_argument("--ca-dir", type=Path, help="with --harness: where the per-run CA's PEM is written")
     args = parser.parse_args(argv)
+    if args.harness:
+        return _serve_harness(args.ca_dir)
 
     config = UpstreamConfig(
         api_keys=set(args.api_key or [DEFAULT_API_KEY]),
@@ -59,6 +68,36 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stop.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
+        upstream.stop()
+    return 0
+
+
+def _exit_now(*_: object) -> None:
+    raise SystemExit(0)
+
+
+def _serve_harness(ca_dir: Path | None) -> int:
+    """Serve for ``UpstreamProcess``: HTTP and HTTPS (one journal), port 443 on a loopback address where allowed;
+    stop when the harness closes stdin (it stopped us, or it is gone)."""
+    config = UpstreamConfig.from_json(json.loads(sys.stdin.readline()))
+    for secret in config.api_keys | config.oauth_tokens:
+        register_secret(secret)
+    signal.signal(signal.SIGTERM, _exit_now)
+    upstream = ReferenceUpstream(config, also_tls=True, ca=LocalCA.create(directory=ca_dir)).start()
+    assert upstream.ca is not None
+    ready: dict[str, object] = {"base_url": upstream.base_url, "tls_port": upstream.tls_port,
+                                "ca_pem": str(upstream.ca.ca_pem)}
+    try:
+        ready["api_address"] = upstream.api_address()
+    except OSError as exc:  # PermissionError without root: gateways that resolve the name themselves say why
+        ready["api_address_error"] = str(exc)
+    print(json.dumps(ready), flush=True)
+    try:
+        while sys.stdin.buffer.read(1 << 16):
+            pass
+    except (OSError, ValueError, KeyboardInterrupt):
         pass
     finally:
         upstream.stop()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .._settings import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
 from .._wire import KNOWN_VERSIONS
@@ -40,3 +40,34 @@ class UpstreamConfig:
     """Cassette folders searched before ``fixtures/recordings/`` when a directive asks to replay (``--recordings``)."""
     seed: int | None = None
     """Seed for ids and SSE padding; None draws a new one per upstream."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe form, for handing the configuration to an upstream in another process (credentials included:
+        it travels over a pipe, never the command line)."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (set, tuple)):
+                value = sorted(value) if isinstance(value, set) else [str(v) for v in value]
+            elif isinstance(value, bytes):
+                value = value.hex()
+            data[f.name] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UpstreamConfig:
+        """The inverse of ``to_json``."""
+        return cls(
+            api_keys=set(data["api_keys"]),
+            oauth_tokens=set(data["oauth_tokens"]),
+            oauth_in_api_key=data["oauth_in_api_key"],
+            versions=tuple(data["versions"]),
+            gzip=data["gzip"],
+            min_cacheable_tokens=data["min_cacheable_tokens"],
+            signing_key=bytes.fromhex(data["signing_key"]),
+            retry_after_seconds=data["retry_after_seconds"],
+            max_body_bytes=data["max_body_bytes"],
+            organization_id=data["organization_id"],
+            recordings_dirs=tuple(Path(p) for p in data["recordings_dirs"]),
+            seed=data["seed"],
+        )

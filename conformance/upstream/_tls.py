@@ -21,9 +21,11 @@ class LocalCA:
     hostnames: tuple[str, ...]
 
     @classmethod
-    def create(cls, hostnames: tuple[str, ...] = (UPSTREAM_HOSTNAME, "localhost", "127.0.0.1")) -> LocalCA:
+    def create(cls, hostnames: tuple[str, ...] = (UPSTREAM_HOSTNAME, "localhost", "127.0.0.1"),
+               directory: Path | None = None) -> LocalCA:
+        """A new CA, its PEM written into ``directory`` (default: a new temporary folder)."""
         ca = trustme.CA(organization_name="egress-conformance local CA")
-        directory = Path(tempfile.mkdtemp(prefix="egress-conformance-ca-"))
+        directory = directory or Path(tempfile.mkdtemp(prefix="egress-conformance-ca-"))
         pem = directory / "ca.pem"
         ca.cert_pem.write_to_path(str(pem))
         return cls(ca=ca, ca_pem=pem, hostnames=hostnames)
