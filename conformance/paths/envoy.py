@@ -112,7 +112,7 @@ class EnvoyPath(EgressPath):
         return "127.0.0.1", self.listen_port
 
     def _ready(self) -> bool:
-        response = httpx.get(f"http://127.0.0.1:{self.admin_port}/ready", timeout=1, trust_env=False)
+        response = httpx.get(f"http://127.0.0.1:{self.admin_port}/ready", timeout=1, trust_env=False, verify=False)
         return response.status_code == 200
 
     def _base_url(self) -> str:

@@ -151,7 +151,7 @@ class LiteLLMPath(EgressPath):
 
     @staticmethod
     def _alive(port: int) -> bool:
-        response = httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=2, trust_env=False)
+        response = httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=2, trust_env=False, verify=False)
         return response.status_code == 200
 
     def stop(self) -> None:
