@@ -6,6 +6,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,10 @@ LIVE_URL = API_BASE_URL
 # Code's (each runs Claude Code through the path and direct).
 STREAM_TIMING_AT_ONCE = 16
 CLIENT_TIMING_AT_ONCE = 6
+# How many slow checks (client runs, recorded replays) run at once, first come first served in the order pytest asks
+# for them. Every check thread shares the harness's interpreter lock: with all of them started at once (~280 in the
+# 19-target matrix) each request waited on all the others, and replays of 3 s alone ran past their 180 s bound.
+SLOW_AT_ONCE = 8
 # What starting the targets may take before any check runs: a first-use Claude Code install, LiteLLM's up to 120 s
 # readiness, agent sandboxes; all bounded on their own, this is their sum with room to spare.
 START_UP_S = 300.0
@@ -86,10 +91,12 @@ class ChecklistSession:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    def start(self, selected: set[tuple[str, str]] | None = None) -> None:
+    def start(self, selected: Sequence[tuple[str, str]] | set[tuple[str, str]] | None = None) -> None:
         """Start the upstream and targets, then every check × target in ``selected`` in the background; without
-        ``selected`` nothing starts ahead and each ``run`` call runs its check there and then."""
-        selected = selected or set()
+        ``selected`` nothing starts ahead and each ``run`` call runs its check there and then. Slow checks start in
+        ``selected``'s order (the order their results will be asked for)."""
+        order = list(selected or ())
+        selected = set(order)
         self.selected = [(c, t) for t in self.options.targets for c in REGISTRY if (c, t) in selected]
         install_clients({c for c, _ in self.selected}, self.options.settings, self.say)
         self.observer = self._start_upstream()
@@ -146,14 +153,15 @@ class ChecklistSession:
                 self._ahead[(check_id, word)] = future
                 running.append(future)
             wait(running)  # a check never raises: its result says why
+        slow = [(c, t) for c, t in order if t in self.runs and not self.runs[t].startup_error and c in REGISTRY
+                and REGISTRY[c].slow and not REGISTRY[c].timing and not REGISTRY[c].clock_bound]
+        for key, future in zip(slow, self._in_pool(slow, SLOW_AT_ONCE), strict=True):
+            self._ahead[key] = future
         for word, run in self.runs.items():
             if run.startup_error:
                 continue
             wanted = [c for c in REGISTRY.values()
                       if (c.id, word) in selected and not c.timing and not c.clock_bound]
-            for check in wanted:  # slow checks (paced streams, client runs) each on their own thread
-                if check.slow:
-                    self._ahead[(check.id, word)] = self._in_background([check.id], run)[0]
             # Quick checks run one after another per target, targets side by side: one target's checks never
             # overlap each other (as before), and a run of ten targets takes about as long as its slowest one.
             quick = [c.id for c in wanted if not c.slow]
@@ -172,6 +180,27 @@ class ChecklistSession:
 
         if check_ids:
             threading.Thread(target=work, name=f"checks-{run.path.name}", daemon=True).start()
+        return futures
+
+    def _in_pool(self, pairs: list[tuple[str, str]], workers: int) -> list[Future[CheckResult]]:
+        """Run each check × target of ``pairs`` on one of ``workers`` daemon threads, first come first served; a
+        check's time bound starts when a worker takes it, so the queue is never held against the path."""
+        futures: list[Future[CheckResult]] = [Future() for _ in pairs]
+        queue = iter(list(zip(pairs, futures, strict=True)))
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    taken = next(queue, None)
+                if taken is None:
+                    return
+                (check_id, word), future = taken
+                check = REGISTRY[check_id]
+                future.set_result(run_check(check, self.runs[word], timeout=self.bound(check), stop=self._stopping))
+
+        for _ in range(min(workers, len(pairs))):
+            threading.Thread(target=work, name="checks-slow", daemon=True).start()
         return futures
 
     def _start_upstream(self) -> UpstreamObserver:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _SESSION_KEY = pytest.StashKey["ChecklistSession"]()
 _SETTINGS_KEY = pytest.StashKey[Settings]()
 _RUN_DIR_KEY = pytest.StashKey[Path]()
-_SELECTED_KEY = pytest.StashKey[set]()  # type: ignore[type-arg]
+_SELECTED_KEY = pytest.StashKey[list]()  # type: ignore[type-arg]
 # The most one target's --perf measurement takes (about 10-25 s here; LiteLLM at 500 concurrent the longest).
 PERF_SECONDS_PER_TARGET = 120
 # pytest-timeout's bound for one checklist item (pyproject.toml), to which set-up and teardown work is added.
@@ -207,23 +207,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Remember which check × target pairs will run, so only their slow checks start ahead."""
-    selected = set()
+    """Remember which check × target pairs will run, in the order they will be asked for, so only their slow
+    checks start ahead and in that order."""
+    selected: list[tuple[str, str]] = []
     for item in session.items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and {"check_id", "target"} <= set(callspec.params):
             item.add_marker(pytest.mark.conformance_check(callspec.params["check_id"]))
-            selected.add((callspec.params["check_id"], callspec.params["target"]))
+            selected.append((callspec.params["check_id"], callspec.params["target"]))
     session.config.stash[_SELECTED_KEY] = selected
     checklist_items = [item for item in session.items if "checklist" in getattr(item, "fixturenames", ())]
     if not checklist_items:
         return
     # The first checklist item sets the session up (targets, then every timing check alone) and the last one
     # tears it down (with --perf, measuring every target): their safety-net time bounds must fit that work, which
-    # grows with the matrix (a 120 s bound cut the 19-target set-up on a slower CI machine).
+    # grows with the matrix (a 120 s bound cut the 19-target set-up on a slower CI machine). Every item may also
+    # wait for its own check to its longest (its bound, stretched by shared queues): checks run in the background
+    # in the order items ask for them, so by the time an item asks, its check has started.
+    from ._engine import QUEUE_STRETCH
     from ._session import start_bound
+    from .checks import REGISTRY
 
-    extra = {id(checklist_items[0]): start_bound(selected, session.config.getoption("check_timeout"))}
+    check_timeout = session.config.getoption("check_timeout")
+    extra = {id(checklist_items[0]): start_bound(set(selected), check_timeout)}
     if session.config.getoption("perf", False):
         from .paths import split_targets
 
@@ -231,8 +237,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         last = id(checklist_items[-1])
         extra[last] = extra.get(last, 0.0) + PERF_SECONDS_PER_TARGET * len(targets)
     for item in checklist_items:
-        if id(item) in extra:
-            item.add_marker(pytest.mark.timeout(_ITEM_TIMEOUT_S + extra[id(item)]))
+        callspec = getattr(item, "callspec", None)
+        check = REGISTRY.get(callspec.params.get("check_id", "")) if callspec is not None else None
+        own = (check.bound_s or check_timeout) * QUEUE_STRETCH if check is not None else 0.0
+        item.add_marker(pytest.mark.timeout(_ITEM_TIMEOUT_S + own + extra.get(id(item), 0.0)))
 
 
 @pytest.fixture(scope="session")

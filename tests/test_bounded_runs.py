@@ -289,3 +289,41 @@ def test_the_set_up_safety_net_grows_with_the_matrix():
     many = start_bound({(c, f"t{i}") for c in timing for i in range(19)}, 60.0)
     assert START_UP_S < one < many and many > 19 * 60
     assert start_bound({("request.metadata-kept", "direct")}, 60.0) == START_UP_S
+
+
+def test_slow_checks_run_a_few_at_a_time_in_the_order_asked_each_bound_from_its_start(monkeypatch):
+    """
+    Slow checks go through a pool of a few workers, first come first served, so a run's many client runs do not all
+    compete for the interpreter at once; a check's bound starts when a worker takes it: five 1 s checks under a
+    1.5 s bound, two at a time, all pass, start in the order given and never run more than two at once.
+    """
+    from dataclasses import replace
+
+    from conformance._session import ChecklistSession, SessionOptions
+    from conformance._verdict import Verdict
+    from conformance.checks import _registry
+
+    running, most, started = [0], [0], []
+    lock = threading.Lock()
+
+    def one_second(ctx):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            started.append(ctx.run.path.name)
+        time.sleep(1.0)
+        with lock:
+            running[0] -= 1
+        ctx.expect(True, "never")
+
+    template = _registry.REGISTRY["request.metadata-kept"]
+    monkeypatch.setitem(_registry.REGISTRY, "test.one-second",
+                        replace(template, id="test.one-second", func=one_second, features=frozenset(), slow=True,
+                                bound_s=1.5))
+    session = ChecklistSession(SessionOptions(targets=[]), say=lambda line: None)
+    names = [f"p{i}" for i in range(5)]
+    session.runs = {n: TargetRun(path=EgressPath(name=n, base_url="http://127.0.0.1:9"), observer=None, client=None,
+                                 direct=None) for n in names}
+    results = [f.result(10) for f in session._in_pool([("test.one-second", n) for n in names], 2)]
+    assert [r.verdict for r in results] == [Verdict.PASS] * 5
+    assert started == names and most[0] == 2

@@ -105,7 +105,7 @@ class ManagedProcess:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM the process group, SIGKILL it after ``grace`` seconds; safe to call twice."""
+        """SIGTERM the process group, SIGKILL it after ``grace`` seconds, remove its log; safe to call twice."""
         process = self.process
         if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -118,6 +118,8 @@ class ManagedProcess:
                 process.wait(5)
         if process is not None:
             _reaper.untrack(process)
+            # Its tail is in the path's metadata or error by now; kept, every run left a file per process in /tmp.
+            self.log_path.unlink(missing_ok=True)
 
 
 def proc_status_mb(pid: int, field: str) -> float | None:

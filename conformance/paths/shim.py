@@ -26,8 +26,9 @@ def start_shim(name: str, upstream: str, placement: str) -> tuple[ManagedProcess
                                     "--placement", placement, "--port", str(port)])
     process.start()
     url = f"http://127.0.0.1:{port}"
-    process.wait_ready(lambda: httpx.get(f"{url}/shim/health", timeout=1, trust_env=False, verify=False).status_code == 200,
-                       timeout=20)
+    process.wait_ready(
+        lambda: httpx.get(f"{url}/shim/health", timeout=1, trust_env=False, verify=False).status_code == 200,
+        timeout=20)
     return process, url
 
 
