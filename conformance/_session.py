@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,14 @@ from urllib.parse import urlsplit
 
 from ._client import HarnessClient
 from ._client_installs import install_clients
-from ._engine import QUEUE_STRETCH, CheckResult, run_check
+from ._engine import CheckResult, run_check
 from ._exceptions import PathUnsupported
 from ._expectations import Expectation, lookup
 from ._expectations import load as load_expectations
 from ._observer import UpstreamObserver
 from ._redact import redact, register_secret
 from ._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
+from ._schedule import CLIENT_TIMING_AT_ONCE, SLOW_AT_ONCE, STREAM_TIMING_AT_ONCE, CheckScheduler, Job
 from ._settings import Settings
 from ._wire import API_BASE_URL
 from .checks import REGISTRY
@@ -31,17 +32,6 @@ from .paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_tar
 from .upstream import UPSTREAM_HOSTNAME, UpstreamConfig, UpstreamProcess
 
 LIVE_URL = API_BASE_URL
-# How many timing checks run at once: stream timings (paced streams, path and direct interleaved), and Claude
-# Code's (each runs Claude Code through the path and direct).
-STREAM_TIMING_AT_ONCE = 16
-CLIENT_TIMING_AT_ONCE = 6
-# How many slow checks (client runs, recorded replays) run at once, first come first served in the order pytest asks
-# for them. Every check thread shares the harness's interpreter lock: with all of them started at once (~280 in the
-# 19-target matrix) each request waited on all the others, and replays of 3 s alone ran past their 180 s bound.
-SLOW_AT_ONCE = 8
-# What starting the targets may take before any check runs: a first-use Claude Code install, LiteLLM's up to 120 s
-# readiness, agent sandboxes; all bounded on their own, this is their sum with room to spare.
-START_UP_S = 300.0
 # The port a CONNECT gateway is published on in an agent sandbox (Squid's customary one).
 GATEWAY_PORT_CONNECT = 3128
 # Where a gateway the harness starts finds the CAs it trusts for the real API (SSL_CERT_FILE wins).
@@ -88,6 +78,7 @@ class ChecklistSession:
         """Per target, what it costs against direct (``--perf``), measured after the checks."""
         self._stopping = threading.Event()
         self._ahead: dict[tuple[str, str], Future[CheckResult]] = {}
+        self._scheduler = CheckScheduler(self.bound, self._stopping)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -133,10 +124,9 @@ class ChecklistSession:
         timing = [(c.id, word) for word, run in self.runs.items() if not run.startup_error
                   for c in REGISTRY.values() if c.timing and (c.id, word) in selected]
         # Checks that only wait on the clock (16 s streams, silent gaps) cost no CPU: they start now too.
-        for word, run in self.runs.items():
-            for check in REGISTRY.values():
-                if not run.startup_error and check.clock_bound and (check.id, word) in selected:
-                    self._ahead[(check.id, word)] = self._in_background([check.id], run)[0]
+        clock = [(c.id, w) for w, run in self.runs.items() if not run.startup_error
+                 for c in REGISTRY.values() if c.clock_bound and (c.id, w) in selected]
+        self._ahead.update({key: self._scheduler.in_sequence([self._job(key)])[0] for key in clock})
         # The stream timings first, then Claude Code's: starting a dozen Claude Code processes is a CPU burst that
         # would otherwise sit inside the SSE measurement (shim-front measured up to 12 ms per event with it).
         # A bounded number at a time: with 19 targets all at once, Claude Code's stream through LiteLLM measured
@@ -144,64 +134,25 @@ class ChecklistSession:
         runs_claude = {c.id for c in REGISTRY.values() if "claude-code" in c.features}
         for group, at_once in (([t for t in timing if t[0] not in runs_claude], STREAM_TIMING_AT_ONCE),
                                ([t for t in timing if t[0] in runs_claude], CLIENT_TIMING_AT_ONCE)):
-            running: list[Future[CheckResult]] = []
-            for check_id, word in group:
-                if len(running) >= at_once:
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    running = [f for f in running if f not in done]
-                future = self._in_background([check_id], self.runs[word])[0]
-                self._ahead[(check_id, word)] = future
-                running.append(future)
-            wait(running)  # a check never raises: its result says why
+            futures = self._scheduler.in_groups([self._job(key) for key in group], at_once)
+            self._ahead.update(zip(group, futures, strict=True))
         slow = [(c, t) for c, t in order if t in self.runs and not self.runs[t].startup_error and c in REGISTRY
                 and REGISTRY[c].slow and not REGISTRY[c].timing and not REGISTRY[c].clock_bound]
-        for key, future in zip(slow, self._in_pool(slow, SLOW_AT_ONCE), strict=True):
-            self._ahead[key] = future
+        self._ahead.update(zip(slow, self._scheduler.in_pool([self._job(key) for key in slow], SLOW_AT_ONCE),
+                               strict=True))
         for word, run in self.runs.items():
             if run.startup_error:
                 continue
-            wanted = [c for c in REGISTRY.values()
-                      if (c.id, word) in selected and not c.timing and not c.clock_bound]
             # Quick checks run one after another per target, targets side by side: one target's checks never
             # overlap each other (as before), and a run of ten targets takes about as long as its slowest one.
-            quick = [c.id for c in wanted if not c.slow]
-            for check_id, future in zip(quick, self._in_background(quick, run), strict=True):
-                self._ahead[(check_id, word)] = future
+            quick = [(c.id, word) for c in REGISTRY.values() if (c.id, word) in selected
+                     and not (c.timing or c.clock_bound or c.slow)]
+            self._ahead.update(zip(quick, self._scheduler.in_sequence([self._job(key) for key in quick]),
+                                   strict=True))
 
-    def _in_background(self, check_ids: list[str], run: TargetRun) -> list[Future[CheckResult]]:
-        """Run ``check_ids`` one after another on a daemon thread (none can keep the interpreter alive after the
-        run ends); one future per check, resolved as each finishes."""
-        futures: list[Future[CheckResult]] = [Future() for _ in check_ids]
-
-        def work() -> None:
-            for check_id, future in zip(check_ids, futures, strict=True):
-                check = REGISTRY[check_id]
-                future.set_result(run_check(check, run, timeout=self.bound(check), stop=self._stopping))
-
-        if check_ids:
-            threading.Thread(target=work, name=f"checks-{run.path.name}", daemon=True).start()
-        return futures
-
-    def _in_pool(self, pairs: list[tuple[str, str]], workers: int) -> list[Future[CheckResult]]:
-        """Run each check × target of ``pairs`` on one of ``workers`` daemon threads, first come first served; a
-        check's time bound starts when a worker takes it, so the queue is never held against the path."""
-        futures: list[Future[CheckResult]] = [Future() for _ in pairs]
-        queue = iter(list(zip(pairs, futures, strict=True)))
-        lock = threading.Lock()
-
-        def work() -> None:
-            while True:
-                with lock:
-                    taken = next(queue, None)
-                if taken is None:
-                    return
-                (check_id, word), future = taken
-                check = REGISTRY[check_id]
-                future.set_result(run_check(check, self.runs[word], timeout=self.bound(check), stop=self._stopping))
-
-        for _ in range(min(workers, len(pairs))):
-            threading.Thread(target=work, name="checks-slow", daemon=True).start()
-        return futures
+    def _job(self, key: tuple[str, str]) -> Job:
+        check_id, word = key
+        return REGISTRY[check_id], self.runs[word]
 
     def _start_upstream(self) -> UpstreamObserver:
         mode = self.options.upstream
@@ -384,20 +335,6 @@ class ChecklistSession:
             result = run_check(check, self.runs[target], timeout=self.bound(check), stop=self._stopping)
         self.results.append(result)
         return result
-
-
-def start_bound(selected: set[tuple[str, str]], check_timeout: float) -> float:
-    """The longest ``ChecklistSession.start`` can take for ``selected``: target start-up, then the timing checks in
-    their groups of a bounded size, each check stretched to its full queue allowance (every part bounds itself;
-    this sum is what a safety net over the whole set-up must allow)."""
-    runs_claude = {c.id for c in REGISTRY.values() if "claude-code" in c.features}
-    total = START_UP_S
-    for claude, at_once in ((False, STREAM_TIMING_AT_ONCE), (True, CLIENT_TIMING_AT_ONCE)):
-        bounds = [REGISTRY[c].bound_s or check_timeout for c, _ in selected
-                  if c in REGISTRY and REGISTRY[c].timing and (c in runs_claude) == claude]
-        if bounds:
-            total += -(-len(bounds) // at_once) * max(bounds) * QUEUE_STRETCH
-    return total
 
 
 def _proxy_address(proxy: str | None) -> tuple[str, int] | None:

@@ -225,11 +225,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # wait for its own check to its longest (its bound, stretched by shared queues): checks run in the background
     # in the order items ask for them, so by the time an item asks, its check has started.
     from ._engine import QUEUE_STRETCH
-    from ._session import start_bound
+    from ._schedule import start_bound
     from .checks import REGISTRY
 
     check_timeout = session.config.getoption("check_timeout")
-    extra = {id(checklist_items[0]): start_bound(set(selected), check_timeout)}
+    extra = {id(checklist_items[0]): start_bound(selected, check_timeout)}
     if session.config.getoption("perf", False):
         from .paths import split_targets
 

@@ -281,7 +281,7 @@ def test_the_set_up_safety_net_grows_with_the_matrix():
     start-up, then every timing check): with 19 targets that outgrew 120 s on CI, so the first item is given the
     longest the set-up can take, which grows with the number of timing checks selected.
     """
-    from conformance._session import START_UP_S, start_bound
+    from conformance._schedule import START_UP_S, start_bound
     from conformance.checks._registry import REGISTRY
 
     timing = [c for c in REGISTRY if REGISTRY[c].timing]
@@ -299,7 +299,7 @@ def test_slow_checks_run_a_few_at_a_time_in_the_order_asked_each_bound_from_its_
     """
     from dataclasses import replace
 
-    from conformance._session import ChecklistSession, SessionOptions
+    from conformance._schedule import CheckScheduler
     from conformance._verdict import Verdict
     from conformance.checks import _registry
 
@@ -320,10 +320,11 @@ def test_slow_checks_run_a_few_at_a_time_in_the_order_asked_each_bound_from_its_
     monkeypatch.setitem(_registry.REGISTRY, "test.one-second",
                         replace(template, id="test.one-second", func=one_second, features=frozenset(), slow=True,
                                 bound_s=1.5))
-    session = ChecklistSession(SessionOptions(targets=[]), say=lambda line: None)
     names = [f"p{i}" for i in range(5)]
-    session.runs = {n: TargetRun(path=EgressPath(name=n, base_url="http://127.0.0.1:9"), observer=None, client=None,
-                                 direct=None) for n in names}
-    results = [f.result(10) for f in session._in_pool([("test.one-second", n) for n in names], 2)]
+    jobs = [(_registry.REGISTRY["test.one-second"], TargetRun(path=EgressPath(name=n, base_url="http://127.0.0.1:9"),
+                                                             observer=None, client=None, direct=None))
+            for n in names]
+    scheduler = CheckScheduler(lambda check: check.bound_s, threading.Event())
+    results = [f.result(10) for f in scheduler.in_pool(jobs, 2)]
     assert [r.verdict for r in results] == [Verdict.PASS] * 5
     assert started == names and most[0] == 2
