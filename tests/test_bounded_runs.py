@@ -295,7 +295,7 @@ def test_slow_checks_run_a_few_at_a_time_in_the_order_asked_each_bound_from_its_
     """
     Slow checks go through a pool of a few workers, first come first served, so a run's many client runs do not all
     compete for the interpreter at once; a check's bound starts when a worker takes it: five 1 s checks under a
-    1.5 s bound, two at a time, all pass, start in the order given and never run more than two at once.
+    1.5 s bound, two at a time, all pass, are taken in the order given and never run more than two at once.
     """
     from dataclasses import replace
 
@@ -327,4 +327,5 @@ def test_slow_checks_run_a_few_at_a_time_in_the_order_asked_each_bound_from_its_
     scheduler = CheckScheduler(lambda check: check.bound_s, threading.Event())
     results = [f.result(10) for f in scheduler.in_pool(jobs, 2)]
     assert [r.verdict for r in results] == [Verdict.PASS] * 5
-    assert started == names and most[0] == 2
+    # Two workers take p0 and p1 together (either may call first), then p2 and p3, then p4.
+    assert [set(started[:2]), set(started[2:4]), started[4]] == [{"p0", "p1"}, {"p2", "p3"}, "p4"] and most[0] == 2
