@@ -232,6 +232,7 @@ def test_sigterm_ends_the_run_at_once_and_reaps_every_path(tmp_path):
     assert document["run"]["interrupted"] is True and document["run"]["complete"] is False
 
 
+@pytest.mark.alone
 def test_time_queued_for_a_shared_resource_does_not_count_against_a_checks_bound():
     """
     A check that waits 1.5 s in ``bound_paused`` (a Claude Code slot) and then works 0.5 s passes under a 1 s bound;
@@ -291,6 +292,7 @@ def test_the_set_up_safety_net_grows_with_the_matrix():
     assert start_bound({("request.metadata-kept", "direct")}, 60.0) == START_UP_S
 
 
+@pytest.mark.alone
 def test_slow_checks_run_a_few_at_a_time_in_the_order_asked_each_bound_from_its_start(monkeypatch):
     """
     Slow checks go through a pool of a few workers, first come first served, so a run's many client runs do not all

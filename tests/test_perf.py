@@ -42,6 +42,7 @@ def upstream():
         yield started
 
 
+@pytest.mark.alone
 def test_a_known_cost_is_reported_within_3_ms(upstream):
     """
     30 ms per request and 20 ms per event, added by the proxy, come out as 30 ± 3 and 20 ± 3 at the median over
