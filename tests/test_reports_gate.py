@@ -169,3 +169,20 @@ def test_diff_command_line(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "conformance", "diff", str(a), str(tmp_path / "nope")],
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and missing.stderr.startswith("error:") and "Traceback" not in missing.stderr
+
+
+def test_direct_failing_only_its_negative_control_raises_no_alarm(expectations_dir, tmp_path):
+    """
+    direct's open sandbox fails egress.direct-blocked by design: listed in its expectations, the TL;DR names it a
+    negative control; any other failure of direct still tells the reader to trust nothing else in the report.
+    """
+    (expectations_dir / "direct.yaml").write_text("target: direct\nexpectations:\n- check: egress.direct-blocked\n"
+                                                  "  verdict: fail\n  reason: the negative control\n")
+    controlled = _document([("egress.direct-blocked", "direct", "fail"), ("a.one", "direct", "pass")])
+    write_reports(controlled, tmp_path, expectations.compare(controlled))
+    findings = (tmp_path / "findings.md").read_text()
+    assert "itself failed" not in findings
+    assert "`direct` fails only its negative control(s), as designed: `egress.direct-blocked`" in findings
+    broken = _document([("egress.direct-blocked", "direct", "fail"), ("a.one", "direct", "fail")])
+    write_reports(broken, tmp_path, expectations.compare(broken))
+    assert "**`direct` itself failed" in (tmp_path / "findings.md").read_text()

@@ -35,9 +35,15 @@ def _tldr(document: dict[str, Any], compared: list[dict[str, Any]]) -> str:
             f"{len(targets)} target(s) answered {len({r['check'] for r in compared})} checks each. ")
     if clean:
         head += f"Transparent on every question this run asked: {', '.join(f'`{t}`' for t in clean)}. "
-    if "direct" in broken:
+    # direct's expected failures are negative controls (its open sandbox must fail egress.direct-blocked); only an
+    # unexpected one means the upstream or a check is wrong.
+    direct_fails = [r for r in compared if r["target"] == "direct" and r["verdict"] in ("fail", "error")]
+    if any(r["status"] != "expected" for r in direct_fails):
         head += ("**`direct` itself failed: the reference upstream or a check is wrong, so read nothing else here "
                  "before fixing that.** ")
+    elif direct_fails:
+        controls = sorted({"`" + r["check"] + "`" for r in direct_fails})
+        head += f"`direct` fails only its negative control(s), as designed: {', '.join(controls)}. "
     regressions = [r for r in compared if r["status"] in ("regression", "unexpected-pass")]
     gate = (f"Against the expectations files: {len(regressions)} regression(s) or unexpected pass(es)."
             if regressions else "Every failure is listed in the expectations files with its reason.")
