@@ -56,18 +56,12 @@ class UpstreamConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UpstreamConfig:
-        """The inverse of ``to_json``."""
-        return cls(
-            api_keys=set(data["api_keys"]),
-            oauth_tokens=set(data["oauth_tokens"]),
-            oauth_in_api_key=data["oauth_in_api_key"],
-            versions=tuple(data["versions"]),
-            gzip=data["gzip"],
-            min_cacheable_tokens=data["min_cacheable_tokens"],
-            signing_key=bytes.fromhex(data["signing_key"]),
-            retry_after_seconds=data["retry_after_seconds"],
-            max_body_bytes=data["max_body_bytes"],
-            organization_id=data["organization_id"],
-            recordings_dirs=tuple(Path(p) for p in data["recordings_dirs"]),
-            seed=data["seed"],
-        )
+        """The inverse of ``to_json``: only the fields JSON cannot carry as they are are converted back."""
+        return cls(**{
+            **data,
+            "api_keys": set(data["api_keys"]),
+            "oauth_tokens": set(data["oauth_tokens"]),
+            "versions": tuple(data["versions"]),
+            "signing_key": bytes.fromhex(data["signing_key"]),
+            "recordings_dirs": tuple(Path(p) for p in data["recordings_dirs"]),
+        })
