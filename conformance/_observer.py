@@ -6,6 +6,7 @@ import time
 
 import httpx
 
+from ._client import system_trust
 from .paths._base import Credentials
 from .upstream import JournalEntry, ReferenceUpstream
 
@@ -28,7 +29,8 @@ class UpstreamObserver:
         self.upstream = upstream
         self.journal_url = journal_url
         # One pooled client for every check thread: a connection per journal look-up cost a handshake each time.
-        self._http = httpx.Client(timeout=10, trust_env=False,
+        # The shared trust context: a client of its own would load the CA bundle again (50 ms of CPU under the lock).
+        self._http = httpx.Client(timeout=10, trust_env=False, verify=system_trust(True),
                                   limits=httpx.Limits(max_connections=32, max_keepalive_connections=32))
 
     @property

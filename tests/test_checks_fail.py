@@ -21,9 +21,10 @@ from conformance._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
 from conformance._verdict import Verdict
 from conformance.checks import REGISTRY, TargetRun
 from conformance.paths import ALL_FEATURES, Connection, Credentials, EgressPath
-from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
+from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamConfig, UpstreamProcess
+from conformance.upstream._tls import LocalCA
 
-from ._helpers import run_every_check
+from ._helpers import run_every_check, upstream_process
 from .faultproxy import PROXY_KEY_HEADER, FaultProxy
 from .faults import BENIGN
 from .openproxies import OpenConnectProxy, OpenTcpForwarder
@@ -144,23 +145,23 @@ OPEN_PATHS = {
 
 
 @pytest.fixture(scope="module")
-def shared_upstream() -> Iterator[ReferenceUpstream]:
-    with ReferenceUpstream(also_tls=True) as upstream:
+def shared_upstream() -> Iterator[UpstreamProcess]:
+    with upstream_process() as upstream:
         yield upstream
 
 
-def _proxy(upstream: ReferenceUpstream, *faults: str) -> FaultProxy:
+def _proxy(upstream: UpstreamProcess, *faults: str) -> FaultProxy:
     return FaultProxy(upstream.base_url, *faults, tls_url=f"https://127.0.0.1:{upstream.tls_port}")
 
 
 def _run(
-    upstream: ReferenceUpstream, proxy: FaultProxy, check_id: str, features: frozenset[str] = ALL_FEATURES,
+    upstream: UpstreamProcess, proxy: FaultProxy, check_id: str, features: frozenset[str] = ALL_FEATURES,
     sandbox: AgentSandbox | None = None,
 ) -> CheckResult:
     credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
     path = _AccountedPath(name="fault-proxy", base_url=proxy.base_url, proxy_headers=[(PROXY_KEY_HEADER, PROXY_KEY)],
                           features=features, ledger=getattr(proxy, "ledger", None))
-    observer = UpstreamObserver("reference", upstream.base_url, credentials, upstream=upstream)
+    observer = UpstreamObserver("reference", upstream.base_url, credentials, journal_url=upstream.journal_url)
     client = HarnessClient(proxy.base_url, timeout=30)
     direct = HarnessClient(upstream.base_url, timeout=30)
     try:
@@ -169,9 +170,10 @@ def _run(
     finally:
         client.close()
         direct.close()
+        observer.close()
 
 
-def _run_behind_a_sandboxed_gateway(upstream: ReferenceUpstream, check_id: str, faults: tuple[str, ...]) -> CheckResult:
+def _run_behind_a_sandboxed_gateway(upstream: UpstreamProcess, check_id: str, faults: tuple[str, ...]) -> CheckResult:
     """``check_id`` with Claude Code in a closed agent sandbox whose api.anthropic.com is a fault proxy answering
     TLS: the non-API requests Claude Code sends to api.anthropic.com (with non-essential traffic allowed) meet the
     faults, which they never do behind a base URL."""
@@ -179,26 +181,29 @@ def _run_behind_a_sandboxed_gateway(upstream: ReferenceUpstream, check_id: str, 
         pytest.skip(unavailable_reason())
     if not (shutil.which("node") and shutil.which("npm")):
         pytest.skip("node/npm not installed")
-    assert upstream.ca is not None
+    # The proxy answers as api.anthropic.com with a CA of its own: the upstream's key stays in its process.
+    ca = LocalCA.create()
     sandbox = AgentSandbox().create()
     proxy = FaultProxy(upstream.base_url, *faults, tls_url=f"https://127.0.0.1:{upstream.tls_port}",
-                       serve_tls=upstream.ca.server_context()).start()
+                       serve_tls=ca.server_context()).start()
     try:
         sandbox.publish_gateway(443, ("127.0.0.1", proxy._server.port))
         path = _SandboxedPath(name="sandboxed-fault-gateway", base_url="https://api.anthropic.com",
-                              features=ALL_FEATURES | {"sandbox"}, ca_pem=str(upstream.ca.ca_pem),
+                              features=ALL_FEATURES | {"sandbox"}, ca_pem=str(ca.ca_pem),
                               connect_to=("127.0.0.1", proxy._server.port))
         credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
-        observer = UpstreamObserver("reference", upstream.base_url, credentials, upstream=upstream)
+        observer = UpstreamObserver("reference", upstream.base_url, credentials, journal_url=upstream.journal_url)
         client = HarnessClient(upstream.base_url, timeout=30)
         try:
             run = TargetRun(path=path, observer=observer, client=client, direct=client, sandbox=sandbox)
             return run_check(REGISTRY[check_id], run, timeout=120)
         finally:
             client.close()
+            observer.close()
     finally:
         proxy.stop()
         sandbox.close()
+        shutil.rmtree(ca.ca_pem.parent, ignore_errors=True)
 
 
 @dataclass
@@ -223,7 +228,7 @@ class _SandboxedPath(EgressPath):
                           connect_to=self.connect_to)
 
 
-def _run_all(upstream: ReferenceUpstream, proxy: FaultProxy, *, with_claude_code: bool = True) -> list[CheckResult]:
+def _run_all(upstream: UpstreamProcess, proxy: FaultProxy, *, with_claude_code: bool = True) -> list[CheckResult]:
     return run_every_check(lambda c: _run(upstream, proxy, c), with_claude_code=with_claude_code)
 
 
@@ -296,9 +301,9 @@ SEES_BENIGN = {("gzip-per-event", "identity"): {"headers.content-encoding-kept":
 
 
 @pytest.fixture(scope="module")
-def identity_upstream() -> Iterator[ReferenceUpstream]:
+def identity_upstream() -> Iterator[UpstreamProcess]:
     """The reference upstream with compression off (the API before 2026-03, or a client that asks for none)."""
-    with ReferenceUpstream(UpstreamConfig(gzip=False), also_tls=True) as upstream:
+    with upstream_process(UpstreamConfig(gzip=False)) as upstream:
         yield upstream
 
 

@@ -198,6 +198,9 @@ def test_live_mode_without_journal_is_unsupported_not_failed(tmp_path, upstream_
     assert "not observable" in result["message"] or "unreachable" in result["message"]
 
 
+# Three whole checklists (one starts LiteLLM) on two cores: 112 s beside the other xdist worker here, past the
+# default 120 s on CI. Each run is bounded by _pytest's 240 s, so a hang still ends as a failure naming it.
+@pytest.mark.timeout(300)
 def test_sentinel_credentials_never_reach_any_output(tmp_path):
     """
     The whole checklist on direct, a leaky gateway and LiteLLM, with sentinel credentials everywhere (upstream key,

@@ -25,9 +25,9 @@ from conformance.paths import Credentials, EgressPath
 from conformance.paths.litellm import is_installed
 from conformance.shim import ShimApp, ShimConfig, restore_error, translate_auth
 from conformance.shim._edge import EdgeRunner, EdgeState
-from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, OAUTH_BETA
+from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, OAUTH_BETA, UpstreamConfig
 
-from ._helpers import api_headers, message_body, new_cid, run_every_check
+from ._helpers import api_headers, message_body, new_cid, run_every_check, upstream_process
 from .faultproxy import FaultProxy
 
 OAT = "sk-ant-oat01-SENTINELshim000000000000"
@@ -113,7 +113,9 @@ def shim_over(session_upstream):
 
 def _run(session_upstream, base_url: str, check_id: str):
     credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
-    observer = UpstreamObserver("reference", session_upstream.base_url, credentials, upstream=session_upstream)
+    # Over HTTP, so an upstream in its own process serves as well as the in-process one.
+    observer = UpstreamObserver("reference", session_upstream.base_url, credentials,
+                                journal_url=session_upstream.base_url)
     client, direct = HarnessClient(base_url, timeout=30), HarnessClient(session_upstream.base_url, timeout=30)
     try:
         run = TargetRun(path=EgressPath(name="shim", base_url=base_url), observer=observer, client=client,
@@ -122,15 +124,17 @@ def _run(session_upstream, base_url: str, check_id: str):
     finally:
         client.close()
         direct.close()
+        observer.close()
 
 
-def test_back_shim_is_transparent_for_every_check(session_upstream, shim_over):
+def test_back_shim_is_transparent_for_every_check(shim_over):
     """
     With nothing to fix, the shim passes every check: bodies and SSE bytes unchanged, streams unbuffered, long
     streams and silent gaps survive, errors untouched.
     """
-    base = shim_over(session_upstream.base_url, "back")
-    results = run_every_check(lambda c: _run(session_upstream, base, c))
+    with upstream_process(UpstreamConfig(min_cacheable_tokens=256)) as upstream:
+        base = shim_over(upstream.base_url, "back")
+        results = run_every_check(lambda c: _run(upstream, base, c))
     bad = [(r.check_id, r.verdict.value, r.message) for r in results
            if r.verdict not in (Verdict.PASS, Verdict.INFO)
            and not (r.check_id.startswith(("egress.", "accounting.")) or r.check_id == "request.upstream-sni")]

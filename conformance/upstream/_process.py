@@ -97,6 +97,11 @@ class UpstreamProcess:
     def journal_url(self) -> str:
         return self.base_url
 
+    @property
+    def port(self) -> int:
+        """The plain-HTTP port of ``base_url``."""
+        return int(self.base_url.rsplit(":", 1)[1])
+
     def api_address(self) -> str:
         """A loopback address where this upstream answers HTTPS on port 443 as api.anthropic.com (for gateways that
         resolve the name themselves). Raises PermissionError where port 443 could not be bound."""
