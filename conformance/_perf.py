@@ -8,6 +8,7 @@ machine drift cancels; targets are measured one at a time after the checklist, o
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
 import threading
@@ -20,8 +21,9 @@ from ._client import Exchange, HarnessClient
 from ._threads import parallel
 from .checks import TargetRun
 from .checks.sse_timing import lags
+from .paths import Connection
 from .paths._process import proc_status_mb
-from .upstream import make_directive
+from .upstream import UPSTREAM_HOSTNAME, make_directive
 
 MODEL = "claude-haiku-4-5"
 
@@ -51,12 +53,31 @@ def quantile(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))], 2)
 
 
+@dataclass(frozen=True)
+class DirectTls:
+    """Where direct is reached over TLS: the reference upstream's HTTPS port and the CA that signed it."""
+
+    port: int
+    ca_pem: str
+
+
 class PathMeter:
     """Sends the same requests through one target and direct and times them."""
 
-    def __init__(self, run: TargetRun, config: PerfConfig) -> None:
+    def __init__(self, run: TargetRun, config: PerfConfig, direct_tls: DirectTls | None = None) -> None:
         self.run = run
         self.config = config
+        # A path the client reaches over TLS (a TLS listener, a CONNECT tunnel) is compared with direct over TLS:
+        # against plain HTTP, direct would be spared the handshakes and encryption the API itself costs (64 TLS
+        # handshakes per burst were most of envoy-sni's 191 ms "added" at 64 in flight).
+        path = run.path.connection()
+        self.direct_ca_pem: str | None = None
+        self.direct = Connection(run.observer.base_url)
+        if direct_tls is not None and (path.base_url.startswith("https:") or path.proxy):
+            self.direct_ca_pem = direct_tls.ca_pem
+            self.direct = Connection(f"https://{UPSTREAM_HOSTNAME}",
+                                     verify=ssl.create_default_context(cafile=direct_tls.ca_pem),
+                                     connect_to=("127.0.0.1", direct_tls.port))
         credentials = run.observer.credentials
         self.path_headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01"),
                              *(run.path.client_auth("api-key", credentials) or [])]
@@ -64,9 +85,7 @@ class PathMeter:
                                ("x-api-key", credentials.api_key)]
 
     def client(self, direct: bool, connections: int = 8) -> HarnessClient:
-        if direct:
-            return HarnessClient(self.run.observer.base_url, timeout=60, max_connections=connections)
-        c = self.run.path.connection()
+        c = self.direct if direct else self.run.path.connection()
         return HarnessClient(c.base_url, timeout=60, verify=c.verify, proxy=c.proxy, connect_to=c.connect_to,
                              max_connections=connections)
 
@@ -166,13 +185,11 @@ class PathMeter:
 
     def _burst(self, direct: bool, level: int, count: int) -> list[tuple[float, int | None]]:
         """``count`` non-streaming requests through one side, ``level`` in flight at a time: (seconds, status)."""
-        spec: dict[str, Any] = {"level": level, "count": count, "model": MODEL}
-        if direct:
-            spec.update(base_url=self.run.observer.base_url, headers=self.direct_headers)
-        else:
-            c = self.run.path.connection()
-            spec.update(base_url=c.base_url, headers=self.path_headers, proxy=c.proxy, connect_to=c.connect_to,
-                        ca_pem=getattr(self.run.path, "ca_pem", None))
+        c = self.direct if direct else self.run.path.connection()
+        ca_pem = self.direct_ca_pem if direct else getattr(self.run.path, "ca_pem", None)
+        spec: dict[str, Any] = {"level": level, "count": count, "model": MODEL, "base_url": c.base_url,
+                                "headers": self.direct_headers if direct else self.path_headers, "proxy": c.proxy,
+                                "connect_to": c.connect_to, "ca_pem": ca_pem}
         done = subprocess.run([sys.executable, "-m", "conformance._loadgen"], input=json.dumps(spec),
                               capture_output=True, text=True, timeout=300, check=False)
         if done.returncode != 0:
@@ -197,9 +214,11 @@ class PathMeter:
         return wrong
 
 
-def measure(run: TargetRun, config: PerfConfig = PerfConfig(), say: Callable[[str], None] = print) -> dict[str, Any]:
-    """The ``performance`` object of one target (results.json), measured now."""
-    meter = PathMeter(run, config)
+def measure(run: TargetRun, config: PerfConfig = PerfConfig(), say: Callable[[str], None] = print,
+            direct_tls: DirectTls | None = None) -> dict[str, Any]:
+    """The ``performance`` object of one target (results.json), measured now; with ``direct_tls``, a path reached
+    over TLS is compared with direct over TLS."""
+    meter = PathMeter(run, config, direct_tls)
     process = getattr(getattr(run.path, "process", None), "process", None)
     rss_idle = proc_status_mb(process.pid, "VmRSS") if process is not None else None
     latency, noise = meter.added_latency()
@@ -233,7 +252,7 @@ def measure(run: TargetRun, config: PerfConfig = PerfConfig(), say: Callable[[st
                    "after_load": round(rss_after, 1) if rss_after else None},
         "noise_floor_ms": {"p50": quantile([abs(n) for n in noise], 0.5), "p95": quantile([abs(n) for n in noise],
                                                                                           0.95)},
-        "config": asdict(config),
+        "config": {**asdict(config), "direct_over": "tls" if meter.direct_ca_pem else "http"},
     }
 
 

@@ -260,13 +260,16 @@ class ChecklistSession:
 
     def measure_performance(self) -> None:
         """Measure each started target against direct, one at a time, after every check has finished."""
-        from ._perf import measure
+        from ._perf import DirectTls, measure
 
+        upstream = self.upstream
+        direct_tls = (DirectTls(upstream.tls_port, str(upstream.ca_pem))
+                      if upstream is not None and upstream.tls_port and upstream.ca_pem else None)
         for word, run in self.runs.items():
             if run.startup_error or self._stopping.is_set():
                 continue
             try:
-                self.performance[word] = measure(run, say=self.say)
+                self.performance[word] = measure(run, say=self.say, direct_tls=direct_tls)
             except Exception as exc:  # one target's failed measurement is reported, the others still run
                 self.say(f"error: perf {word}: {type(exc).__name__}: {exc}")
                 self.performance[word] = {"error": f"{type(exc).__name__}: {exc}"}

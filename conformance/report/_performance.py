@@ -14,9 +14,10 @@ def performance_markdown(performance: dict[str, Any]) -> list[str]:
     if not performance:
         return []
     lines = ["## What each path costs", "",
-             "Measured against direct in the same run, interleaved; each figure is the path minus direct (ms).", "",
-             "| target | latency p50/p95/p99 | TTFB p50 | first token p50 | event gap p50/p99 | c=16 p50/p99 | "
-             "c=64 p50/p99 | path errors from | crosstalk | ready (s) | RSS idle/after (MB) |",
+             "Measured against direct in the same run, interleaved; each figure is the path minus direct (ms). A path "
+             "the client reaches over TLS (a TLS listener, a CONNECT tunnel) is compared with direct over TLS.", "",
+             "| target | latency p50/p95/p99 | TTFB p50 | first token p50 | event gap p50/p99 | c=16 p50/p99 ±spread | "
+             "c=64 p50/p99 ±spread | path errors from | crosstalk | ready (s) | RSS idle/after (MB) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     sentences = []
     for target, p in performance.items():
@@ -28,26 +29,45 @@ def performance_markdown(performance: dict[str, Any]) -> list[str]:
         c16, c64 = _at(level, 16), _at(level, 64)
 
         rss = p["rss_mb"]
+        memory = f"{_mb(rss.get('idle'))}/{_mb(rss.get('after_load'))}"
         lines.append(f"| `{target}` | {lat['p50']}/{lat['p95']}/{lat['p99']} | {p['added_ttfb_ms']['p50']} | "
                      f"{p.get('added_first_token_ms', {}).get('p50', '-')} | {gap['p50']}/{gap['p99']} | {c16} | "
                      f"{c64} | {p['error_onset_concurrency'] or 'none up to ' + str(max(level))} | "
-                     f"{p['crosstalk_errors']} | {p['startup_s']} | {rss.get('idle')}/{rss.get('after_load')} |")
+                     f"{p['crosstalk_errors']} | {p['startup_s']} | {memory} |")
         sentences.append(f"- `{target}` adds {lat['p50']} ms to a request at the median ({lat['p99']} ms at p99) "
                          f"and {gap['p50']} ms to each SSE event; at 64 concurrent requests {c64} ms "
                          f"(p50/p99); {p['crosstalk_errors']} of {p['config']['crosstalk_streams']} concurrent "
                          "streams got bytes that were not theirs.")
     noise = [p["noise_floor_ms"]["p95"] for p in performance.values() if "noise_floor_ms" in p]
-    level_noise = [c.get("noise_p50_ms", 0.0) for p in performance.values() for c in p.get("by_concurrency", [])
-                   if c["concurrency"] > 1]
-    lines += ["", *sentences, "", f"Noise floor (direct against direct, |difference| p95): "
-              f"{max(noise) if noise else '-'} ms one request at a time; up to "
-              f"{max(level_noise) if level_noise else '-'} ms at the median under concurrency (the measuring "
-              "client is itself a load there: read the concurrency columns to that resolution).", ""]
+
+    def level_noise(n: int) -> str:
+        spreads = [c.get("noise_p50_ms", 0.0) for p in performance.values() for c in p.get("by_concurrency", [])
+                   if c["concurrency"] == n]
+        return f"{max(spreads)}" if spreads else "-"
+
+    beyond = sorted({c["concurrency"] for p in performance.values() for c in p.get("by_concurrency", [])
+                     if c["concurrency"] > 64})
+    lines += ["", *sentences, "", f"Noise floor (direct against direct): {max(noise) if noise else '-'} ms at p95 "
+              f"one request at a time; the median's spread between direct's two bursts at most {level_noise(16)} ms "
+              f"at 16 in flight and {level_noise(64)} ms at 64"
+              + (f" ({', '.join(f'{level_noise(n)} at {n}' for n in beyond)}, where the error onset is sought)"
+                 if beyond else "")
+              + ": read the concurrency columns to that resolution. The path, the upstream and the load generator "
+              "share this machine's cores, so under concurrency a path's figures include the CPU it takes from them.",
+              ""]
     return lines
 
 
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value}"
+
+
 def _at(level: dict[int, dict[str, Any]], n: int) -> str:
-    return f"{level[n]['added_p50_ms']}/{level[n]['added_p99_ms']}" if n in level else "-"
+    """p50/p99 added at ``n`` in flight, with that level's direct-vs-direct spread (its resolution)."""
+    if n not in level:
+        return "-"
+    spread = level[n].get("noise_p50_ms")
+    return f"{level[n]['added_p50_ms']}/{level[n]['added_p99_ms']}" + (f" ±{spread}" if spread is not None else "")
 
 
 def performance_svg(performance: dict[str, Any], width: int = 520, height: int = 220) -> str:
