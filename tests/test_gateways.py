@@ -78,7 +78,8 @@ def tls_side() -> Iterator[UpstreamSide]:
                                      squid.make_squid, mitmproxy.make_mitmproxy, portkey.make_portkey])
 def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
     """
-    Each gateway starts on a free port in its own process group, answers, and is gone after stop.
+    Each gateway starts on a free port in its own process group, answers, and is gone after stop, with its log and
+    its folder of config and temp files.
     """
     path = factory(factory.__name__, {})
     try:
@@ -86,6 +87,8 @@ def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
     except ToolMissing as exc:
         pytest.skip(str(exc))
     pid = path.process.process.pid
+    files = [path.process.log_path, *([path.process.work_dir] if path.process.work_dir else [])]
+    assert all(f.exists() for f in files)
     client = path.client(10)
     try:
         exchange = client.send("POST", "/v1/messages", headers=[("x-api-key", DEFAULT_API_KEY),
@@ -99,6 +102,7 @@ def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
         path.stop()
     assert exchange.status == 200, exchange.error or exchange.body[:200]
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert not [f for f in files if f.exists()]
 
 
 def test_the_upstream_answers_as_api_anthropic_com_on_port_443_of_a_loopback_address(tls_side):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -43,12 +44,15 @@ class ManagedProcess:
     """One child process in its own session, its output in a log file, stopped with SIGTERM then SIGKILL."""
 
     def __init__(
-        self, name: str, argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None
+        self, name: str, argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None,
+        work_dir: Path | None = None,
     ) -> None:
+        """``work_dir``: a folder of this process's own files (its config, temp files), removed when it stops."""
         self.name = name
         self.argv = argv
         self.env = env
         self.cwd = cwd
+        self.work_dir = work_dir
         self.log_path = Path(tempfile.mkstemp(prefix=f"egress-{name}-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
@@ -120,6 +124,8 @@ class ManagedProcess:
             _reaper.untrack(process)
             # Its tail is in the path's metadata or error by now; kept, every run left a file per process in /tmp.
             self.log_path.unlink(missing_ok=True)
+        if self.work_dir is not None:  # every run left a folder per gateway in /tmp (thousands, over sessions)
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
 def proc_status_mb(pid: int, field: str) -> float | None:
@@ -146,9 +152,10 @@ class GatewayProcess(EgressPath):
     """Clients reach api.anthropic.com through it as their HTTPS proxy (CONNECT), not at its own URL."""
 
     def launch(self, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 20,
-               ready: Callable[[], bool] | None = None, **metadata: str) -> None:
-        """Start ``argv`` and wait until it listens (and ``ready()``, when given); record start-up time and RSS."""
-        self.process = ManagedProcess(self.name, argv, env=env)
+               ready: Callable[[], bool] | None = None, work_dir: Path | None = None, **metadata: str) -> None:
+        """Start ``argv`` and wait until it listens (and ``ready()``, when given); record start-up time and RSS.
+        ``work_dir`` (its config and temp files) is removed when it stops."""
+        self.process = ManagedProcess(self.name, argv, env=env, work_dir=work_dir)
         self.process.start()
         seconds = self.process.wait_ready(lambda: listening(self.listen_port) and (ready is None or ready()),
                                           timeout=timeout)

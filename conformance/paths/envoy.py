@@ -99,7 +99,7 @@ class EnvoyPath(EgressPath):
         self.process = ManagedProcess(
             self.name,
             [binary, "-c", str(self.config_path), "--concurrency", "1", "--disable-hot-restart", "--log-level", "warn"],
-            env={**os.environ, "ENVOY_NO_TELEMETRY": "1"},
+            env={**os.environ, "ENVOY_NO_TELEMETRY": "1"}, work_dir=self.config_path.parent,
         )
         self.process.start()
         ready = self.process.wait_ready(self._ready, timeout=20)

@@ -54,7 +54,7 @@ class HaproxyPath(GatewayProcess):
                                  LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST=upstream.tls_host,
                                  UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem))
         # -db: stay in the foreground, in the process group the reaper kills.
-        self.launch([binary, "-db", "-f", str(config)], config=self.template, package=PACKAGE)
+        self.launch([binary, "-db", "-f", str(config)], work_dir=run_dir, config=self.template, package=PACKAGE)
         self.base_url = self._base_url()
 
     def _base_url(self) -> str:

@@ -124,7 +124,7 @@ class LiteLLMPath(EgressPath):
         self.process = ManagedProcess(
             f"litellm-{version}",
             [str(venv / "bin" / "litellm"), "--config", str(work / "config.yaml"), "--host", "127.0.0.1",
-             "--port", str(port)], env=env, cwd=str(work))
+             "--port", str(port)], env=env, cwd=str(work), work_dir=work)
         self.process.start()
         ready = self.process.wait_ready(lambda: self._alive(port), timeout=120)
         self.proxy_headers = [("x-litellm-api-key", self.master_key)]

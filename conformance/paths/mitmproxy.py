@@ -96,7 +96,7 @@ class MitmproxyPath(GatewayProcess):
         env = {**os.environ, "EGRESS_UPSTREAM_ADDRESS": f"{upstream.tls_host}:{upstream.tls_port}"}
         self.launch([str(venv / "bin" / "mitmdump"), "--set", f"confdir={confdir}", "-s",
                      str(MITMPROXY_DIR / "route_to_upstream.py")], env=env, timeout=30,
-                    ready=lambda: Path(self.ca_pem or "").exists(),
+                    ready=lambda: Path(self.ca_pem or "").exists(), work_dir=confdir,
                     config="defaults" if self.defaults else "config")
         self.base_url = f"https://{UPSTREAM_HOSTNAME}"
 

@@ -59,7 +59,7 @@ class NginxPath(GatewayProcess):
                         UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem)
         (run_dir / "nginx.conf").write_text(config)
         self.launch([binary, "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir), "-e", str(run_dir / "error.log")],
-                    config=self.template, package=PACKAGE)
+                    work_dir=run_dir, config=self.template, package=PACKAGE)
         self.base_url = f"http://127.0.0.1:{self.listen_port}"
 
 

@@ -73,7 +73,7 @@ class SquidConnectPath(GatewayProcess):
         config.write_text(render(self.template, LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
                                  RUN_DIR=str(run_dir), LOG_DIR=str(run_dir), SHUTDOWN_LIFETIME="1 seconds",
                                  ROUTE_LINES=route))
-        self.launch([binary, "-N", "-f", str(config)], config=self.template, package=PACKAGE)
+        self.launch([binary, "-N", "-f", str(config)], work_dir=run_dir, config=self.template, package=PACKAGE)
         self.base_url = f"https://{UPSTREAM_HOSTNAME}"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import random
+import shutil
 import threading
 from types import TracebackType
 
@@ -48,6 +49,7 @@ class ReferenceUpstream:
         self.port = port
         self.also_tls = also_tls
         self.ca = ca if ca is not None else (LocalCA.create() if (tls or also_tls) else None)
+        self._own_ca = ca is None and self.ca is not None
         self.tls_port: int | None = None
         """With ``also_tls``: the port where the same upstream (same journal) serves HTTPS for api.anthropic.com."""
         self._app = UpstreamApp(self.config, self.journal)
@@ -108,10 +110,12 @@ class ReferenceUpstream:
         raise OSError(errno.EADDRINUSE, "no free loopback address for port 443")
 
     def stop(self) -> None:
-        """Stop serving and join the thread (open streams are closed)."""
+        """Stop serving and join the thread (open streams are closed); the folder of a CA it made is removed."""
         if self._server is not None:
             self._server.stop()
         self._server = None
+        if self._own_ca and self.ca is not None:
+            shutil.rmtree(self.ca.ca_pem.parent, ignore_errors=True)
 
     def reset(self) -> None:
         """Forget the journal and the prompt cache."""
