@@ -60,6 +60,9 @@ class ManagedProcess:
 
     def start(self) -> None:
         log = self.log_path.open("wb")
+        # Timed from before the spawn: with many targets starting side by side, Popen itself took long enough that
+        # nginx listened before it returned, and its start-up read 0.0 s.
+        self.started_at = time.perf_counter()
         try:
             self.process = subprocess.Popen(
                 self.argv,
@@ -74,7 +77,6 @@ class ManagedProcess:
             raise PathError(f"{self.name}: cannot start {self.argv[0]}: {exc.strerror or exc}") from None
         finally:
             log.close()
-        self.started_at = time.perf_counter()
         _reaper.track(self.process, lambda: self.stop(grace=2.0))
 
     def wait_ready(self, probe: Callable[[], bool], timeout: float) -> float:
