@@ -219,8 +219,7 @@ def measure(run: TargetRun, config: PerfConfig = PerfConfig(), say: Callable[[st
     """The ``performance`` object of one target (results.json), measured now; with ``direct_tls``, a path reached
     over TLS is compared with direct over TLS."""
     meter = PathMeter(run, config, direct_tls)
-    process = getattr(getattr(run.path, "process", None), "process", None)
-    rss_idle = proc_status_mb(process.pid, "VmRSS") if process is not None else None
+    rss_idle = _rss_mb(run.path.pids())
     latency, noise = meter.added_latency()
     ttfb, ttft = meter.added_ttfb()
     gap = meter.added_event_gap()
@@ -237,7 +236,7 @@ def measure(run: TargetRun, config: PerfConfig = PerfConfig(), say: Callable[[st
             onset = level
             break
     crosstalk = meter.crosstalk()
-    rss_after = proc_status_mb(process.pid, "VmRSS") if process is not None else None
+    rss_after = _rss_mb(run.path.pids())
     say(f"perf {run.path.name}: +{latency['p50']} ms p50, +{gap['p50']} ms per event, crosstalk {crosstalk}")
     return {
         "added_latency_ms": latency,
@@ -254,6 +253,13 @@ def measure(run: TargetRun, config: PerfConfig = PerfConfig(), say: Callable[[st
                                                                                           0.95)},
         "config": {**asdict(config), "direct_over": "tls" if meter.direct_ca_pem else "http"},
     }
+
+
+def _rss_mb(pids: list[int]) -> float | None:
+    """The resident memory of a path's processes together (LiteLLM and its shims count as one path)."""
+    sizes = [proc_status_mb(pid, "VmRSS") for pid in pids]
+    known = [s for s in sizes if s is not None]
+    return sum(known) if known else None
 
 
 def _timed(send: Callable[[], Exchange]) -> float:

@@ -94,3 +94,25 @@ def test_cost_bounds_and_overhead_growth_are_regressions(tmp_path):
     document = {"performance": {"litellm[version=1]": old, "litellm[version=2]": new}}
     assert overhead_growth(document, {"litellm[version=2]": "litellm[version=1]"})
     assert not overhead_growth(document, {"litellm[version=1]": "litellm[version=1]"})
+
+
+def test_a_paths_memory_is_that_of_all_its_processes():
+    """
+    RSS is summed over the processes a path runs: LiteLLM and the shims around it count as one path (they read
+    "-" when only a single ``process`` was looked at); a path the harness did not start has none.
+    """
+    import os
+    from types import SimpleNamespace
+
+    from conformance._perf import _rss_mb
+    from conformance.paths.shim import ShimPath
+
+    shim = ShimPath(name="shim-front", litellm=SimpleNamespace(pids=lambda: [101]),  # type: ignore[arg-type]
+                    shims=[SimpleNamespace(process=SimpleNamespace(pid=202)),  # type: ignore[list-item]
+                           SimpleNamespace(process=SimpleNamespace(pid=303))])
+    assert shim.pids() == [101, 202, 303]
+    assert EgressPath(name="deployed").pids() == []
+    one = _rss_mb([os.getpid()])
+    two = _rss_mb([os.getpid(), os.getpid()])
+    assert one and two and abs(two - 2 * one) < 5  # read twice: this process may grow a little in between
+    assert _rss_mb([]) is None

@@ -80,6 +80,11 @@ class EgressPath:
     def stop(self) -> None:
         """Stop everything ``start`` started; safe to call twice and after a failed start."""
 
+    def pids(self) -> list[int]:
+        """The processes this path runs (their memory is the path's); none for a path the harness did not start."""
+        process = getattr(getattr(self, "process", None), "process", None)
+        return [process.pid] if process is not None else []
+
     def reach_address(self) -> tuple[str, int]:
         """Where a client's TCP connect goes (for the start-up reachability probe and the allowlist checks)."""
         parts = urlsplit(self.base_url)

@@ -55,6 +55,10 @@ class ShimPath(EgressPath):
             self.base_url = front_url + "/anthropic"
         self.metadata.update({"litellm": self.litellm.describe(), "shims": len(self.shims)})
 
+    def pids(self) -> list[int]:
+        shims = [s.process.pid for s in self.shims if s.process is not None]
+        return (self.litellm.pids() if self.litellm is not None else []) + shims
+
     def stop(self) -> None:
         try:
             if self.litellm is not None:
