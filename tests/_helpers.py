@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +25,22 @@ def upstream_process(config: UpstreamConfig | None = None) -> Iterator[UpstreamP
         yield upstream
     finally:
         upstream.stop()
+
+
+def parent_pid(pid: int | str) -> int | None:
+    """The parent of process ``pid`` (from /proc), or None when it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting to be reaped does not)."""
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return False
 
 
 def new_cid(prefix: str = "t") -> str:

@@ -29,6 +29,7 @@ from conformance._threads import parallel
 from conformance.checks._context import PathLiveness, TargetRun
 from conformance.paths import EgressPath, PathError
 
+from ._helpers import parent_pid, process_alive
 from .test_envoy import _envoy_pids
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,10 +49,11 @@ def _ctrl_c_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _claude_pids() -> set[int]:
-    """Claude Code processes on this machine (the binary npm installs is ``claude``, its real file ``claude.exe``)."""
-    return {int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and _command(e).endswith(
-        (b"/claude", b"/claude.exe"))}
+def _claude_pids(parent: int) -> set[int]:
+    """Claude Code processes the harness process ``parent`` started (the binary npm installs is ``claude``, its real
+    file ``claude.exe``). By parent: the other xdist worker may run Claude Code of its own at the same time."""
+    return {int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and parent_pid(e.name) == parent
+            and _command(e).endswith((b"/claude", b"/claude.exe"))}
 
 
 def _command(entry: Path) -> bytes:
@@ -61,7 +63,7 @@ def _command(entry: Path) -> bytes:
         return b""
 
 
-def _interrupt_and_check_reaped(process: subprocess.Popen[str], signum: int, pids, started: set[int]) -> None:
+def _interrupt_and_check_reaped(process: subprocess.Popen[str], signum: int, started: set[int]) -> None:
     """Send ``signum``; pytest must be gone within 5 s and none of the ``started`` children left."""
     assert started, "the child process did not start"
     process.send_signal(signum)
@@ -69,7 +71,7 @@ def _interrupt_and_check_reaped(process: subprocess.Popen[str], signum: int, pid
     output, _ = process.communicate(timeout=30)
     assert time.monotonic() - sent < 5, output[-1500:]
     time.sleep(0.3)
-    assert not (pids() & started), "a child process outlived the run"
+    assert not [pid for pid in started if process_alive(pid)], "a child process outlived the run"
 
 
 def _results(tmp_path: Path) -> dict:
@@ -136,12 +138,11 @@ def test_ctrl_c_during_a_claude_code_check_leaves_no_process_behind(tmp_path):
         installed_claude_code(settings.claude_code_version, settings.cache_dir)
     except PathError as exc:
         pytest.skip(str(exc))
-    before = _claude_pids()
     process = _checklist(tmp_path, "--target=direct", "-k", "claude-code or sse")
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (_claude_pids() - before):
+    while time.monotonic() < deadline and not _claude_pids(process.pid):
         time.sleep(0.05)
-    _interrupt_and_check_reaped(process, signal.SIGINT, _claude_pids, _claude_pids() - before)
+    _interrupt_and_check_reaped(process, signal.SIGINT, _claude_pids(process.pid))
     document = _results(tmp_path)
     jsonschema.validate(document, load_schema())
     assert document["run"]["complete"] is False and document["run"]["interrupted"] is True
@@ -221,13 +222,12 @@ def test_sigterm_ends_the_run_at_once_and_reaps_every_path(tmp_path):
     """
     if shutil.which("envoy") is None and not (Path(sys.executable).parent / "envoy").exists():
         pytest.skip("envoy not installed (extra envoy)")
-    before = _envoy_pids()
     process = _checklist(tmp_path, "--target=envoy,envoy-defaults", "-k", "long-stream or slow-response")
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(_envoy_pids() - before) < 2:
+    while time.monotonic() < deadline and len(_envoy_pids(process.pid)) < 2:
         time.sleep(0.05)
     time.sleep(1)
-    _interrupt_and_check_reaped(process, signal.SIGTERM, _envoy_pids, _envoy_pids() - before)
+    _interrupt_and_check_reaped(process, signal.SIGTERM, _envoy_pids(process.pid))
     document = _results(tmp_path)
     assert document["run"]["interrupted"] is True and document["run"]["complete"] is False
 

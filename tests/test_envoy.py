@@ -19,6 +19,8 @@ from conformance._verdict import Verdict
 from conformance.paths import PathError, resolve_target
 from conformance.paths.envoy import PROD_DIR, PROD_LISTEN_PORTS, envoy_binary, production_config
 
+from ._helpers import parent_pid, process_alive
+
 ROOT = Path(__file__).resolve().parents[1]
 
 try:
@@ -36,10 +38,9 @@ def _envoy_pids(parent: int) -> set[int]:
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
+            except OSError:
                 continue
-            if ppid == parent and b"egress-envoy-" in cmdline and b"--disable-hot-restart" in cmdline:
+            if parent_pid(entry.name) == parent and b"egress-envoy-" in cmdline and b"--disable-hot-restart" in cmdline:
                 pids.add(int(entry.name))
     return pids
 
@@ -171,4 +172,4 @@ def test_ctrl_c_mid_run_reaps_envoy(tmp_path):
     process.send_signal(signal.SIGINT)
     process.wait(30)
     time.sleep(0.5)
-    assert not [pid for pid in started if Path(f"/proc/{pid}").exists()]
+    assert not [pid for pid in started if process_alive(pid)]
