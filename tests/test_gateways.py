@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +17,8 @@ from conformance._settings import Settings
 from conformance.paths import Credentials, UpstreamSide, haproxy, mitmproxy, nginx, portkey, squid
 from conformance.paths._system import system_binary
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
+
+from ._helpers import process_alive
 
 CHECKERS = [
     (nginx, "nginx", "nginx-light", "reverse.conf", lambda b, f: [b, "-t", "-c", str(f)]),
@@ -101,7 +102,7 @@ def test_a_started_gateway_answers_and_is_reaped(tls_side, factory):
         client.close()
         path.stop()
     assert exchange.status == 200, exchange.error or exchange.body[:200]
-    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert not process_alive(pid)
     assert not [f for f in files if f.exists()]
 
 
