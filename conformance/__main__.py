@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     publish = commands.add_parser("publish", help="copy a run's reports to a stable directory (reports/spike-3)")
     publish.add_argument("run", type=Path, help="a report directory (its newest run is taken)")
     publish.add_argument("destination", type=Path)
+    publish.add_argument("--questions", type=Path, default=None, help="the spike findings.md answers (default: "
+                         "EGRESS_CONFORMANCE_QUESTIONS, else fixtures/questions/spike-3.yaml)")
     stability = commands.add_parser("stability", help="run the checklist N times and report every verdict that "
                                     "changed (exit 1 on any flip)")
     stability.add_argument("--runs", type=int, default=3)
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         from ._merge import merge_main
 
         wanted = [t for t in (args.targets or "").split(",") if t] or None
-        return merge_main(args.runs, args.out, wanted, settings.expectations_dir)
+        return merge_main(args.runs, args.out, wanted, settings.expectations_dir, settings.questions_file)
     if args.command == "contract":
         from ._contract import contract_main
 
@@ -179,15 +181,20 @@ def main(argv: list[str] | None = None) -> int:
         if not runs:
             print(f"error: no run under {args.run}", file=sys.stderr)
             return 2
-        from .report import write_reports
+        from .report import load_spike, write_reports
 
+        try:
+            spike = load_spike(args.questions or settings.questions_file)
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         args.destination.mkdir(parents=True, exist_ok=True)
         shutil.copy(runs[-1], args.destination / "results.json")
         # Rendered again from results.json, so the published reports follow the current renderers.
         from ._expectations import compare as compare_expectations
 
         document = json.loads(runs[-1].read_text())
-        write_reports(document, args.destination, compare_expectations(document, settings.expectations_dir))
+        write_reports(document, args.destination, compare_expectations(document, settings.expectations_dir), spike)
         print(args.destination)
         return 0
     if args.command in ("diff", "gate"):

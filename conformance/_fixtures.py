@@ -8,3 +8,5 @@ FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 RECORDINGS_DIR = FIXTURES_DIR / "recordings"
 SCHEMAS_DIR = FIXTURES_DIR / "schemas"
 
+SPIKE_QUESTIONS = FIXTURES_DIR / "questions" / "spike-3.yaml"
+"""The spike findings.md answers unless a run names another (``--questions``, ``EGRESS_CONFORMANCE_QUESTIONS``)."""

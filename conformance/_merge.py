@@ -72,15 +72,16 @@ def merge_documents(sources: list[Path], expected_targets: list[str] | None = No
             "results": list(results.values()), "blobs": blobs}
 
 
-def merge_main(sources: list[Path], out: Path, expected_targets: list[str] | None, expectations_dir: Path | None
-               ) -> int:
+def merge_main(sources: list[Path], out: Path, expected_targets: list[str] | None, expectations_dir: Path | None,
+               questions_file: Path | None = None) -> int:
     """``python -m conformance merge``: write the merged results and reports; exit 1 when a job is missing or failed,
     or a result is a regression against the expectations (the gate decision), else 0."""
     from ._expectations import compare
     from ._results import write_results
-    from .report import write_reports
+    from .report import load_spike, write_reports
 
     try:
+        spike = load_spike(questions_file)
         document = merge_documents(sources, expected_targets)
     except ValueError as exc:
         print(f"error: {exc}")
@@ -88,7 +89,7 @@ def merge_main(sources: list[Path], out: Path, expected_targets: list[str] | Non
     compared = compare(document, expectations_dir)
     directory = out / document["run"]["id"]
     write_results(document, directory)
-    write_reports(document, directory, compared)
+    write_reports(document, directory, compared, spike)
     regressions = [r for r in compared if r["status"] == "regression"]
     failed = [j for j in document["run"]["jobs"] if "error" in j]
     for job in failed:

@@ -7,6 +7,8 @@ variable                               setting
 ``EGRESS_CONFORMANCE_CACHE``           ``cache_dir``: LiteLLM virtualenvs and Claude Code installs
                                        (default ``$XDG_CACHE_HOME/egress-conformance``, else ``~/.cache/…``)
 ``EGRESS_CONFORMANCE_EXPECTATIONS``    ``expectations_dir``: a repository's own expectations files
+``EGRESS_CONFORMANCE_QUESTIONS``       ``questions_file``: the spike findings.md answers (``--questions`` wins;
+                                       default ``fixtures/questions/spike-3.yaml``)
 ``EGRESS_CONFORMANCE_LITELLM_VERSION`` ``litellm_version`` (``--litellm-version`` wins)
 ``EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION`` ``claude_code_version`` (``--claude-code-version`` wins)
 ``EGRESS_CONFORMANCE_TS_SDK_VERSION``  ``ts_sdk_version`` (``--ts-sdk-version`` wins)
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import InputError
-from ._fixtures import FIXTURES_DIR
+from ._fixtures import FIXTURES_DIR, SPIKE_QUESTIONS
 
 PINS_FILE = Path(__file__).with_name("pins.toml")
 # The reference upstream's well-known test credentials (EGRESS_CONFORMANCE_API_KEY / _OAUTH_TOKEN replace them).
@@ -74,6 +76,8 @@ class Settings:
     api_key: str
     oauth_token: str
     litellm_master_key: str | None = None
+    questions_file: Path = SPIKE_QUESTIONS
+    """The spike (questions and options) findings.md answers."""
     ts_sdk_version: str = ""
     """The ``@anthropic-ai/sdk`` release the client.ts-sdk.* checks run."""
     claude_slots: int = 12
@@ -101,6 +105,7 @@ class Settings:
             api_key=env.get(PREFIX + "API_KEY") or DEFAULT_API_KEY,
             oauth_token=env.get(PREFIX + "OAUTH_TOKEN") or DEFAULT_OAUTH_TOKEN,
             litellm_master_key=env.get(PREFIX + "LITELLM_MASTER_KEY") or None,
+            questions_file=Path(env.get(PREFIX + "QUESTIONS") or SPIKE_QUESTIONS),
             claude_slots=max(1, slots),
             live_api_key=env.get("ANTHROPIC_API_KEY", ""),
             live_oauth_token=env.get("CLAUDE_CODE_OAUTH_TOKEN", ""),

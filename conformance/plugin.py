@@ -97,6 +97,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="after the checks, measure what each target costs against direct (added latency, time to "
                     "first token, per-event gap, concurrency, memory) into results.json")
     group.addoption("--report-dir", default="reports", help="where reports/<run-id>/results.json is written")
+    group.addoption("--questions", default=None, metavar="FILE",
+                    help="the spike findings.md answers: its questions (each with the checks and targets that answer "
+                         "it) and the options to decide between (default: fixtures/questions/spike-3.yaml)")
     group.addoption("--recordings", default=None, metavar="DIR",
                     help="your own vcrpy cassettes of API traffic: replay.recorded-exchanges sends each recorded "
                          "request through the path and compares what comes back with the recording, byte for byte "
@@ -112,7 +115,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_SETTINGS_KEY] = Settings.from_env(
             litellm_version=config.getoption("litellm_version"),
             claude_code_version=config.getoption("claude_code_version"),
-            ts_sdk_version=config.getoption("ts_sdk_version"))
+            ts_sdk_version=config.getoption("ts_sdk_version"),
+            questions_file=Path(config.getoption("questions")) if config.getoption("questions") else None)
     except InputError as exc:
         raise pytest.UsageError(str(exc)) from None
     problem = input_problem(config)
@@ -140,6 +144,13 @@ def input_problem(config: pytest.Config) -> str | None:
             load_directory(Path(config.getoption("recordings")))
         except CassetteError as exc:
             return str(exc)
+    from .checks import REGISTRY
+    from .report import load_spike
+
+    try:
+        load_spike(config.stash[_SETTINGS_KEY].questions_file, set(REGISTRY))
+    except InputError as exc:
+        return str(exc)
     directory = Path(config.getoption("report_dir"))
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -280,7 +291,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     from ._expectations import compare
     from ._expectations import update as update_expectations
     from ._results import matrix_lines, results_document, write_results
-    from .report import write_reports
+    from .report import load_spike, write_reports
 
     settings = config.stash[_SETTINGS_KEY]
     session.harvest()
@@ -305,7 +316,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     compared = compare(document, settings.expectations_dir)  # once: the summary, every report and the gate agree
     try:
         path = write_results(document, directory)
-        reports = write_reports(document, directory, compared)
+        reports = write_reports(document, directory, compared, load_spike(settings.questions_file))
     except OSError as exc:
         terminalreporter.write_line(f"error: cannot write the reports to {directory}: {exc.strerror or exc}")
         return

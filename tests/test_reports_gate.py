@@ -94,18 +94,18 @@ def test_malformed_expectations_file_names_the_file(expectations_dir):
 
 def test_reports_are_written_and_readable(expectations_dir, tmp_path):
     """
-    findings.md answers the questions per target with evidence; junit.xml has one case per check x target.
+    findings.md answers the spike's questions with evidence; junit.xml has one case per check x target.
     """
     document = _document([("errors.envelope-valid", "gw", "fail"), ("errors.envelope-valid", "direct", "pass"),
                           ("sse.not-buffered", "gw", "pass"), ("sse.not-buffered", "direct", "pass"),
                           ("egress.allowlist-sni", "gw", "unsupported")])
     paths = write_reports(document, tmp_path, expectations.compare(document))
     findings = (tmp_path / "findings.md").read_text()
-    assert "## TL;DR" in findings and "`gw` (x -, m) failed 1 of 3 checks" in findings
-    assert "| Error envelope intact? | ✅" in findings and "❌ errors.envelope-valid" in findings
-    assert "### `errors.envelope-valid` on `gw` — fail" in findings
+    assert "## TL;DR" in findings and "| Question | Answer |" in findings and "## Options" in findings
+    assert "| `gw` | m | 1 | 0 | 1 | 0 | 1 | `errors.envelope-valid` |" in findings
+    assert "### `errors.envelope-valid` — fail on `gw`" in findings
     assert "New failure: this target has no expectations file" in findings
-    assert "## What this run did not answer" in findings and "`egress.allowlist-sni`" in findings
+    assert "## What this spike did not answer" in findings and "`egress.allowlist-sni`" in findings
     suites = ET.parse(tmp_path / "junit.xml").getroot()
     cases = suites.findall(".//testcase")
     assert len(cases) == 5
@@ -182,7 +182,7 @@ def test_direct_failing_only_its_negative_control_raises_no_alarm(expectations_d
     write_reports(controlled, tmp_path, expectations.compare(controlled))
     findings = (tmp_path / "findings.md").read_text()
     assert "itself failed" not in findings
-    assert "`direct` fails only its negative control(s), as designed: `egress.direct-blocked`" in findings
+    assert "`direct` fails only its negative control(s), as designed: `egress.direct-blocked`." in findings
     broken = _document([("egress.direct-blocked", "direct", "fail"), ("a.one", "direct", "fail")])
     write_reports(broken, tmp_path, expectations.compare(broken))
     assert "**`direct` itself failed" in (tmp_path / "findings.md").read_text()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .._client import Exchange, HarnessClient
+from .._evidence import body_excerpt
 from .._exceptions import CheckCancelled, ConformanceError, HarnessError, Unsupported
 from .._observer import UpstreamObserver
 from .._sandbox import AgentSandbox
@@ -25,7 +26,6 @@ from ..upstream import JournalEntry, make_directive
 from ._probes import PathLiveness, SharedProbes
 
 DEFAULT_MODEL = "claude-haiku-4-5"
-EXCERPT = 2048
 _counter = itertools.count(1)
 
 
@@ -319,11 +319,6 @@ def _merge_beta(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return Headers(headers).without(BETA_HEADER) + [(BETA_HEADER, ",".join(betas))]
 
 
-def _excerpt(data: bytes) -> str:
-    text = data[:EXCERPT].decode("utf-8", errors="replace")
-    return text + (f"… ({len(data)} bytes)" if len(data) > EXCERPT else "")
-
-
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
@@ -336,14 +331,14 @@ def exchange_evidence(exchange: Exchange) -> dict[str, Any]:
             "method": exchange.method,
             "url": exchange.url,
             "headers": exchange.request_headers,
-            "body": _excerpt(exchange.request_body),
+            "body": body_excerpt(exchange.request_body),
             "bytes": len(exchange.request_body),
             "sha256": _digest(exchange.request_body),
         },
         "response": {
             "status": exchange.status,
             "headers": exchange.headers,
-            "body": _excerpt(exchange.body),
+            "body": body_excerpt(exchange.body),
             "bytes": len(exchange.body),
             "wire_bytes": len(exchange.raw_body),
             "sha256": _digest(exchange.body),
@@ -362,7 +357,7 @@ def entry_evidence(entry: JournalEntry) -> dict[str, Any]:
             "path": entry.path,
             "query": entry.query,
             "headers": entry.headers,
-            "body": _excerpt(entry.body),
+            "body": body_excerpt(entry.body),
             "bytes": len(entry.body),
             "sha256": _digest(entry.body),
             "sni": entry.sni,
@@ -370,7 +365,7 @@ def entry_evidence(entry: JournalEntry) -> dict[str, Any]:
         "sent": {
             "status": entry.status,
             "headers": entry.response_headers,
-            "body": _excerpt(body),
+            "body": body_excerpt(body),
             "bytes": len(body),
             "wire_bytes": len(entry.wire_body),
             "sha256": _digest(body),

@@ -1,4 +1,5 @@
-"""Reports built from one results document: findings.md, matrix.html, junit.xml (all redacted already)."""
+"""Reports built from one results document: findings.md (answering a spike's questions), matrix.html, junit.xml and,
+when the run measured costs, the cost chart (all redacted already)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,24 @@ from typing import Any
 from .._redact import redact
 from ._html import matrix_html
 from ._junit import junit_xml
-from ._markdown import findings_markdown
+from ._markdown import COST_CHART, findings_markdown
+from ._performance import performance_svg
+from ._spec import DEFAULT_QUESTIONS, Spike, load_spike
 
 
-def write_reports(document: dict[str, Any], directory: Path, compared: list[dict[str, Any]]) -> list[Path]:
-    """Write the three reports next to results.json from the document and its comparison with the expectations
-    (``_expectations.compare``); every text passes through redaction once more."""
+def write_reports(document: dict[str, Any], directory: Path, compared: list[dict[str, Any]],
+                  spike: Spike | None = None) -> list[Path]:
+    """Write the reports next to results.json from the document and its comparison with the expectations
+    (``_expectations.compare``), answering ``spike`` (default: spike #3); every text passes through redaction
+    once more."""
+    chart = performance_svg(document.get("performance") or {})
     outputs = {
-        "findings.md": findings_markdown(document, compared),
+        "findings.md": findings_markdown(document, compared, spike, cost_chart=bool(chart)),
         "matrix.html": matrix_html(document, compared),
         "junit.xml": junit_xml(document, compared).decode(),
     }
+    if chart:
+        outputs[COST_CHART] = chart
     paths = []
     for name, text in outputs.items():
         path = directory / name
@@ -27,4 +35,4 @@ def write_reports(document: dict[str, Any], directory: Path, compared: list[dict
     return paths
 
 
-__all__ = ["write_reports"]
+__all__ = ["DEFAULT_QUESTIONS", "Spike", "load_spike", "write_reports"]

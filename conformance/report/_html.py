@@ -68,10 +68,12 @@ def matrix_html(document: dict[str, Any], compared: list[dict[str, Any]]) -> str
             evidence = json.dumps({"findings": result["findings"], "evidence": result["evidence"]},
                                   ensure_ascii=False)
             chart = series_svg(result["evidence"].get("added_delay_ms_series"))
+            # Text inside elements needs only <, > and & escaped: escaping every quote of the JSON as &quot; made
+            # the page several times the size of its evidence.
             out.append(
                 f"<td style='background:{style(verdict).colour}'>{chart}<details><summary>"
-                f"{html.escape(verdict)}</summary><p>{html.escape(result['message'])}</p>"
-                f"<pre>{html.escape(evidence[:20000])}</pre></details>{status}</td>")
+                f"{html.escape(verdict)}</summary><p>{html.escape(result['message'], quote=False)}</p>"
+                f"<pre>{html.escape(evidence[:20000], quote=False)}</pre></details>{status}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     chart = performance_svg(document.get("performance") or {})
@@ -80,7 +82,7 @@ def matrix_html(document: dict[str, Any], compared: list[dict[str, Any]]) -> str
     blobs = document.get("blobs") or {}
     if blobs:  # each body excerpt once; a cell's evidence names it as {"blob": KEY}
         out.append(f"<details><summary>Bodies referenced by the evidence ({len(blobs)})</summary>")
-        out += [f"<h4 id='blob-{html.escape(k)}'>{html.escape(k)}</h4><pre>{html.escape(v)}</pre>"
+        out += [f"<h4 id='blob-{html.escape(k)}'>{html.escape(k)}</h4><pre>{html.escape(v, quote=False)}</pre>"
                 for k, v in blobs.items()]
         out.append("</details>")
     out.append("</body></html>")

@@ -1,92 +1,235 @@
-"""``findings.md``: the run as a research note — TL;DR, the answered questions, evidence, environment, gaps."""
+"""``findings.md``: the run as a decision note. Its first screen holds the TL;DR, the spike's questions answered and
+the options' verdicts; below come the recommendation, what was not answered, evidence, sources and environment."""
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import Any
 
+from .._contract import load_contract
 from .._evidence import body_text
+from .._verdict import VERDICTS, Verdict
+from ._decision import ABSENT, BLOCKED, CAVEATS, NO, OPEN, SYMBOL, UNDECIDED, WORKS, YES, Decision, label, short
 from ._performance import performance_markdown
-from ._questions import QUESTIONS, answer
+from ._readable import clean, one_line, readable_body
+from ._spec import Spike, load_spike
+
+CONTRACT_CHECKS = tuple(dict.fromkeys(c for clause in load_contract().clauses for c in clause.checks))
+"""Every check the contract table maps a clause to (fixtures/contract/claude-code-gateway.yaml)."""
+COST_CHART = "cost.svg"
+_OPTION_SYMBOL = {WORKS: "✅ works", CAVEATS: "🟡 works with caveats", UNDECIDED: "⚠️ not decided",
+                  BLOCKED: "❌ does not work", ABSENT: "➖ not run"}
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return clean(text).replace("|", "\\|")
 
 
-def _tldr(document: dict[str, Any], compared: list[dict[str, Any]]) -> str:
-    targets = [t["name"] for t in document["run"]["targets"]]
-    described = {t["name"]: t for t in document["run"]["targets"]}
-    clean, broken, sentences = [], [], []
-    for target in targets:
-        mine = [r for r in compared if r["target"] == target]
-        fails = [r for r in mine if r["verdict"] in ("fail", "error")]
-        if not fails:
-            clean.append(target)
-            continue
-        broken.append(target)
-        questions = [q for q, checks in QUESTIONS if any(r["check"] in checks for r in fails)]
-        t = described[target]
-        label = f"`{target}` ({t['family']} {t['version']}, {t['mode']})"
-        first = fails[0]
-        sentences.append(f"{label} failed {len(fails)} of {len(mine)} checks — {', '.join(questions) or 'other'}; "
-                         f"first: `{first['check']}`: {first['message'][:160]}.")
-    head = (f"Against the {document['run']['upstream_mode']} upstream on {document['run']['date'][:10]}, "
-            f"{len(targets)} target(s) answered {len({r['check'] for r in compared})} checks each. ")
-    if clean:
-        head += f"Transparent on every question this run asked: {', '.join(f'`{t}`' for t in clean)}. "
-    # direct's expected failures are negative controls (its open sandbox must fail egress.direct-blocked); only an
-    # unexpected one means the upstream or a check is wrong.
-    direct_fails = [r for r in compared if r["target"] == "direct" and r["verdict"] in ("fail", "error")]
-    if any(r["status"] != "expected" for r in direct_fails):
-        head += ("**`direct` itself failed: the reference upstream or a check is wrong, so read nothing else here "
-                 "before fixing that.** ")
-    elif direct_fails:
-        controls = sorted({"`" + r["check"] + "`" for r in direct_fails})
-        head += f"`direct` fails only its negative control(s), as designed: {', '.join(controls)}. "
+def _ids(checks: list[str], most: int = 4) -> str:
+    shown = ", ".join(f"`{c}`" for c in checks[:most])
+    return (shown + (f" +{len(checks) - most} more" if len(checks) > most else "")) or "—"
+
+
+def _names(targets: list[str], most: int = 8) -> str:
+    shown = ", ".join(f"`{t}`" for t in targets[:most])
+    return shown + (f" +{len(targets) - most} more" if len(targets) > most else "")
+
+
+def _run_line(document: dict[str, Any], compared: list[dict[str, Any]], spike: Spike) -> str:
+    run = document["run"]
+    checks = len({r["check"] for r in compared})
     regressions = [r for r in compared if r["status"] in ("regression", "unexpected-pass")]
-    gate = (f"Against the expectations files: {len(regressions)} regression(s) or unexpected pass(es)."
-            if regressions else "Every failure is listed in the expectations files with its reason.")
-    return head + " ".join(sentences) + (" " if sentences else "") + gate
+    where = Path(spike.path).name if spike.path else "built-in"
+    return (f"Run `{run['id']}` · {run['date']} · against the {run['upstream_mode']} upstream · harness "
+            f"{run['harness_version']} ({(run.get('git_sha') or 'no git')[:10]}) · {len(run['targets'])} target(s) × "
+            f"{checks} checks · questions: `{where}` · "
+            + (f"**{len(regressions)} result(s) differ from the expectations files**" if regressions
+               else "every failure is listed in the expectations files with its reason"))
 
 
-def _excerpt(value: Any, limit: int = 600) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[:limit] + " …"
+def _tldr(decision: Decision, document: dict[str, Any], compared: list[dict[str, Any]]) -> str:
+    parts = []
+    direct = [r for r in compared if r["target"] == "direct" and r["verdict"] in ("fail", "error")]
+    if any(r["status"] != "expected" for r in direct):
+        parts.append("**`direct` itself failed: the reference upstream or a check is wrong, so read nothing else "
+                     "here before fixing that.**")
+    by_verdict: dict[str, list[Any]] = {}
+    for verdict in decision.options:
+        by_verdict.setdefault(verdict.verdict, []).append(verdict)
+    for verdict in by_verdict.get(WORKS, []):
+        assert verdict.best is not None
+        parts.append(f"**Works:** {verdict.option.name}, on {label(decision.targets[verdict.best.target])}.")
+    for verdict in by_verdict.get(CAVEATS, []):
+        assert verdict.best is not None
+        caveat = decision.rows[verdict.best.target][verdict.best.caveats[0]]
+        reason = (caveat.get("expected") or {}).get("reason") or caveat["message"]
+        parts.append(f"**Works with caveats:** {verdict.option.name}, on "
+                     f"{label(decision.targets[verdict.best.target])}: {short(reason, 12)}.")
+    for kind, word in ((BLOCKED, "Does not work"), (UNDECIDED, "Not decided")):
+        for verdict in by_verdict.get(kind, []):
+            assert verdict.best is not None
+            parts.append(f"**{word}:** {verdict.option.name} — {decision.blocking_fact(verdict)} on "
+                         f"{label(decision.targets[verdict.best.target])}.")
+    absent = by_verdict.get(ABSENT, [])
+    if absent:
+        parts.append(f"Not run here: {', '.join(v.option.name.split(' ')[0] for v in absent)}.")
+    kinds = [a.kind for a in decision.answers]
+    parts.append(f"Questions: {kinds.count(YES)} yes, {kinds.count(NO)} no, {kinds.count(OPEN)} not answered.")
+    if not decision.options:
+        parts.insert(0, f"{len(document['run']['targets'])} target(s) measured; this question file weighs no "
+                     "options.")
+    return " ".join(parts)
 
 
-def _evidence(result: dict[str, Any], blobs: dict[str, str]) -> list[str]:
-    lines = [f"### `{result['check']}` on `{result['target']}` — {result['verdict']}", "",
-             f"{result['message']}", ""]
-    if result.get("expected"):
-        lines += [f"Known: {result['expected']['reason']}" + (f" ({result['expected']['issue']})"
-                                                             if result["expected"].get("issue") else ""), ""]
-    elif result["status"] == "regression" and not result.get("target_has_expectations"):
-        lines += ["**New failure: this target has no expectations file yet.**", ""]
-    elif result["status"] == "regression":
-        lines += ["**Not in the expectations: a regression.**", ""]
-    for finding in [f for f in result["findings"] if not f["ok"]][:3]:
-        lines += [f"- {finding['message']}",
-                  f"  - expected: `{_cell(_excerpt(finding.get('expected'), 240))}`",
-                  f"  - actual: `{_cell(_excerpt(finding.get('actual'), 240))}`"]
-    # The path's own exchange, never the direct comparison the check may also have made.
-    exchanges = [ex for ex in result["evidence"].get("exchanges") or [] if not ex.get("direct")]
-    if exchanges:
-        ex = exchanges[-1]
-        request, response = ex["request"], ex["response"]
-        lines += ["", f"Client → path: `{request['method']} {request['url']}`", "",
-                  "```", _excerpt(body_text(request.get("body"), blobs), 400), "```",
-                  f"Client received: `{response['status']}`" + (f" ({response['error']})" if response.get("error")
-                                                                else ""), "",
-                  "```", _excerpt(body_text(response.get("body"), blobs), 600), "```"]
-    upstream = result["evidence"].get("upstream") or []
+def _questions(decision: Decision) -> list[str]:
+    lines = ["| Question | Answer |", "|---|---|"]
+    for answer in decision.answers:
+        lines.append(f"| {_cell(answer.question.ask)} | {SYMBOL[answer.kind]} — {_cell(one_line(answer.line, 300))} |")
+    return lines
+
+
+def _options(decision: Decision, performance: dict[str, Any]) -> list[str]:
+    if not decision.options:
+        return []
+    lines = ["| Option | Verdict | Blocking (must) | Caveats (should) | Added latency p50 / first token | "
+             "Measured on |", "|---|---|---|---|---|---|"]
+    for verdict in decision.options:
+        best = verdict.best
+        if best is None:
+            lines.append(f"| {_cell(verdict.option.name)} | {_OPTION_SYMBOL[ABSENT]} | — | — | — | none of "
+                         f"{_names(list(verdict.option.targets))} ran |")
+            continue
+        perf = performance.get(best.target) or {}
+        cost = (f"+{perf['added_latency_ms']['p50']} ms / +{perf.get('added_first_token_ms', {}).get('p50', '-')} ms"
+                if "added_latency_ms" in perf else "not measured (`--perf`)")
+        blocking = _ids(best.blocking) + (f"; open: {_cell(best.open[0])}" if best.open and not best.blocking else "")
+        lines.append(f"| {_cell(verdict.option.name)} | {_OPTION_SYMBOL[verdict.verdict]} | {blocking} | "
+                     f"{_ids(best.caveats)} | {cost} | {label(decision.targets[best.target])} |")
+    return lines
+
+
+def _recommendation(decision: Decision) -> list[str]:
+    if not decision.spike.tracks:
+        return []
+    verdicts = {v.option.id: v for v in decision.options}
+    lines = ["## Recommendation", ""]
+    for track in decision.spike.tracks:
+        chosen = next((verdicts[o] for o in track.prefer if verdicts[o].verdict in (WORKS, CAVEATS)), None)
+        passed_over = [verdicts[o] for o in track.prefer[:track.prefer.index(chosen.option.id) if chosen else None]]
+        text = f"- **{track.name}:** "
+        if chosen is not None and chosen.best is not None:
+            text += f"{chosen.option.name} — {chosen.verdict} on {label(decision.targets[chosen.best.target])}."
+            if chosen.best.caveats:
+                text += f" Still to settle: {_ids(chosen.best.caveats, 3)} (should-level; see Evidence)."
+            if passed_over:
+                text += " Preferred before it: "
+        elif all(o.best is None for o in passed_over):
+            text += "none of its options ran here: "
+        else:
+            text += "no option of this track works in this run: "
+        text += "; ".join(f"{o.option.name.split(' ')[0]} " + ("was not run here" if o.best is None else
+                                                              f"{o.verdict}, {decision.blocking_fact(o)}")
+                          for o in passed_over) + ("." if passed_over else "")
+        lines.append(text)
+    return lines + [""]
+
+
+def _not_answered(compared: list[dict[str, Any]]) -> list[str]:
+    gaps = [r for r in compared if r["verdict"] in ("unsupported", "error")]
+    if not gaps:
+        return ["Every check applied to every target."]
+    reasons: dict[str, list[dict[str, Any]]] = {}
+    for row in gaps:
+        key = ("harness error: " if row["verdict"] == "error" else "") + row["message"]
+        reasons.setdefault(key, []).append(row)
+    lines = []
+    for reason, rows in sorted(reasons.items(), key=lambda kv: -len(kv[1])):
+        targets = list(dict.fromkeys(r["target"] for r in rows))
+        checks = list(dict.fromkeys(r["check"] for r in rows))
+        lines.append(f"- {one_line(reason, 160)} — {_names(targets, 6)} · {_ids(checks, 5)}")
+    return lines
+
+
+def _glance(decision: Decision, compared: list[dict[str, Any]]) -> list[str]:
+    shown = [Verdict.PASS, Verdict.PASS_NONSTRICT, Verdict.FAIL, Verdict.ERROR, Verdict.UNSUPPORTED]
+    lines = ["| Target | What it is | " + " | ".join(VERDICTS[v].symbol for v in shown) + " | Failing |",
+             "|---|---|" + "---|" * len(shown) + "---|"]
+    for name, target in decision.targets.items():
+        mine = [r for r in compared if r["target"] == name]
+        counts = [sum(r["verdict"] == v.value for r in mine) for v in shown]
+        failing = [r["check"] for r in mine if r["verdict"] in ("fail", "error")]
+        lines.append(f"| {label(target)} | {_cell(str(target.get('mode', '')))} | "
+                     + " | ".join(str(n) for n in counts) + f" | {_ids(failing, 3)} |")
+    direct = [r for r in compared if r["target"] == "direct" and r["verdict"] in ("fail", "error")]
+    if direct and all(r["status"] == "expected" for r in direct):
+        lines += ["", f"`direct` fails only its negative control(s), as designed: "
+                  f"{', '.join(sorted({'`' + r['check'] + '`' for r in direct}))}."]
+    return lines
+
+
+def _evidence(compared: list[dict[str, Any]], blobs: dict[str, str]) -> list[str]:
+    """One block per check and message, every target it happened on named once; full exchanges in matrix.html."""
+    order = {"regression": 0, "unexpected-pass": 0, "expected": 1, "ok": 2}
+    rank = {"fail": 0, "error": 1, "pass-nonstrict": 2}
+    failures = [r for r in compared if r["verdict"] in rank]
+    failures.sort(key=lambda r: (order.get(r["status"], 2), rank[r["verdict"]]))
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in failures:
+        groups.setdefault((row["check"], row["verdict"], row["message"]), []).append(row)
+    if not groups:
+        return ["No check failed.", ""]
+    lines: list[str] = []
+    for (check, verdict, message), rows in groups.items():
+        first = rows[0]
+        lines += [f"### `{check}` — {verdict} on {_names([r['target'] for r in rows])}", ""]
+        expected = first.get("expected")
+        if expected:
+            lines.append(f"Known: {one_line(expected['reason'], 300)}"
+                         + (f" ({expected['issue']})" if expected.get("issue") else ""))
+        elif first["status"] == "regression":
+            lines.append("**New failure: this target has no expectations file yet.**"
+                         if not first.get("target_has_expectations") else "**Not in the expectations: a regression.**")
+        failed = [f for f in first["findings"] if not f["ok"]]
+        lines += ["", *(f"- {one_line(f['message'], 160)}: expected `{_cell(one_line(f.get('expected'), 100))}`, "
+                        f"got `{_cell(one_line(f.get('actual'), 100))}`" for f in failed[:2])]
+        if not failed:
+            lines.append(f"- {one_line(message, 300)}")
+        lines.append(_exchange_line(first["evidence"], blobs))
+        lines.append("")
+    return [line for line in lines if line is not None]
+
+
+def _exchange_line(evidence: dict[str, Any], blobs: dict[str, str]) -> str | None:
+    """The path's own last exchange (never the direct comparison a check also made) and what the upstream got."""
+    exchanges = [ex for ex in evidence.get("exchanges") or [] if isinstance(ex, dict) and not ex.get("direct")]
+    upstream = [u for u in evidence.get("upstream") or [] if isinstance(u, dict)]
+    if not exchanges:
+        return None
+    request, response = exchanges[-1]["request"], exchanges[-1]["response"]
+    error = f" ({one_line(response['error'], 120)})" if response.get("error") else ""
+    line = f"- `{request['method']} {request['url']}` → `{response['status']}`{error}"
     if upstream:
         received = upstream[-1]["received"]
-        headers = ", ".join(f"{k}: {v}" for k, v in (received.get("headers") or [])[:14])
-        lines += [f"Upstream received: `{received['method']} {received['path']}"
-                  + (f"?{received['query']}" if received.get("query") else "") + "`", "",
-                  f"Headers: `{_cell(_excerpt(headers, 700))}`", ""]
-    return lines + [""]
+        query = f"?{received['query']}" if received.get("query") else ""
+        line += f"; upstream received `{received['method']} {received['path']}{query}`"
+    return line + f"; body: {_cell(readable_body(body_text(response.get('body'), blobs), 140))}"
+
+
+def _sources(document: dict[str, Any], compared: list[dict[str, Any]]) -> list[str]:
+    by_source: dict[str, list[str]] = {}
+    for check in document.get("checks") or []:
+        source = str(check.get("source") or "").split(" §")[0].strip()
+        if source:
+            by_source.setdefault(source, []).append(check["id"])
+    for row in compared:
+        issue = (row.get("expected") or {}).get("issue")
+        if issue:
+            by_source.setdefault(issue, []).append(f"{row['check']}@{row['target']}")
+    lines = []
+    for source, users in by_source.items():
+        users = list(dict.fromkeys(users))
+        lines.append(f"- {source} — {_ids(users, 3)}")
+    return lines or ["No source recorded."]
 
 
 def incomplete_banner(run: dict[str, Any]) -> str | None:
@@ -100,50 +243,44 @@ def incomplete_banner(run: dict[str, Any]) -> str | None:
             f"covers only what ran. Not run: {listed}")
 
 
-def _incomplete(run: dict[str, Any]) -> list[str]:
-    banner = incomplete_banner(run)
-    return [f"> **⚠️ {banner}**", ""] if banner else []
-
-
-def findings_markdown(document: dict[str, Any], compared: list[dict[str, Any]]) -> str:
+def findings_markdown(document: dict[str, Any], compared: list[dict[str, Any]], spike: Spike | None = None,
+                      *, cost_chart: bool = False) -> str:
+    """The findings note for ``spike`` (default: the project's spike #3 questions); ``cost_chart`` links the
+    cost chart written beside it."""
+    spike = spike or load_spike()
+    decision = Decision(spike, document, compared, CONTRACT_CHECKS)
     run = document["run"]
-    targets = [t["name"] for t in run["targets"]]
-    lines = ["# Egress conformance findings", "", f"Run `{run['id']}` · {run['date']} · harness "
-             f"{run['harness_version']} ({(run.get('git_sha') or 'no git')[:10]})", "", *_incomplete(run),
-             "## TL;DR", "", _tldr(document, compared), "", "## What this run answered", "",
-             "| question | " + " | ".join(f"`{t}`" for t in targets) + " |",
-             "|---|" + "---|" * len(targets)]
-    for question, checks in QUESTIONS:
-        cells = []
-        for target in targets:
-            symbol, words = answer([r for r in compared if r["target"] == target], checks)
-            cells.append(f"{symbol} {_cell(words)}")
-        lines.append(f"| {question} | " + " | ".join(cells) + " |")
-    lines += ["", "✅ yes · ❌ no (a `must` failed) · ⚠️ not answered (harness or environment error) · ➖ not "
-              "applicable. Every row is a group of checks; `docs/checks.md` explains each check id.", ""]
-    lines += performance_markdown(document.get("performance") or {})
-    failures = [r for r in compared if r["verdict"] in ("fail", "error", "pass-nonstrict")]
-    lines += ["## Evidence", ""]
-    if not failures:
-        lines += ["No check failed.", ""]
-    for result in failures:
-        lines += _evidence(result, document.get("blobs") or {})
-    lines += ["## Environment", "", f"- Upstream: {run['upstream_mode']} (the reference upstream is a local "
-              "api.anthropic.com tested against real recordings)",
+    performance = document.get("performance") or {}
+    banner = incomplete_banner(run)
+    lines = [f"# {spike.title} — findings", "", _run_line(document, compared, spike), "",
+             *([f"> **⚠️ {banner}**", ""] if banner else []),
+             "## TL;DR", "", _tldr(decision, document, compared), "",
+             "## What this spike answered", "", *_questions(decision), ""]
+    options = _options(decision, performance)
+    if options:
+        lines += ["## Options", "", *options, ""]
+    lines += _recommendation(decision)
+    if performance:
+        lines += performance_markdown(performance)
+        if cost_chart:
+            lines += [f"![Added latency against concurrency, path − direct]({COST_CHART})", ""]
+    lines += ["## What this spike did not answer", "", *_not_answered(compared), "",
+              "## Every target at a glance", "", *_glance(decision, compared), "",
+              "## Evidence", "", "Each failure once, bodies decoded; every exchange in full is in matrix.html.", "",
+              *_evidence(compared, document.get("blobs") or {}),
+              "## Sources", "", *_sources(document, compared), "",
+              "## Environment", "",
+              f"- Upstream: {run['upstream_mode']} (the reference upstream is a local api.anthropic.com tested "
+              "against real recordings)",
               f"- anthropic SDK: {run['anthropic_sdk_version']}; Claude Code: {run.get('claude_code_version')}; "
-              f"TypeScript SDK: {run.get('ts_sdk_version')}",
-              f"- Python: {run.get('python')}", "", "| target | family | version | mode | ready (s) | RSS (MB) |",
-              "|---|---|---|---|---|---|"]
+              f"TypeScript SDK: {run.get('ts_sdk_version')}; Python: {run.get('python')}", "",
+              "| target | family | version | mode | ready (s) | RSS (MB) |", "|---|---|---|---|---|---|"]
     for t in run["targets"]:
-        lines.append(f"| `{t['name']}` | {t['family']} | {t['version']} | {_cell(t['mode'])} | "
+        lines.append(f"| `{t['name']}` | {t['family']} | {t['version']} | {_cell(str(t['mode']))} | "
                      f"{t.get('startup_to_ready_s', '-')} | {t.get('rss_mb', '-')} |")
-    gaps = [r for r in compared if r["verdict"] == "unsupported"]
-    lines += ["", "## What this run did not answer", ""]
-    if not gaps:
-        lines.append("Every check applied to every target.")
-    reasons: dict[tuple[str, str], list[str]] = {}
-    for r in gaps:
-        reasons.setdefault((r["target"], r["message"]), []).append(r["check"])
-    for (target, reason), checks in reasons.items():
-        lines.append(f"- `{target}`: {', '.join(f'`{c}`' for c in checks)} — {reason}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(clean_lines(lines)) + "\n"
+
+
+def clean_lines(lines: list[str]) -> list[str]:
+    """Every line free of control characters (a tab or a stray byte never reaches the note)."""
+    return [clean(line) for line in lines]
