@@ -106,12 +106,13 @@ def gate(session: nox.Session) -> None:
 
 @nox.session
 def report(session: nox.Session) -> None:
-    """Regenerate the committed spike #3 findings (reports/spike-3/) from a run of every target (--target=all)."""
+    """Regenerate the committed spike #3 findings (reports/spike-3/) from a run of every target (--target=all), with
+    what each path costs (--perf: the options table's added latency and cost.svg)."""
     session.install("-e", ".[envoy]")
     session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION)
     session.run("python", "-m", "conformance", "prepare", f"--target={','.join(PINS['gateways'])}")
     _install_claude_code(session, None)
-    session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", "--target=all",
+    session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", "--target=all", "--perf",
                 f"--litellm-version={LITELLM_VERSION}", "--report-dir=reports/spike-3-run", success_codes=[0, 1])
     session.run("python", "-m", "conformance", "publish", "reports/spike-3-run", "reports/spike-3")
 

@@ -38,6 +38,7 @@ class CheckResult:
     """The run was torn down before the check finished: it counts as not run, not as a verdict."""
 
     def to_json(self) -> dict[str, Any]:
+        """The result as results.json holds it (``queued_ms`` only when the check waited: most never do)."""
         return {
             "check": self.check_id,
             "target": self.target,
@@ -45,7 +46,7 @@ class CheckResult:
             "message": self.message,
             "duration_ms": self.duration_ms,
             "bound_s": self.bound_s,
-            "queued_ms": self.queued_ms,
+            **({"queued_ms": self.queued_ms} if self.queued_ms else {}),
             "level": self.level,
             "findings": self.findings,
             "evidence": self.evidence,

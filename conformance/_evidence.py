@@ -15,9 +15,9 @@ BLOB_MIN = 200
 """Body excerpts shorter than this stay inline; longer ones go to the document's ``blobs`` table."""
 
 
-PASS_LIST = 6
+PASS_LIST = 5
 """A pass keeps this many items of any list of records or texts in its evidence (numbers are kept whole)."""
-PASS_FINDINGS = 8
+PASS_FINDINGS = 6
 """A pass keeps this many of its findings' messages, then one line counting the rest."""
 FAIL_RECORDS = 12
 """A failure keeps this many request/response records whole (headers, bodies); the rest as one line each."""

@@ -17,13 +17,13 @@ def test_a_pass_keeps_sizes_and_digests_but_no_bodies_or_headers():
                      "runs": [{"n": i, "text": "t" * 900} for i in range(20)]}, full=False)
     assert evidence["exchanges"] == ["POST u 500 B #abc → 200 500 B #def"]
     assert evidence["timing"] == {"p50": 1.0} and evidence["series"] == list(range(100))  # numbers kept whole
-    assert len(evidence["runs"]) == 7 and evidence["runs"][-1] == "… 14 more"
+    assert len(evidence["runs"]) == 6 and evidence["runs"][-1] == "… 15 more"
     assert len(evidence["runs"][0]["text"]) < 300
     findings = trim_findings([{"ok": True, "level": "must", "message": "m", "expected": "e" * 900, "actual": 1}],
                              full=False)
     assert findings == [{"ok": True, "level": "must", "message": "m"}]
     many = trim_findings([{"ok": True, "level": "must", "message": f"m{i}"} for i in range(30)], full=False)
-    assert len(many) == 9 and many[-1]["message"].startswith("… 22 more")
+    assert len(many) == 7 and many[-1]["message"].startswith("… 24 more")
 
 
 def test_a_failure_keeps_its_first_records_whole_and_the_rest_as_lines():

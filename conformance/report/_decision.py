@@ -128,7 +128,7 @@ class Decision:
             return TargetAnswer(target, OPEN, "no registered check asks it")
         failed = [r for _, r in cells if r is not None and r["verdict"] == "fail"]
         if failed:
-            return TargetAnswer(target, NO, short(failed[0]["message"], 24), failed[0]["check"])
+            return TargetAnswer(target, NO, short(failed[0]["message"], 16), failed[0]["check"])
         missing = [(c, r) for c, r in cells if r is None or r["verdict"] not in _RAN]
         if missing:
             check, row = missing[0]
@@ -171,7 +171,7 @@ class Decision:
                 word = {NO: "no", OPEN: "not answered", YES: "yes"}[other]
                 line += f"; {word} on {', '.join(f'`{a.target}`' for a in rest)}"
                 if other != YES:
-                    line += f" ({short(rest[0].text, 12)})"
+                    line += f" ({short(rest[0].text, 10)})"
         return Answer(question, kind, line, by)
 
     # -- options --------------------------------------------------------------------------------------------

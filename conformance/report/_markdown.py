@@ -3,6 +3,7 @@ the options' verdicts; below come the recommendation, what was not answered, evi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +191,8 @@ def _evidence(compared: list[dict[str, Any]], blobs: dict[str, str]) -> list[str
             lines.append("**New failure: this target has no expectations file yet.**"
                          if not first.get("target_has_expectations") else "**Not in the expectations: a regression.**")
         failed = [f for f in first["findings"] if not f["ok"]]
-        lines += ["", *(f"- {one_line(f['message'], 160)}: expected `{_cell(one_line(f.get('expected'), 100))}`, "
-                        f"got `{_cell(one_line(f.get('actual'), 100))}`" for f in failed[:2])]
+        lines += ["", *(f"- {one_line(f['message'], 160)}: expected `{_cell(one_line(f.get('expected'), 80))}`, "
+                        f"got `{_cell(one_line(f.get('actual'), 80))}`" for f in failed[:2])]
         if not failed:
             lines.append(f"- {one_line(message, 300)}")
         lines.append(_exchange_line(first["evidence"], blobs))
@@ -212,13 +213,14 @@ def _exchange_line(evidence: dict[str, Any], blobs: dict[str, str]) -> str | Non
         received = upstream[-1]["received"]
         query = f"?{received['query']}" if received.get("query") else ""
         line += f"; upstream received `{received['method']} {received['path']}{query}`"
-    return line + f"; body: {_cell(readable_body(body_text(response.get('body'), blobs), 140))}"
+    return line + f"; body: {_cell(readable_body(body_text(response.get('body'), blobs), 100))}"
 
 
 def _sources(document: dict[str, Any], compared: list[dict[str, Any]]) -> list[str]:
     by_source: dict[str, list[str]] = {}
     for check in document.get("checks") or []:
-        source = str(check.get("source") or "").split(" §")[0].strip()
+        # One line per document: its sections (§3.1, #clause) are the checks' own business.
+        source = re.sub(r"(\.ya?ml|\.md)#[\w.-]+", r"\1", str(check.get("source") or "").split(" §")[0]).strip()
         if source:
             by_source.setdefault(source, []).append(check["id"])
     for row in compared:

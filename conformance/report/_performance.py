@@ -19,7 +19,6 @@ def performance_markdown(performance: dict[str, Any]) -> list[str]:
              "| target | latency p50/p95/p99 | TTFB p50 | first token p50 | event gap p50/p99 | c=16 p50/p99 ±spread | "
              "c=64 p50/p99 ±spread | path errors from | crosstalk | ready (s) | RSS idle/after (MB) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    sentences = []
     for target, p in performance.items():
         if "error" in p:
             lines.append(f"| `{target}` | not measured: {p['error']} |" + " |" * 9)
@@ -34,10 +33,6 @@ def performance_markdown(performance: dict[str, Any]) -> list[str]:
                      f"{p.get('added_first_token_ms', {}).get('p50', '-')} | {gap['p50']}/{gap['p99']} | {c16} | "
                      f"{c64} | {p['error_onset_concurrency'] or 'none up to ' + str(max(level))} | "
                      f"{p['crosstalk_errors']} | {p['startup_s']} | {memory} |")
-        sentences.append(f"- `{target}` adds {lat['p50']} ms to a request at the median ({lat['p99']} ms at p99) "
-                         f"and {gap['p50']} ms to each SSE event; at 64 concurrent requests {c64} ms "
-                         f"(p50/p99); {p['crosstalk_errors']} of {p['config']['crosstalk_streams']} concurrent "
-                         "streams got bytes that were not theirs.")
     noise = [p["noise_floor_ms"]["p95"] for p in performance.values() if "noise_floor_ms" in p]
 
     def level_noise(n: int) -> str:
@@ -47,7 +42,7 @@ def performance_markdown(performance: dict[str, Any]) -> list[str]:
 
     beyond = sorted({c["concurrency"] for p in performance.values() for c in p.get("by_concurrency", [])
                      if c["concurrency"] > 64})
-    lines += ["", *sentences, "", f"Noise floor (direct against direct): {max(noise) if noise else '-'} ms at p95 "
+    lines += ["", f"Noise floor (direct against direct): {max(noise) if noise else '-'} ms at p95 "
               f"one request at a time; the median's spread between direct's two bursts at most {level_noise(16)} ms "
               f"at 16 in flight and {level_noise(64)} ms at 64"
               + (f" ({', '.join(f'{level_noise(n)} at {n}' for n in beyond)}, where the error onset is sought)"
