@@ -114,3 +114,52 @@ def established_to(port: int) -> int:
         if fields[3] == "01" and int(fields[2].split(":")[1], 16) == port:
             count += 1
     return count
+
+
+class RecordingServer:
+    """An upstream that records every request whole (head and body, read by Content-Length or chunked) and answers
+    each with ``answer(head, body)`` bytes; ``hits`` is every ``(head, body)`` it got."""
+
+    def __init__(self, answer: Callable[[bytes, bytes], bytes | None]) -> None:
+        self.answer = answer
+        self.hits: list[tuple[bytes, bytes]] = []
+        self.server = RawServer(self._one)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def _one(self, head: bytes, conn: socket.socket) -> bytes | None:
+        head, _, body = head.partition(b"\r\n\r\n")
+        lowered = head.lower()
+        if b"transfer-encoding: chunked" in lowered:
+            while not body.endswith(b"0\r\n\r\n"):
+                data = conn.recv(65536)
+                if not data:
+                    break
+                body += data
+        else:
+            length = next((int(line.split(b":", 1)[1]) for line in lowered.split(b"\r\n")
+                           if line.startswith(b"content-length:")), 0)
+            while len(body) < length:
+                data = conn.recv(min(1 << 20, length - len(body)))
+                if not data:
+                    break
+                body += data
+        self.hits.append((head, body))
+        return self.answer(head, body)
+
+    def headers(self, index: int = -1) -> dict[str, str]:
+        """The headers of request ``index`` (lower-case names; the last value of a repeated one)."""
+        lines = self.hits[index][0].decode("latin-1").split("\r\n")[1:]
+        return {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def reply(status: int, body: bytes = b"{}", *extra: tuple[str, str], content_type: str = "application/json") -> bytes:
+    """A whole HTTP/1.1 response with ``body`` and the ``extra`` headers, connection closed after it."""
+    head = [f"HTTP/1.1 {status} X", f"content-type: {content_type}", f"content-length: {len(body)}",
+            "connection: close", *(f"{k}: {v}" for k, v in extra)]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body

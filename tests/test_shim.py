@@ -179,9 +179,10 @@ def test_front_shim_restores_wrapped_errors(session_upstream, shim_over):
     assert response.headers["request-id"] == session_upstream.journal.last(cid).request_id
 
 
-def test_dropped_upstream_is_dropped_for_the_client_too(upstream, shim_over, tmp_path):
+def test_cut_upstream_is_cut_for_the_client_and_an_unreachable_one_is_a_503(upstream, shim_over, tmp_path):
     """
-    An upstream that cuts a stream, or cannot be reached, gives the client a broken connection, not an invented 500.
+    An upstream that cuts a stream gives the client a cut stream (never a made-up end); one that cannot be reached
+    is a 503 in the API's error shape with x-should-retry: true, as Envoy answers, not a reset.
     """
     base = shim_over(upstream.base_url, "both")
     with pytest.raises(httpx.HTTPError):
@@ -189,8 +190,9 @@ def test_dropped_upstream_is_dropped_for_the_client_too(upstream, shim_over, tmp
                           headers=api_headers()) as response:
             b"".join(response.iter_raw())
     dead = shim_over("http://127.0.0.1:9", "back")
-    with pytest.raises(httpx.HTTPError):
-        httpx.post(dead + "/v1/messages", json=message_body(), headers=api_headers(), timeout=10)
+    response = httpx.post(dead + "/v1/messages", json=message_body(), headers=api_headers(), timeout=10)
+    assert response.status_code == 503 and response.headers["x-should-retry"] == "true"
+    assert response.json()["type"] == "error" and response.json()["error"]["type"] == "api_error"
 
 
 def test_shim_targets_measure_what_the_shim_fixes():

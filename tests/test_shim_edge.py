@@ -82,16 +82,16 @@ def test_a_client_that_hangs_up_closes_its_upstream_stream_at_once(session_upstr
 
 def test_huge_beta_lists_are_refused_or_merged_in_linear_time(session_upstream):
     """
-    An OAuth token in x-api-key with 40,000 betas in one header is refused at once (header line bound); 100
-    headers of 1,500 betas each (150,000 items) are merged in well under a second (the merge was quadratic:
-    40k items froze the shim 14.8 s).
+    An OAuth token in x-api-key with 40,000 betas in one header is refused at once (the header section bound);
+    with that bound lifted, 100 headers of 1,500 betas each (150,000 items) are merged in well under a second (the
+    merge was quadratic: 40k items froze the shim 14.8 s).
     """
-    with ShimProcess(session_upstream.base_url) as shim:
+    with ShimProcess(session_upstream.base_url, "back", "--max-request-headers-bytes", "4000000") as shim:
         huge = ",".join(f"b{i}" for i in range(40_000))
         started = time.monotonic()
         response = httpx.post(shim.url + "/v1/messages", json=message_body(), timeout=10,
                               headers={**api_headers(), "x-api-key": SENTINEL, "anthropic-beta": huge})
-        assert response.status_code == 400 and time.monotonic() - started < 1
+        assert response.status_code in (400, 431) and time.monotonic() - started < 1
         assert SENTINEL not in response.text
         many = [("anthropic-beta", ",".join(f"c{j}-{i}" for i in range(1_500))) for j in range(100)]
         started = time.monotonic()

@@ -21,6 +21,11 @@ _LIMITS = {
     "--max-connections": ("max_connections", int, "client connections at once; more get 529 overloaded_error"),
     "--max-headers": ("max_headers", int, "request headers per request"),
     "--max-header-bytes": ("max_header_bytes", int, "longest request header line"),
+    "--max-request-headers-bytes": ("max_request_headers_bytes", int, "a request's whole header section, bytes "
+                                    "(431 above)"),
+    "--body-idle-timeout": ("body_idle_timeout", float, "longest silence inside a request body, seconds (408)"),
+    "--body-timeout": ("body_timeout", float, "longest a request body may take in all, seconds (408)"),
+    "--min-body-rate": ("min_body_rate", int, "bytes/s a request body must average after its first 5 s (408)"),
     "--max-body": ("max_body", int, "largest request body, bytes (413 above)"),
     "--max-error-body": ("max_error_body", int, "front: error bodies inspected up to this size, bytes"),
     "--drain-timeout": ("drain_timeout", float, "on SIGTERM, seconds requests in flight may take to finish"),
@@ -44,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(env("SHIM_PORT", "8788")), help="listen port (SHIM_PORT)")
     parser.add_argument("--strip-header", action="append", default=None, help="back: a header never forwarded "
                         "upstream (repeatable; default x-litellm-api-key; SHIM_STRIP_HEADERS, comma-separated)")
+    parser.add_argument("--drop-headers", default=env("SHIM_DROP_HEADERS", ",".join(defaults.drop_headers)),
+                        help="back: forwarding and client-state headers never sent upstream, comma-separated, '*' "
+                        f"ends a prefix; '' keeps them all (default {','.join(defaults.drop_headers)}; "
+                        "SHIM_DROP_HEADERS)")
     for flag, (field, kind, text) in _LIMITS.items():
         variable = "SHIM_" + field.upper()
         parser.add_argument(flag, type=kind, default=kind(env(variable, getattr(defaults, field))),
@@ -54,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     strip = args.strip_header or [h for h in (env("SHIM_STRIP_HEADERS") or "").split(",") if h.strip()]
     config = ShimConfig(upstream=args.upstream, placement=args.placement, host=args.host, port=args.port,
                         strip_headers=tuple(dict.fromkeys(["x-litellm-api-key", *strip])),
+                        drop_headers=tuple(h.strip() for h in args.drop_headers.split(",") if h.strip()),
                         **{field: getattr(args, field) for field, _, _ in _LIMITS.values()})
     log = AccessLog(sys.stderr)
     run(config, ShimApp(config, log).app, log)

@@ -35,6 +35,15 @@ class ShimConfig:
     """Request headers per request; more is answered 400."""
     max_header_bytes: int = 16 * 1024
     """Longest request header line; longer is answered 400 (keeps header work linear and small)."""
+    max_request_headers_bytes: int = 60 * 1024
+    """All of a request's header section together (Envoy's ``max_request_headers_kb`` default); more is answered
+    431 and the connection closed while the headers are still arriving."""
+    body_idle_timeout: float = 15.0
+    """Longest silence between two chunks of a request body once its headers are in (408)."""
+    body_timeout: float = 300.0
+    """Longest a request body may take in all once its headers are in (408)."""
+    min_body_rate: int = 4096
+    """Bytes per second a request body must average once it has taken 5 s (a trickle holds a connection slot)."""
     max_body: int = 64 * 1024 * 1024
     """Largest request body; larger is answered 413 ``request_too_large``. Bodies stream, never held whole."""
     max_error_body: int = 1024 * 1024
@@ -43,6 +52,9 @@ class ShimConfig:
     """On SIGTERM: stop accepting, let requests in flight finish for up to this long, then close."""
     strip_headers: tuple[str, ...] = ("x-litellm-api-key",)
     """Back placement: the gateway's own credentials, never forwarded to Anthropic."""
+    drop_headers: tuple[str, ...] = ("cookie", "forwarded", "x-forwarded-*", "via", "x-real-ip")
+    """Back placement: what the client or LiteLLM says about itself, never forwarded to Anthropic (``*`` ends a
+    prefix). Cookies are kept by nobody: the shim has no cookie jar either way."""
 
     @property
     def upstream_for_display(self) -> str:

@@ -63,6 +63,10 @@ def api_error(status: int, message: str) -> web.Response:
     return response
 
 
+DRAIN_CLEANUP_S = 0.25
+"""Of the drain deadline, what is kept for closing connections and the upstream pool after requests are cut."""
+
+
 class EdgeState:
     """What every connection of one shim shares: the open-connection count, its cap, the log."""
 
@@ -70,6 +74,8 @@ class EdgeState:
         self.config = config
         self.log = log
         self.connections = 0
+        self.handlers: set[EdgeHandler] = set()
+        """Every open connection's handler: the drain closes the ones still open at its deadline."""
         self.cap = connection_cap(config.max_connections)
         self._trim: asyncio.TimerHandle | None = None
 
@@ -115,6 +121,9 @@ class EdgeHandler(RequestHandler):
         self._in_request = False
         """Headers parsed and no answer finished yet: body bytes of this request never arm the header timer."""
         self._fresh_timer: asyncio.TimerHandle | None = None
+        self._head_bytes = 0
+        """Bytes of the current request's header section so far (capped at ``max_request_headers_bytes``)."""
+        self._head_tail = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.state.connections >= self.state.cap:  # answered at once, not left to hang in the backlog
@@ -124,6 +133,7 @@ class EdgeHandler(RequestHandler):
             transport.close()
             return
         self.state.connections += 1
+        self.state.handlers.add(self)
         super().connection_made(transport)
         # A connection that never sends a byte is closed quietly after the keep-alive time (a client's preconnect
         # may sit idle for seconds); the header timer starts with the first byte of each request, as Envoy's
@@ -134,6 +144,7 @@ class EdgeHandler(RequestHandler):
         if self._rejected:
             return
         self.state.connections -= 1
+        self.state.handlers.discard(self)
         self._cancel_header_timer()
         if self._fresh_timer is not None:
             self._fresh_timer.cancel()
@@ -145,12 +156,33 @@ class EdgeHandler(RequestHandler):
         if self._fresh_timer is not None:
             self._fresh_timer.cancel()
             self._fresh_timer = None
-        if not self._in_request and self._header_timer is None:  # the first byte of a new request
-            self._arm_header_timer()
+        if not self._in_request:
+            if self._header_timer is None:  # the first byte of a new request
+                self._arm_header_timer()
+            if self._too_many_header_bytes(data):
+                return
         super().data_received(data)
+
+    def _too_many_header_bytes(self, data: bytes) -> bool:
+        """Count this request's header bytes as they arrive; past the cap, answer 431 and close before the parser
+        holds any more of them (each header line alone is capped by the parser, their total was not)."""
+        window = self._head_tail + data
+        end = window.find(b"\r\n\r\n")
+        self._head_bytes += (len(data) if end == -1 else max(0, end + 4 - len(self._head_tail)))
+        self._head_tail = window[-3:]
+        if self._head_bytes <= self.state.config.max_request_headers_bytes:
+            return False
+        self.state.log.write(event="bad-request", status=431, error="header section too large",
+                             bytes=self._head_bytes)
+        self._cancel_header_timer()
+        if self.transport is not None:
+            self.transport.write(error_response(431, "request header section too large"))  # type: ignore
+            self.transport.close()
+        return True
 
     def headers_complete(self) -> None:
         self._in_request = True
+        self._head_bytes, self._head_tail = 0, b""
         self._cancel_header_timer()
 
     async def finish_response(self, request: Any, resp: Any, start_time: float | None) -> Any:
@@ -201,9 +233,12 @@ class EdgeRunner(web.AppRunner):
 
     def __init__(self, app: web.Application, state: EdgeState, **kwargs: Any) -> None:
         config = state.config
+        # auto_decompress off: a request body goes upstream byte for byte, with the Content-Encoding and length the
+        # client gave it (decoded, a 1 MB gzip bomb became 1 GB sent upstream under a 1 MB Content-Length).
         super().__init__(app, access_log=None, handler_cancellation=True, keepalive_timeout=config.keepalive_timeout,
                          max_headers=config.max_headers, max_field_size=config.max_header_bytes,
-                         max_line_size=config.max_header_bytes, shutdown_timeout=config.drain_timeout, **kwargs)
+                         max_line_size=config.max_header_bytes, shutdown_timeout=DRAIN_CLEANUP_S,
+                         auto_decompress=False, **kwargs)
         self.state = state
 
     async def _make_server(self) -> web.Server:
@@ -252,9 +287,30 @@ async def serve(app: web.Application, state: EdgeState, *, ready: Callable[[int]
     _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for waiter in pending:
         waiter.cancel()
+    await drain(runner, site, state)
+
+
+async def drain(runner: web.AppRunner, site: web.TCPSite, state: EdgeState) -> None:
+    """Stop accepting, let requests in flight finish, and close what is still open at ``drain_timeout``: one
+    deadline from SIGTERM to exit (aiohttp's own shutdown waited its timeout twice, past Kubernetes' grace)."""
+    config = state.config
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(0.0, config.drain_timeout - DRAIN_CLEANUP_S)
     state.log.write(event="draining", connections=state.connections, drain_timeout_s=config.drain_timeout)
+    server = site._server  # the listening socket: closed first, so no new connection is taken
+    if server is not None:
+        server.close()
+    for handler in list(state.handlers):
+        handler.close()  # idle keep-alive connections close now, busy ones after their response
+    while state.handlers and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    cut = len(state.handlers)
+    for handler in list(state.handlers):
+        handler.force_close()
+        if handler.transport is not None:
+            handler.transport.abort()
     await runner.cleanup()
-    state.log.write(event="stopped")
+    state.log.write(event="stopped", cut_connections=cut)
 
 
 def _loop_problem(state: EdgeState, context: dict[str, Any]) -> None:
