@@ -24,6 +24,7 @@ import yaml
 
 from ._exceptions import InputError, PathError
 from ._fixtures import FIXTURES_DIR
+from ._settings import child_environment
 
 CONTRACT_FILE = FIXTURES_DIR / "contract" / "claude-code-gateway.yaml"
 NOT_APPLICABLE = "not applicable"
@@ -160,7 +161,7 @@ def _probe_in_namespace(claude: Path) -> str:
         config = Path(folder) / "gateway.yaml"
         config.write_text(_GATEWAY_CONFIG.format(port=port, secret="e" * 48, postgres=database.get_uri()))
         gateway = subprocess.Popen([str(claude), "gateway", "--config", str(config)], stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, env={**os.environ, "HOME": folder})
+                                   stderr=subprocess.STDOUT, env=child_environment({"HOME": folder}))
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._exceptions import PathError
+from ._settings import child_environment
 
 STAMP = ".egress-installed"
 
@@ -56,7 +57,8 @@ def npm_install(folder: Path, packages: list[str], what: str,
 def run_install_step(argv: list[str], what: str, *, timeout: float = 900, cwd: Path | None = None) -> None:
     """Run one install command; PathError with the last lines of its output when it fails."""
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                                env=child_environment())
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise PathError(f"{what} cannot be installed: {exc}") from None
     if result.returncode != 0:

@@ -15,9 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from ._client import Exchange, HarnessClient
+from ._settings import child_environment
 from ._threads import parallel
 from .checks import TargetRun
 from .checks.sse_timing import lags
@@ -191,7 +193,8 @@ class PathMeter:
                                 "headers": self.direct_headers if direct else self.path_headers, "proxy": c.proxy,
                                 "connect_to": c.connect_to, "ca_pem": ca_pem}
         done = subprocess.run([sys.executable, "-m", "conformance._loadgen"], input=json.dumps(spec),
-                              capture_output=True, text=True, timeout=300, check=False)
+                              capture_output=True, text=True, timeout=300, check=False,
+                              env=child_environment({"PYTHONPATH": str(Path(__file__).resolve().parents[1])}))
         if done.returncode != 0:
             raise RuntimeError(f"load generator failed: {done.stderr.strip()[-300:]}")
         return [(float(s), status) for s, status in json.loads(done.stdout)]

@@ -12,6 +12,8 @@ variable                               setting
 ``EGRESS_CONFORMANCE_LITELLM_VERSION`` ``litellm_version`` (``--litellm-version`` wins)
 ``EGRESS_CONFORMANCE_CLAUDE_CODE_VERSION`` ``claude_code_version`` (``--claude-code-version`` wins)
 ``EGRESS_CONFORMANCE_TS_SDK_VERSION``  ``ts_sdk_version`` (``--ts-sdk-version`` wins)
+``EGRESS_CONFORMANCE_AUTH``            ``proxy_auth``: headers that authenticate the client to a deployed gateway,
+                                       one ``HEADER: VALUE`` per line (kept out of ``ps``, unlike ``--auth``)
 ``EGRESS_CONFORMANCE_API_KEY``         ``api_key``: the reference upstream's API key (sentinel tests)
 ``EGRESS_CONFORMANCE_OAUTH_TOKEN``     ``oauth_token``: the reference upstream's OAuth token
 ``EGRESS_CONFORMANCE_LITELLM_MASTER_KEY`` ``litellm_master_key`` (default: a fresh key per run)
@@ -76,6 +78,8 @@ class Settings:
     api_key: str
     oauth_token: str
     litellm_master_key: str | None = None
+    proxy_auth: tuple[tuple[str, str], ...] = ()
+    """Headers that authenticate the client to a deployed gateway itself (never sent upstream by a good one)."""
     questions_file: Path = SPIKE_QUESTIONS
     """The spike (questions and options) findings.md answers."""
     ts_sdk_version: str = ""
@@ -106,6 +110,7 @@ class Settings:
             oauth_token=env.get(PREFIX + "OAUTH_TOKEN") or DEFAULT_OAUTH_TOKEN,
             litellm_master_key=env.get(PREFIX + "LITELLM_MASTER_KEY") or None,
             questions_file=Path(env.get(PREFIX + "QUESTIONS") or SPIKE_QUESTIONS),
+            proxy_auth=auth_headers(env.get(PREFIX + "AUTH") or "", PREFIX + "AUTH"),
             claude_slots=max(1, slots),
             live_api_key=env.get("ANTHROPIC_API_KEY", ""),
             live_oauth_token=env.get("CLAUDE_CODE_OAUTH_TOKEN", ""),
@@ -115,3 +120,37 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """A copy with the given fields changed; None values are ignored (an option not given)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_CHILD_VARIABLES = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR", "TMP", "TEMP",
+    "PYTHONPATH", "VIRTUAL_ENV", "LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+    "all_proxy", "no_proxy",
+})
+_CHILD_PREFIXES = ("LC_", "XDG_", "PIP_", "npm_config_", "NPM_CONFIG_")
+
+
+def child_environment(extra: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+                      ) -> dict[str, str]:
+    """The environment of a process the harness starts: the machine's basics (path, home, locale, CA bundles,
+    proxies and package-index settings for installs) from the harness's own, and ``extra``. Nothing else passes:
+    the user's real keys (``ANTHROPIC_API_KEY``, ``CLAUDE_CODE_OAUTH_TOKEN``) and this harness's settings never
+    reach a gateway, the shim or the reference upstream; a child that needs a credential is given it in ``extra``."""
+    env = os.environ if environ is None else environ
+    kept = {k: v for k, v in env.items() if k in _CHILD_VARIABLES or k.startswith(_CHILD_PREFIXES)}
+    return {**kept, **(extra or {})}
+
+
+def auth_headers(text: str, where: str) -> tuple[tuple[str, str], ...]:
+    """``HEADER: VALUE`` lines (an ``--auth-file``, ``EGRESS_CONFORMANCE_AUTH``) as header pairs; blank lines and
+    ``#`` comments skipped; a line without a header name raises InputError naming ``where`` (never the value)."""
+    headers = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip() or " " in name.strip():
+            raise InputError(f"{where}, line {number}: expected 'HEADER: VALUE'")
+        headers.append((name.strip(), value.strip()))
+    return tuple(headers)

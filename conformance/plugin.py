@@ -60,8 +60,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="'HEADER: VALUE'",
-        help="header that authenticates the client to the deployed path itself (repeatable)",
+        help="header that authenticates the client to the deployed path itself (repeatable; visible in ps: prefer "
+        "--auth-file or EGRESS_CONFORMANCE_AUTH for a real key)",
     )
+    group.addoption("--auth-file", default=None, metavar="FILE",
+                    help="headers that authenticate the client to the deployed path, one 'HEADER: VALUE' per line")
     group.addoption("--model", default=None, help="model name the checks send")
     group.addoption(
         "--upstream",
@@ -135,6 +138,16 @@ def input_problem(config: pytest.Config) -> str | None:
     if config.getoption("upstream") == "live" and config.getoption("upstream_url"):
         return ("--upstream=live is the real api.anthropic.com; --upstream-url names a reference upstream: "
                 "give one or the other")
+    from ._settings import auth_headers
+
+    try:
+        auth_headers("\n".join(config.getoption("auth")), "--auth")
+        if config.getoption("auth_file"):
+            auth_headers(Path(config.getoption("auth_file")).read_text(), config.getoption("auth_file"))
+    except OSError as exc:
+        return f"--auth-file {config.getoption('auth_file')}: {exc.strerror or exc}"
+    except InputError as exc:
+        return str(exc)
     if config.getoption("recordings"):
         from ._cassettes import CassetteError, load_directory
 
@@ -168,13 +181,18 @@ def input_problem(config: pytest.Config) -> str | None:
 
 
 def _options(config: pytest.Config) -> SessionOptions:
+    from ._redact import register_secret
     from ._session import SessionOptions
+    from ._settings import auth_headers
     from .paths import split_targets
 
-    headers = []
-    for item in config.getoption("auth"):
-        name, _, value = item.partition(":")
-        headers.append((name.strip(), value.strip()))
+    settings = config.stash[_SETTINGS_KEY]
+    headers = list(auth_headers("\n".join(config.getoption("auth")), "--auth"))
+    if config.getoption("auth_file"):
+        headers += auth_headers(Path(config.getoption("auth_file")).read_text(), config.getoption("auth_file"))
+    headers += settings.proxy_auth
+    for _, value in headers:  # a gateway key may look like anything: redacted by value
+        register_secret(value.split(" ", 1)[-1])
     without = frozenset(w for value in config.getoption("without") for w in value.split(",") if w)
     options = SessionOptions(
         targets=split_targets(config.getoption("target")) or ["direct"],

@@ -66,3 +66,31 @@ def test_registered_and_header_secrets_are_redacted():
     )
     assert all("SENTINEL" not in v for _, v in headers)
     assert headers[2] == ("x-other", "visible")
+
+
+def test_redaction_gaps_of_the_second_review_are_closed():
+    """
+    A key split across two chunks, written with \\u002d or %2D dashes, a registered secret base64-encoded (at any
+    alignment, inside Basic auth) or JSON-escaped, and cookie values: none reaches an output.
+    """
+    import base64
+    import json
+
+    from conformance._redact import redact_any, redact_pieces
+
+    key = "sk-ant-api03-SENTINELsplit000000000000000000AA"
+    pieces = redact_pieces(['data: {"k":"' + key[:10], key[10:30], key[30:] + '"}'])
+    assert len(pieces) == 3 and "SENTINEL" not in "".join(pieces) and "sk-ant-api" in pieces[0]
+    assert "SENTINEL" not in "".join(redact_any(["x" + key[:25], key[25:]]))
+    for escaped in ("sk\\u002dant\\u002doat01\\u002dSENTINELesc0000000000", "sk%2Dant%2Dapi03%2DSENTINELpct000000"):
+        assert "SENTINEL" not in redact(escaped) and "…" in redact(escaped)
+    register_secret("gateway-SENTINEL-b64-987654321")
+    for prefix in (b"", b"u:", b"ab:", b"abc:"):
+        encoded = base64.b64encode(prefix + b"gateway-SENTINEL-b64-987654321").decode()
+        red = redact(encoded)
+        assert "[secret]…" in red and len(red) < len(encoded) - 12, (prefix, red)
+    register_secret('quote"and\\back-SENTINEL-123')
+    assert "SENTINEL" not in redact(json.dumps({"k": 'quote"and\\back-SENTINEL-123'}))
+    assert redact("Cookie: session=SENTINELcookie; theme=dark") == "Cookie: session=…; theme=…"
+    assert redact_any([["Set-Cookie", "sid=SENTINEL2; Path=/"]]) == [["Set-Cookie", "sid=…; Path=…"]]
+    assert redact_headers([("cookie", "a=SENTINEL3")]) == [("cookie", "a=…")]

@@ -208,12 +208,15 @@ def test_sentinel_credentials_never_reach_any_output(tmp_path):
     """
     api = "sk-ant-api03-SENTINELapi0000000000000000000000000000000000000000000000"
     oauth = "sk-ant-oat01-SENTINELoat0000000000000000000000000000000000000000000000"
-    proxy_key = "sk-SENTINELproxy00000000000000"
+    proxy_key = "gwkey-SENTINELproxy00000000000000"  # no known prefix: redacted because it was given as a key
     master = "sk-SENTINELmaster0000000000000"
     upstream = subprocess.Popen([sys.executable, "-m", "conformance.upstream", "--port", "0", "--api-key", api,
                                  "--oauth-token", oauth], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     env = {"EGRESS_CONFORMANCE_API_KEY": api, "EGRESS_CONFORMANCE_OAUTH_TOKEN": oauth,
            "EGRESS_CONFORMANCE_LITELLM_MASTER_KEY": master}
+    (tmp_path / "secret").mkdir()
+    auth_file = tmp_path / "secret" / "gateway-auth"  # the gateway key never on a command line (ps shows those)
+    auth_file.write_text(f"# the gateway's own key\nx-litellm-api-key: {proxy_key}\n")
     # The two runs are independent processes and only their outputs are judged: side by side halves the time.
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         matrix_run = pool.submit(_pytest, tmp_path / "matrix", "--target=direct,litellm[key=server-oauth]", "-rA",
@@ -224,13 +227,13 @@ def test_sentinel_credentials_never_reach_any_output(tmp_path):
             with FaultProxy(upstream_url, "leak-proxy-key", "oauth-to-x-api-key") as gateway:
                 gw_process, gw_document = _pytest(
                     tmp_path / "gw", "--target=gw", f"--base-url={gateway.base_url}",
-                    f"--upstream-url={upstream_url}", f"--auth=x-litellm-api-key: {proxy_key}", "-rA", env=env)
+                    f"--upstream-url={upstream_url}", f"--auth-file={auth_file}", "-rA", env=env)
         finally:
             upstream.terminate()
             upstream.wait(10)
         matrix_process, matrix_document = matrix_run.result()
     assert gw_document["results"] and matrix_document["results"], matrix_process.stdout[-2000:]
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.parent.name != "secret"]
     assert {p.name for p in files} >= {"results.json", "findings.md", "matrix.html", "junit.xml"}
     outputs = gw_process.stdout + gw_process.stderr + matrix_process.stdout + matrix_process.stderr
     outputs += "".join(p.read_text() for p in files)

@@ -23,6 +23,7 @@ import httpx
 
 from .. import _reaper
 from .._exceptions import PathError
+from .._settings import child_environment
 from ._base import Connection, EgressPath
 
 
@@ -47,10 +48,11 @@ class ManagedProcess:
         self, name: str, argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None,
         work_dir: Path | None = None,
     ) -> None:
-        """``work_dir``: a folder of this process's own files (its config, temp files), removed when it stops."""
+        """``env``: what the process needs beyond the machine's basics (``child_environment``: it never inherits the
+        user's keys); ``work_dir``: a folder of its own files (its config, temp files), removed when it stops."""
         self.name = name
         self.argv = argv
-        self.env = env
+        self.env = child_environment(env)
         self.cwd = cwd
         self.work_dir = work_dir
         self.log_path = Path(tempfile.mkstemp(prefix=f"egress-{name}-", suffix=".log")[1])

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .._exceptions import ToolMissing
+from .._settings import child_environment
 
 SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 
@@ -52,7 +53,7 @@ def _apt_install(packages: list[str], binaries: list[str], say: Callable[[str], 
         say(f"note: {', '.join(missing)} not installed and not root: those targets will be unsupported")
         return
     say(f"installing {', '.join(missing)} (apt-get)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    env = child_environment({"DEBIAN_FRONTEND": "noninteractive"})
     # Packages start their own service on install; the harness runs its own instances, so keep them from starting.
     policy = Path("/usr/sbin/policy-rc.d")
     wrote_policy = not policy.exists()

@@ -12,7 +12,6 @@ variants in ``fixtures/envoy/prod/`` (``python -m conformance envoy-prod`` write
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import ssl
@@ -99,7 +98,7 @@ class EnvoyPath(EgressPath):
         self.process = ManagedProcess(
             self.name,
             [binary, "-c", str(self.config_path), "--concurrency", "1", "--disable-hot-restart", "--log-level", "warn"],
-            env={**os.environ, "ENVOY_NO_TELEMETRY": "1"}, work_dir=self.config_path.parent,
+            env={"ENVOY_NO_TELEMETRY": "1"}, work_dir=self.config_path.parent,
         )
         self.process.start()
         ready = self.process.wait_ready(self._ready, timeout=20)

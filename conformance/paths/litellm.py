@@ -14,7 +14,6 @@ Target options (``litellm[key=…,retries=…]``):
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
@@ -117,8 +116,8 @@ class LiteLLMPath(EgressPath):
         self.usage_log = work / "usage.jsonl"
         credentials = upstream.credentials
         server_key = {"server": credentials.api_key, "server-oauth": credentials.oauth_token}.get(self.key, "")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "LITELLM_"))}
-        env.update(OFFLINE_ENV, EGRESS_USAGE_LOG=str(self.usage_log), LITELLM_MASTER_KEY=self.master_key,
+        env = dict(OFFLINE_ENV)  # on top of the machine's basics only (ManagedProcess): no key of the user's
+        env.update(EGRESS_USAGE_LOG=str(self.usage_log), LITELLM_MASTER_KEY=self.master_key,
                    ANTHROPIC_API_BASE=upstream.base_url, ANTHROPIC_BASE_URL=upstream.base_url,
                    ANTHROPIC_API_KEY=server_key, HOME=str(work))
         self.process = ManagedProcess(

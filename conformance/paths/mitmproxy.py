@@ -11,7 +11,6 @@ reference upstream with an addon (``fixtures/mitmproxy/route_to_upstream.py``); 
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import tempfile
@@ -93,7 +92,7 @@ class MitmproxyPath(GatewayProcess):
                         CA_PEM=upstream.ca_pem)
         (confdir / "config.yaml").write_text(_DEFAULT_LINES.sub("", config) if self.defaults else config)
         self.ca_pem = str(confdir / "mitmproxy-ca-cert.pem")
-        env = {**os.environ, "EGRESS_UPSTREAM_ADDRESS": f"{upstream.tls_host}:{upstream.tls_port}"}
+        env = {"EGRESS_UPSTREAM_ADDRESS": f"{upstream.tls_host}:{upstream.tls_port}"}
         self.launch([str(venv / "bin" / "mitmdump"), "--set", f"confdir={confdir}", "-s",
                      str(MITMPROXY_DIR / "route_to_upstream.py")], env=env, timeout=30,
                     ready=lambda: Path(self.ca_pem or "").exists(), work_dir=confdir,

@@ -21,16 +21,18 @@ import time
 from pathlib import Path
 
 from .. import _reaper
+from .._settings import child_environment
 from ._config import UpstreamConfig
 
 START_TIMEOUT_S = 30.0
 
 
 def _child_env() -> dict[str, str]:
-    """The harness's environment, with this package importable however the harness itself found it."""
+    """The machine's basics (no key of the user's: its own credentials come on stdin), with this package importable
+    however the harness itself found it."""
     package_root = str(Path(__file__).resolve().parents[2])
     path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
+    return child_environment({"PYTHONPATH": package_root + (os.pathsep + path if path else "")})
 
 
 class UpstreamProcess:
