@@ -20,7 +20,9 @@ from conformance._sse import decode_timed  # noqa: E402
 from conformance.paths.shim import start_shim  # noqa: E402
 from conformance.upstream import DEFAULT_API_KEY, ReferenceUpstream, make_directive  # noqa: E402
 
-HEADERS = {"x-api-key": DEFAULT_API_KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+# identity: the reference upstream compresses for clients that ask, and per-event times are read from raw chunks.
+HEADERS = {"x-api-key": DEFAULT_API_KEY, "anthropic-version": "2023-06-01", "content-type": "application/json",
+           "accept-encoding": "identity"}
 
 
 def _body(stream: bool, **directive: object) -> dict:
