@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def local_matrix() -> str:
     """The local matrix of ``conformance/pins.toml``."""
-    from conformance._settings import load_pins
+    from conformance.core._settings import load_pins
 
     return ",".join(load_pins().local_matrix)
 

@@ -16,7 +16,7 @@ import time
 import httpx
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from conformance._sse import decode_timed  # noqa: E402
+from conformance.core._sse import decode_timed  # noqa: E402
 from conformance.paths.shim import start_shim  # noqa: E402
 from conformance.upstream import DEFAULT_API_KEY, ReferenceUpstream, make_directive  # noqa: E402
 

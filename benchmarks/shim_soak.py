@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import aiohttp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from conformance._sse import decode_events, decode_timed  # noqa: E402
+from conformance.core._sse import decode_events, decode_timed  # noqa: E402
 from conformance.paths._process import proc_status_mb  # noqa: E402
 from conformance.paths.shim import start_shim  # noqa: E402
 from conformance.upstream import DEFAULT_API_KEY, make_directive  # noqa: E402

@@ -18,7 +18,7 @@ import time
 import aiohttp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from conformance._sse import decode_events  # noqa: E402
+from conformance.core._sse import decode_events  # noqa: E402
 from conformance.upstream import DEFAULT_API_KEY  # noqa: E402
 
 HEADERS = {"x-api-key": DEFAULT_API_KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}

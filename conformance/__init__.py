@@ -6,8 +6,8 @@ and the pytest plugin stay light.
 
 from typing import TYPE_CHECKING, Any
 
-from ._redact import redact, register_secret
-from ._sse import SseDecoder, SseEvent, decode_events, encode_event
+from .core._redact import redact, register_secret
+from .core._sse import SseDecoder, SseEvent, decode_events, encode_event
 
 if TYPE_CHECKING:
     from .upstream import ReferenceUpstream, UpstreamConfig, UpstreamJournal

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._exceptions import InputError
-from ._expectations import Expectation, classify
-from ._redact import redact
-from ._settings import Settings
-from ._verdict import Verdict
+from .core._exceptions import InputError
+from .core._redact import redact
+from .core._settings import Settings
+from .core._verdict import Verdict
+from .results._expectations import Expectation, classify
 
 if TYPE_CHECKING:
-    from ._session import ChecklistSession, SessionOptions
+    from .run._session import ChecklistSession, SessionOptions
 
 _SESSION_KEY = pytest.StashKey["ChecklistSession"]()
 _SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -111,7 +111,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_check(id): a checklist item (set by the egress-conformance plugin)")
-    from . import _reaper
+    from .core import _reaper
 
     _reaper.install()  # here, on the main thread: the first child may start from a target's start-up thread
     try:
@@ -132,13 +132,13 @@ def input_problem(config: pytest.Config) -> str | None:
 
     Checked before anything starts: a run of minutes must not end in a traceback about a file it could have read
     first."""
-    from ._expectations import load as load_expectations
     from .paths import split_targets
+    from .results._expectations import load as load_expectations
 
     if config.getoption("upstream") == "live" and config.getoption("upstream_url"):
         return ("--upstream=live is the real api.anthropic.com; --upstream-url names a reference upstream: "
                 "give one or the other")
-    from ._settings import auth_headers
+    from .core._settings import auth_headers
 
     try:
         auth_headers("\n".join(config.getoption("auth")), "--auth")
@@ -149,7 +149,7 @@ def input_problem(config: pytest.Config) -> str | None:
     except InputError as exc:
         return str(exc)
     if config.getoption("recordings"):
-        from ._cassettes import CassetteError, load_directory
+        from .core._cassettes import CassetteError, load_directory
 
         if config.getoption("upstream_url") or config.getoption("upstream") == "live":
             return "--recordings needs the harness's own reference upstream (no --upstream-url, not live)"
@@ -181,10 +181,10 @@ def input_problem(config: pytest.Config) -> str | None:
 
 
 def _options(config: pytest.Config) -> SessionOptions:
-    from ._redact import register_secret
-    from ._session import SessionOptions
-    from ._settings import auth_headers
+    from .core._redact import register_secret
+    from .core._settings import auth_headers
     from .paths import split_targets
+    from .run._session import SessionOptions
 
     settings = config.stash[_SETTINGS_KEY]
     headers = list(auth_headers("\n".join(config.getoption("auth")), "--auth"))
@@ -253,9 +253,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # grows with the matrix (a 120 s bound cut the 19-target set-up on a slower CI machine). Every item may also
     # wait for its own check to its longest (its bound, stretched by shared queues): checks run in the background
     # in the order items ask for them, so by the time an item asks, its check has started.
-    from ._engine import QUEUE_STRETCH
-    from ._schedule import start_bound
     from .checks import REGISTRY
+    from .run._engine import QUEUE_STRETCH
+    from .run._schedule import start_bound
 
     check_timeout = session.config.getoption("check_timeout")
     extra = {id(checklist_items[0]): start_bound(selected, check_timeout)}
@@ -275,7 +275,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
     """The started checklist session (upstream and targets); stopped at the end of the run, whatever happens."""
-    from ._session import ChecklistSession
+    from .run._session import ChecklistSession
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
 
     def say(line: str) -> None:
@@ -288,7 +288,7 @@ def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
         session.start(request.config.stash.get(_SELECTED_KEY, None))
         yield session
         if request.config.getoption("perf"):
-            from ._expectations import cost_breaches
+            from .results._expectations import cost_breaches
 
             session.measure_performance()
             breaches = cost_breaches({"performance": session.performance},
@@ -306,10 +306,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     session = config.stash.get(_SESSION_KEY, None)
     if session is None:
         return
-    from ._expectations import compare
-    from ._expectations import update as update_expectations
-    from ._results import matrix_lines, results_document, write_results
     from .report import load_spike, write_reports
+    from .results._document import matrix_lines, results_document, write_results
+    from .results._expectations import compare
+    from .results._expectations import update as update_expectations
 
     settings = config.stash[_SETTINGS_KEY]
     session.harvest()

@@ -16,10 +16,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from conformance._background import BackgroundServer
-from conformance._encoding import ContentDecoder, decode_body
-from conformance._sse import SseDecoder, encode_event
-from conformance._wire import HOP_BY_HOP
+from conformance.core._background import BackgroundServer
+from conformance.core._encoding import ContentDecoder, decode_body
+from conformance.core._sse import SseDecoder, encode_event
+from conformance.core._wire import HOP_BY_HOP
 
 from .faults import (
     BENIGN,

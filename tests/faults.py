@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from conformance._sse import compact_json
+from conformance.core._sse import compact_json
 
 FAULTS = {
     "wrap-errors": "re-wrap an upstream error as LiteLLM did: {error:{message:<escaped JSON>,type:None,…}}",

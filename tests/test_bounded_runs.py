@@ -19,15 +19,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conformance._claude_code import installed_claude_code
-from conformance._client import Exchange
-from conformance._engine import run_check
-from conformance._exceptions import HarnessError
-from conformance._results import load_schema
-from conformance._settings import Settings
-from conformance._threads import parallel
 from conformance.checks._context import PathLiveness, TargetRun
+from conformance.clients._claude_code import installed_claude_code
+from conformance.core._exceptions import HarnessError
+from conformance.core._http import Exchange
+from conformance.core._settings import Settings
+from conformance.core._threads import parallel
 from conformance.paths import EgressPath, PathError
+from conformance.results._document import load_schema
+from conformance.run._engine import run_check
 
 from ._helpers import child_pids, process_alive
 from .test_envoy import _envoy_pids
@@ -232,8 +232,8 @@ def test_time_queued_for_a_shared_resource_does_not_count_against_a_checks_bound
     """
     from dataclasses import replace
 
-    from conformance._verdict import Verdict
     from conformance.checks._registry import REGISTRY
+    from conformance.core._verdict import Verdict
 
     def queued_then_works(ctx):
         with ctx.bound_paused():
@@ -256,7 +256,7 @@ def test_time_queued_for_a_shared_resource_does_not_count_against_a_checks_bound
     assert queued.verdict is Verdict.PASS
     # The queue is recorded apart, so a stability run judges "near its bound" on the time that counted.
     assert 1400 <= queued.queued_ms <= 1700 and queued.duration_ms - queued.queued_ms < 1000
-    from conformance._stability import near_bound
+    from conformance.run._stability import near_bound
 
     waited = {"check": "c", "target": "t", "duration_ms": 100_000, "queued_ms": 90_000, "bound_s": 120}
     assert near_bound([{"results": [waited]}], 60.0) == []
@@ -274,8 +274,8 @@ def test_the_set_up_safety_net_grows_with_the_matrix():
     start-up, then every timing check): with 19 targets that outgrew 120 s on CI, so the first item is given the
     longest the set-up can take, which grows with the number of timing checks selected.
     """
-    from conformance._schedule import START_UP_S, start_bound
     from conformance.checks._registry import REGISTRY
+    from conformance.run._schedule import START_UP_S, start_bound
 
     timing = [c for c in REGISTRY if REGISTRY[c].timing]
     one = start_bound({(c, "direct") for c in timing}, 60.0)
@@ -293,9 +293,9 @@ def test_slow_checks_run_a_few_at_a_time_in_the_order_asked_each_bound_from_its_
     """
     from dataclasses import replace
 
-    from conformance._schedule import CheckScheduler
-    from conformance._verdict import Verdict
     from conformance.checks import _registry
+    from conformance.core._verdict import Verdict
+    from conformance.run._schedule import CheckScheduler
 
     running, most, started = [0], [0], []
     lock = threading.Lock()

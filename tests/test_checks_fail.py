@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from conformance._client import HarnessClient
-from conformance._engine import CheckResult, run_check
-from conformance._observer import UpstreamObserver
-from conformance._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
-from conformance._verdict import Verdict
 from conformance.checks import REGISTRY, TargetRun
+from conformance.clients._observer import UpstreamObserver
+from conformance.core._http import HarnessClient
+from conformance.core._verdict import Verdict
 from conformance.paths import ALL_FEATURES, Connection, Credentials, EgressPath
+from conformance.paths._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
+from conformance.results._result import CheckResult
+from conformance.run._engine import run_check
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamConfig, UpstreamProcess
 from conformance.upstream._tls import LocalCA
 

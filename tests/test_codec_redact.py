@@ -4,8 +4,8 @@ The SSE codec on raw bytes, JSON shapes, and credential redaction.
 
 from __future__ import annotations
 
-from conformance._redact import redact, redact_headers, register_secret
-from conformance._sse import SseDecoder, decode_events, encode_event
+from conformance.core._redact import redact, redact_headers, register_secret
+from conformance.core._sse import SseDecoder, decode_events, encode_event
 
 OAUTH = "sk-ant-oat01-SENTINELoauthTOKEN0123456789abcdefABCDEF_-xyz"
 API = "sk-ant-api03-SENTINELapiKEY0123456789abcdefABCDEF_-xyz"
@@ -76,7 +76,7 @@ def test_redaction_gaps_of_the_second_review_are_closed():
     import base64
     import json
 
-    from conformance._redact import redact_any, redact_pieces
+    from conformance.core._redact import redact_any, redact_pieces
 
     key = "sk-ant-api03-SENTINELsplit000000000000000000AA"
     pieces = redact_pieces(['data: {"k":"' + key[:10], key[10:30], key[30:] + '"}'])

@@ -10,8 +10,9 @@ import shutil
 
 import pytest
 
-from conformance._claude_code import installed_claude_code
-from conformance._contract import (
+from conformance.checks import REGISTRY
+from conformance.clients._claude_code import installed_claude_code
+from conformance.clients._contract import (
     NOT_APPLICABLE,
     ContractProbeError,
     load_contract,
@@ -19,9 +20,8 @@ from conformance._contract import (
     served_protocol,
     unmapped_sections,
 )
-from conformance._exceptions import PathError
-from conformance._settings import Settings
-from conformance.checks import REGISTRY
+from conformance.core._exceptions import PathError
+from conformance.core._settings import Settings
 
 
 def test_every_check_the_table_names_exists():

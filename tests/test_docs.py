@@ -2,8 +2,8 @@
 docs/checks.md is generated from the registry and kept current.
 """
 
-from conformance.__main__ import DOCS, checks_markdown
 from conformance.checks import REGISTRY
+from conformance.cli._docs import DOCS, checks_markdown
 
 
 def test_checks_doc_is_current():

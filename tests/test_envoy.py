@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance._session import ChecklistSession, SessionOptions
-from conformance._verdict import Verdict
+from conformance.core._verdict import Verdict
 from conformance.paths import PathError, resolve_target
-from conformance.paths.envoy import PROD_DIR, PROD_LISTEN_PORTS, envoy_binary, production_config
+from conformance.paths.envoy import TEMPLATES, envoy_binary
+from conformance.run._session import ChecklistSession, SessionOptions
 
 from ._helpers import child_pids, process_alive
 
@@ -37,13 +37,13 @@ def _envoy_pids(parent: int) -> set[int]:
 
 
 @needs_envoy
-@pytest.mark.parametrize("mode", sorted(PROD_LISTEN_PORTS))
+@pytest.mark.parametrize("mode", sorted(TEMPLATES.prod_listen_ports))
 def test_production_config_validates_and_is_current(mode):
     """
     Each mode's production variant is what the template renders, and `envoy --mode validate` accepts it.
     """
-    committed = PROD_DIR / f"{mode}.yaml"
-    assert committed.read_text() == production_config(mode), "run: python -m conformance envoy-prod"
+    committed = TEMPLATES.folder / "prod" / f"{mode}.yaml"
+    assert committed.read_text() == TEMPLATES.production(mode), "run: python -m conformance envoy-prod"
     assert ENVOY is not None
     result = subprocess.run(
         [ENVOY, "--mode", "validate", "-c", str(committed)], capture_output=True, text=True, timeout=60

@@ -4,7 +4,7 @@ Evidence that fits: a pass keeps what was compared without bodies, a failure kee
 
 from __future__ import annotations
 
-from conformance._evidence import body_excerpt, body_text, pool_bodies, trim, trim_findings
+from conformance.core._evidence import body_excerpt, body_text, pool_bodies, trim, trim_findings
 from conformance.report._markdown import findings_markdown
 
 RECORD = {"request": {"method": "POST", "url": "u", "headers": [["x-api-key", "k"]], "body": "x" * 500, "bytes": 500,

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from conformance import _expectations as expectations
-from conformance._contract import load_contract
-from conformance._exceptions import InputError
-from conformance._fixtures import FIXTURES_DIR
-from conformance._results import write_results
 from conformance.checks import REGISTRY
+from conformance.clients._contract import load_contract
+from conformance.core._exceptions import InputError
+from conformance.core._fixtures import FIXTURES_DIR
 from conformance.report import load_spike, write_reports
 from conformance.report._decision import BLOCKED, CAVEATS, NO, OPEN, UNDECIDED, WORKS, YES, Decision
+from conformance.results import _expectations as expectations
+from conformance.results._document import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 TEAM = ROOT / "tests" / "questions" / "team-spike.yaml"

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance._exceptions import ToolMissing
-from conformance._settings import Settings
+from conformance.core._exceptions import ToolMissing
+from conformance.core._settings import Settings
 from conformance.paths import Credentials, UpstreamSide, haproxy, mitmproxy, nginx, portkey, squid
 from conformance.paths._system import system_binary
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream
@@ -52,8 +52,8 @@ def test_production_configs_pass_the_tools_own_checker(tmp_path, module, name, p
     """
     binary = _binary(name, package)
     template = file.rsplit(".", 1)[0]
-    committed = (module.PROD_DIR / file).read_text()
-    assert committed == module.production_config(template), "run python -m conformance prod-configs"
+    committed = (module.TEMPLATES.folder / "prod" / file).read_text()
+    assert committed == module.TEMPLATES.production(template), "run python -m conformance prod-configs"
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare for a private /etc/hosts")
     hosts = tmp_path / "hosts"

@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conformance._session import ChecklistSession, SessionOptions
-from conformance._settings import Settings, load_pins
-from conformance._verdict import Verdict
 from conformance.checks import REGISTRY
+from conformance.core._settings import Settings, load_pins
+from conformance.core._verdict import Verdict
 from conformance.paths import PathError, resolve_target
 from conformance.paths.litellm import ensure_release, is_installed
+from conformance.run._session import ChecklistSession, SessionOptions
 
 # One release from 2026 H1 and the newest the package index serves (its proxy extra does not resolve here);
 # the tests session installs them before pytest starts (conformance/pins.toml, litellm_test_releases).
@@ -98,11 +98,11 @@ def test_accounting_fails_when_litellms_callback_sees_no_cache_fields(session_up
     callback records no cache figures, and accounting.cache-tokens-recorded fails against the usage the upstream
     sent (the matrix shows the same LiteLLM straight on the upstream passing it).
     """
-    from conformance._client import HarnessClient
-    from conformance._engine import run_check
-    from conformance._observer import UpstreamObserver
     from conformance.checks import TargetRun
+    from conformance.clients._observer import UpstreamObserver
+    from conformance.core._http import HarnessClient
     from conformance.paths import Credentials, UpstreamSide
+    from conformance.run._engine import run_check
     from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
 
     from .faultproxy import FaultProxy

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
+from conformance.paths._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
 from conformance.upstream import ReferenceUpstream, UpstreamConfig
 
 ROOT = Path(__file__).resolve().parents[1]

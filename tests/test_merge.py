@@ -10,8 +10,9 @@ from pathlib import Path
 
 import jsonschema
 
-from conformance._merge import merge_documents, merge_main
-from conformance._results import load_schema, write_results
+from conformance.cli import main as cli
+from conformance.results._document import load_schema, write_results
+from conformance.results._merge import merge_documents
 
 SPIKE = Path(__file__).resolve().parents[1] / "reports" / "spike-3" / "results.json"
 
@@ -48,7 +49,8 @@ def test_a_failed_or_missing_job_fails_the_gate(tmp_path, capsys):
     A job whose results file is missing is named with its error; its targets are not run; the gate says fail.
     """
     first, _, targets = _split(tmp_path)
-    code = merge_main([first, tmp_path / "job-9" / "results.json"], tmp_path / "merged", targets, None)
+    code = cli(["merge", str(first), str(tmp_path / "job-9" / "results.json"), "--out", str(tmp_path / "merged"),
+                "--targets", ",".join(targets)])
     said = capsys.readouterr().out
     assert code == 1
     assert "job-9" in said and '"gate": "fail"' in said and "not run:" in said
@@ -62,5 +64,5 @@ def test_no_readable_job_is_one_line(tmp_path, capsys):
     With nothing readable the merge stops with one line, exit 2.
     """
     (tmp_path / "bad.json").write_text("{not json")
-    assert merge_main([tmp_path / "bad.json"], tmp_path / "merged", None, None) == 2
+    assert cli(["merge", str(tmp_path / "bad.json"), "--out", str(tmp_path / "merged")]) == 2
     assert capsys.readouterr().out.strip().startswith("error: no readable results")

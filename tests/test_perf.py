@@ -8,13 +8,13 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from conformance._client import HarnessClient
-from conformance._observer import UpstreamObserver
-from conformance._perf import PerfConfig, measure
-from conformance._results import load_schema
 from conformance.checks import TargetRun
+from conformance.clients._observer import UpstreamObserver
+from conformance.core._http import HarnessClient
 from conformance.paths import Credentials, EgressPath
 from conformance.report._performance import performance_markdown, performance_svg
+from conformance.results._document import load_schema
+from conformance.run._perf import PerfConfig, measure
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamProcess
 
 from ._helpers import upstream_process
@@ -79,8 +79,8 @@ def test_cost_bounds_and_overhead_growth_are_regressions(tmp_path):
     A figure over its bound in the expectations file is a cost regression (and one bounded but not measured too);
     in the gate, a candidate whose added latency grew past 1.5x its baseline's (beyond the noise floor) fails.
     """
-    from conformance._diff import overhead_growth
-    from conformance._expectations import cost_breaches
+    from conformance.results._diff import overhead_growth
+    from conformance.results._expectations import cost_breaches
 
     (tmp_path / "gw.yaml").write_text("target: gw\nexpectations: []\nperformance:\n  added_latency_ms.p50: 5\n"
                                       "  added_event_gap_ms.p99: 20\n")
@@ -104,8 +104,8 @@ def test_a_paths_memory_is_that_of_all_its_processes():
     import os
     from types import SimpleNamespace
 
-    from conformance._perf import _rss_mb
     from conformance.paths.shim import ShimPath
+    from conformance.run._perf import _rss_mb
 
     shim = ShimPath(name="shim-front", litellm=SimpleNamespace(pids=lambda: [101]),  # type: ignore[arg-type]
                     shims=[SimpleNamespace(process=SimpleNamespace(pid=202)),  # type: ignore[list-item]

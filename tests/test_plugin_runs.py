@@ -14,13 +14,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conformance._client import HarnessClient
-from conformance._engine import run_check
-from conformance._observer import UpstreamObserver
-from conformance._results import load_schema
-from conformance._verdict import Verdict
 from conformance.checks import REGISTRY, TargetRun
+from conformance.clients._observer import UpstreamObserver
+from conformance.core._http import HarnessClient
+from conformance.core._verdict import Verdict
 from conformance.paths import Credentials, EgressPath
+from conformance.results._document import load_schema
+from conformance.run._engine import run_check
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
 
 from .faultproxy import FaultProxy

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance._client import HarnessClient
-from conformance._engine import run_check
-from conformance._fixtures import RECORDINGS_DIR
-from conformance._observer import UpstreamObserver
-from conformance._verdict import Verdict
 from conformance.checks import REGISTRY, TargetRun
+from conformance.clients._observer import UpstreamObserver
+from conformance.core._fixtures import RECORDINGS_DIR
+from conformance.core._http import HarnessClient
+from conformance.core._verdict import Verdict
 from conformance.paths import ALL_FEATURES, Credentials, EgressPath
+from conformance.run._engine import run_check
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
 
 from .faultproxy import FaultProxy

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import _expectations as expectations
-from conformance._diff import diff_runs, gate
 from conformance.report import write_reports
+from conformance.results import _expectations as expectations
+from conformance.results._diff import diff_runs, gate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import _sandbox
-from conformance._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
+from conformance.paths import _sandbox
+from conformance.paths._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
@@ -96,7 +96,7 @@ def test_an_interrupted_run_leaves_no_namespace_behind(how):
     A process holding a sandbox that gets SIGTERM or Ctrl-C removes its namespaces and /etc/netns entry on the way
     out (the reaper), as a checklist run does.
     """
-    code = ("import time, conformance._reaper as r; from conformance._sandbox import AgentSandbox; "
+    code = ("import time, conformance.core._reaper as r; from conformance.paths._sandbox import AgentSandbox; "
             "r.install(); "
             "s = AgentSandbox().create(); print(s.agent, flush=True); time.sleep(60)")
     # SIGINT as a terminal gives it (a background job of a non-interactive shell would hand it down ignored).

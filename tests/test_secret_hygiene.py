@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance._exceptions import InputError
-from conformance._settings import Settings, auth_headers, child_environment
+from conformance.core._exceptions import InputError
+from conformance.core._settings import Settings, auth_headers, child_environment
 from conformance.paths._process import ManagedProcess
 from conformance.paths.shim import start_shim
 from conformance.upstream import UpstreamProcess

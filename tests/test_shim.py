@@ -12,17 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from conformance._background import BackgroundServer
-from conformance._client import HarnessClient
-from conformance._engine import run_check
-from conformance._observer import UpstreamObserver
-from conformance._session import ChecklistSession, SessionOptions
-from conformance._settings import Settings
-from conformance._verdict import Verdict
-from conformance._wire import merge_betas
 from conformance.checks import REGISTRY, TargetRun
+from conformance.clients._observer import UpstreamObserver
+from conformance.core._background import BackgroundServer
+from conformance.core._http import HarnessClient
+from conformance.core._settings import Settings
+from conformance.core._verdict import Verdict
+from conformance.core._wire import merge_betas
 from conformance.paths import Credentials, EgressPath
 from conformance.paths.litellm import is_installed
+from conformance.run._engine import run_check
+from conformance.run._session import ChecklistSession, SessionOptions
 from conformance.shim import ShimApp, ShimConfig, restore_error, translate_auth
 from conformance.shim._edge import EdgeRunner, EdgeState
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, OAUTH_BETA, UpstreamConfig

@@ -9,7 +9,7 @@ import copy
 
 import pytest
 
-from conformance._sse import assemble_message, decode_events
+from conformance.core._sse import assemble_message, decode_events
 
 from ._helpers import api_headers, message_body, new_cid, post
 

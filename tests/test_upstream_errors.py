@@ -10,9 +10,9 @@ import httpx
 import jsonschema
 import pytest
 
-from conformance._errors import CATALOGUE
-from conformance._exceptions import ScenarioError
-from conformance._fixtures import SCHEMAS_DIR
+from conformance.core._errors import CATALOGUE
+from conformance.core._exceptions import ScenarioError
+from conformance.core._fixtures import SCHEMAS_DIR
 from conformance.upstream import make_directive
 
 from ._helpers import api_headers, message_body, new_cid, post

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance._sse import decode_events
+from conformance.core._sse import decode_events
 from conformance.upstream import _replay
 from conformance.upstream._directive import make_directive
 from conformance.upstream._thinking import sign

@@ -9,7 +9,7 @@ import copy
 import jsonschema
 import pytest
 
-from conformance._sse import decode_events
+from conformance.core._sse import decode_events
 
 from ._helpers import message_body, new_cid, post
 

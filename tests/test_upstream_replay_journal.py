@@ -160,7 +160,7 @@ def test_upstream_process_serves_journals_and_never_outlives_its_harness():
     api.anthropic.com with one journal read over HTTP; its credentials never reach its command line; it exits when
     stopped and when the harness's end of its stdin closes.
     """
-    from conformance._observer import UpstreamObserver
+    from conformance.clients._observer import UpstreamObserver
     from conformance.paths import Credentials
     from conformance.upstream import UpstreamConfig, UpstreamProcess
 

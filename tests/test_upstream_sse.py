@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from conformance._sse import PING_DATA, decode_events, decode_timed, event_names
+from conformance.core._sse import PING_DATA, decode_events, decode_timed, event_names
 
 from ._helpers import api_headers, message_body, new_cid, post
 

@@ -9,7 +9,7 @@ import re
 import threading
 from typing import Any
 
-from conformance._sse import SseDecoder
+from conformance.core._sse import SseDecoder
 
 from .faults import edit_event, edit_json_body
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .._client import Exchange, HarnessClient
-from .._evidence import body_excerpt
-from .._exceptions import CheckCancelled, ConformanceError, HarnessError, Unsupported
-from .._observer import UpstreamObserver
-from .._sandbox import AgentSandbox
-from .._settings import Settings
-from .._wire import API_BASE_URL, BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
+from ..clients._observer import UpstreamObserver
+from ..core._evidence import body_excerpt
+from ..core._exceptions import CheckCancelled, ConformanceError, HarnessError, Unsupported
+from ..core._http import Exchange, HarnessClient
+from ..core._settings import Settings
+from ..core._wire import API_BASE_URL, BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
 from ..paths import Connection, EgressPath
+from ..paths._sandbox import AgentSandbox
 from ..upstream import JournalEntry, make_directive
 from ._probes import PathLiveness, SharedProbes
 
@@ -325,7 +325,7 @@ def _digest(data: bytes) -> str:
 
 def exchange_evidence(exchange: Exchange) -> dict[str, Any]:
     """What the client sent and got: sizes and digests always; headers and body excerpts for the reports to keep
-    when the verdict needs them (``conformance._evidence`` trims them from passes)."""
+    when the verdict needs them (``conformance.core._evidence`` trims them from passes)."""
     return {
         "request": {
             "method": exchange.method,

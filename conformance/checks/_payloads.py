@@ -1,11 +1,13 @@
-"""The realistic payload: a Claude-Code-sized request from ``fixtures/requests/``, completed at run time."""
+"""Request bodies more than one check area sends: the realistic payload (a Claude-Code-sized request from
+``fixtures/requests/``, completed at run time), the cached prefix and the server-tools request."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
-from .._fixtures import FIXTURES_DIR
+from ..core._fixtures import FIXTURES_DIR
 from ..upstream import make_directive
 from ._context import CheckContext
 
@@ -36,3 +38,36 @@ def _signed_thinking(ctx: CheckContext) -> dict[str, Any] | None:
     data = exchange.json_or_none() or {}
     blocks = [b for b in data.get("content", []) if isinstance(b, dict) and b.get("type") == "thinking"]
     return blocks[0] if blocks else None
+
+
+_PREFIX = "You are a careful reviewer of egress-path conformance reports. " * 120
+
+
+def cached_body(ctx: CheckContext, nonce: str, *, stream: bool = False, ttl: str = "5m") -> dict[str, Any]:
+    """A request with breakpoints on the tools, the system prompt (ttl) and the first user turn."""
+    body = ctx.body("Summarise the prefix.", stream=stream)
+    body["tools"] = [
+        {
+            "name": "lookup",
+            "description": "Look a term up.",
+            "input_schema": {"type": "object", "properties": {"term": {"type": "string"}}},
+            "cache_control": {"type": "ephemeral"},
+        }
+    ]
+    body["system"] = [
+        {"type": "text", "text": f"[{nonce}] {_PREFIX}", "cache_control": {"type": "ephemeral", "ttl": ttl}}
+    ]
+    return body
+
+
+WEB_TOOLS = [
+    {"type": "web_search_20250305", "name": "web_search", "max_uses": 20},
+    {"type": "web_fetch_20250910", "name": "web_fetch"},
+]
+
+
+def server_tool_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> dict[str, Any]:
+    body = ctx.body("What does https://example.com/docs say today?", stream=stream, **directive)
+    body["tools"] = copy.deepcopy(WEB_TOOLS)
+    body["max_tokens"] = 1024
+    return body

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from .._client import Exchange
-from .._exceptions import CheckCancelled
+from ..core._exceptions import CheckCancelled
+from ..core._http import Exchange
 
 
 class SharedProbes:

@@ -13,12 +13,11 @@ import json
 import time
 from typing import Any
 
-from .._sse import decode_events
+from ..core._sse import decode_events
 from ._context import CheckContext
+from ._payloads import cached_body, server_tool_body
 from ._registry import check
 from ._requirements import API_CACHING, CACHE_USAGE, WIRE_DOC
-from .cache import cached_body
-from .server_tools import server_tool_body
 
 RECORD_WAIT_S = 15.0
 """How long a callback may take to write its record after the response (LiteLLM logs asynchronously)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._wire import API_KEY_HEADER, AUTHORIZATION, OAUTH_BETA
+from ..core._wire import API_KEY_HEADER, AUTHORIZATION, OAUTH_BETA
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_ERRORS, CLAUDE_CODE_GATEWAY, OAUTH, WIRE_DOC

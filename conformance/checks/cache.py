@@ -5,31 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._sse import decode_events
+from ..core._sse import decode_events
 from ._context import CheckContext
+from ._payloads import cached_body
 from ._registry import check
 from ._requirements import API_CACHING, CACHE_USAGE, FORWARD_UNCHANGED
 
 USAGE_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation")
 # Long enough for every model's minimum cacheable prefix in the reference upstream's token estimate.
-_PREFIX = "You are a careful reviewer of egress-path conformance reports. " * 120
 
-
-def cached_body(ctx: CheckContext, nonce: str, *, stream: bool = False, ttl: str = "5m") -> dict[str, Any]:
-    """A request with breakpoints on the tools, the system prompt (ttl) and the first user turn."""
-    body = ctx.body("Summarise the prefix.", stream=stream)
-    body["tools"] = [
-        {
-            "name": "lookup",
-            "description": "Look a term up.",
-            "input_schema": {"type": "object", "properties": {"term": {"type": "string"}}},
-            "cache_control": {"type": "ephemeral"},
-        }
-    ]
-    body["system"] = [
-        {"type": "text", "text": f"[{nonce}] {_PREFIX}", "cache_control": {"type": "ephemeral", "ttl": ttl}}
-    ]
-    return body
 
 
 def _usages(data: bytes, stream: bool) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._exceptions import HarnessError
-from .._redact import redact
-from .._threads import parallel
-from .._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
+from ..core._redact import redact
+from ..core._threads import parallel
+from ..core._timing import added_ms, judge_added_delay, median
 from ..upstream import make_directive
+from ._client_runs import claude_run, first_party, turn_ok
 from ._context import CheckContext
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, OAUTH, WIRE_DOC
@@ -26,65 +26,8 @@ CLAUDE_CHECK_BOUND_S = 120.0
 CLAUDE_ADDED_BOUND_MS = 25.0
 
 
-def _first_party(ctx: CheckContext) -> bool:
-    """Whether Claude Code runs through this path with no custom base URL (HTTPS_PROXY, or in a closed agent
-    sandbox): it then talks to api.anthropic.com as first party, while "direct" here needs a base URL, and its
-    retry policy differs between the two, so attempt counts are not comparable."""
-    sandboxed = ctx.run.sandbox is not None and not ctx.run.sandbox.open
-    return bool(ctx.path.connection().proxy) or sandboxed
-
-
-def _claude(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bool = False,
-            extra_env: dict[str, str | None] | None = None) -> Any:
-    """Run Claude Code once through the path (or direct); ``unsupported`` where it cannot be pointed at the path."""
-    from .._claude_code import Cancelled, installed_claude_code, run_claude
-    from .._exceptions import CheckCancelled, PathError
-
-    settings = ctx.run.settings
-    try:
-        binary = installed_claude_code(settings.claude_code_version, settings.cache_dir)
-    except PathError as exc:
-        ctx.unsupported(f"Claude Code not available: {exc}")
-    ctx.check_live()
-    connection, prefix = ctx.client_connection(direct)
-    if connection.connect_to is not None:
-        ctx.unsupported("Claude Code reaches api.anthropic.com:443 only through DNS, and there is no agent sandbox "
-                        f"here ({ctx.path.unsupported_reasons.get('sandbox', 'not made')})")
-    headers = ctx.direct_auth(kind) if direct else ctx.auth_headers(kind)
-    env: dict[str, str] = {}
-    custom = []
-    for name, value in headers:
-        if name.lower() == API_KEY_HEADER:
-            env["ANTHROPIC_API_KEY"] = value
-        elif name.lower() == AUTHORIZATION and kind == "oauth":
-            env["CLAUDE_CODE_OAUTH_TOKEN"] = value.split(" ", 1)[1]
-        elif name.lower() == AUTHORIZATION:
-            env["ANTHROPIC_AUTH_TOKEN"] = value.split(" ", 1)[1]
-        elif name.lower() != BETA_HEADER:
-            custom.append(f"{name}: {value}")
-    if custom:
-        env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(custom)
-        if not any(k in env for k in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")):
-            env["ANTHROPIC_API_KEY"] = custom[0].split(": ", 1)[1]  # the gateway key, as LiteLLM's docs set it up
-    ca_pem = getattr(ctx.path, "ca_pem", None)
-    try:
-        run = run_claude(binary, connection, {**env, **(extra_env or {})}, prompt, ca_pem=ca_pem,
-                         slots=settings.claude_slots, queued=ctx.bound_paused, prefix=prefix,
-                         should_stop=lambda: ctx.cancelled.is_set() or (not direct and
-                                                                        bool(ctx.run.liveness.dead_reason)))
-    except Cancelled as exc:
-        raise CheckCancelled(str(exc)) from None
-    ctx.check_live()  # a run killed because the path stopped answering says so, not "Claude Code failed"
-    ctx.note(f"claude_code{'_direct' if direct else ''}", {
-        "version": settings.claude_code_version, "returncode": run.returncode, "timed_out": run.timed_out,
-        "queued_s": run.queued_s, "ran_s": run.ran_s,
-        "result": redact(str(run.result.get("result", "")))[:400], "is_error": run.result.get("is_error"),
-        "stderr": redact(run.stderr[-400:])})
-    return run
-
-
 def _upstream_text(entries: list[Any]) -> str:
-    from .._sse import decode_events
+    from ..core._sse import decode_events
 
     text = ""
     for event in decode_events(entries[-1].response_body):
@@ -94,31 +37,24 @@ def _upstream_text(entries: list[Any]) -> str:
     return text
 
 
-def _turn_ok(ctx: CheckContext, run: Any, label: str) -> bool:
-    if run.timed_out and not run.result:
-        # Killed at its bound with nothing said: no behaviour was observed (a path that never answers), an error.
-        raise HarnessError(f"{label}: Claude Code got no answer through {ctx.path.name} and was stopped at its "
-                           "time bound")
-    ok = run.returncode == 0 and run.result.get("is_error") is False
-    ctx.expect(ok, f"{label}: Claude Code ended with code {run.returncode}"
-               + (" (timed out)" if run.timed_out else "") + f": {redact(str(run.result.get('result', '')))[:160]}",
-               expected="a completed turn", actual=redact(str(run.result))[:300])
-    return ok
-
-
 def _plain(ctx: CheckContext, direct: bool = False) -> tuple[str, Any]:
     """One paced plain turn per target (and one direct per run), shared by the plain-turn and streaming checks."""
 
     def make() -> tuple[str, Any]:
-        cid = ctx.new_cid()
-        return cid, _claude(ctx, f"Say hi {make_directive(cid=cid, deltas=20, interval=100)}", direct=direct)
+        return _fresh_plain(ctx, direct)
 
     return ctx.shared_direct("claude.plain", make) if direct else ctx.shared("claude.plain", make)
 
 
+def _fresh_plain(ctx: CheckContext, direct: bool) -> tuple[str, Any]:
+    """A plain paced turn of its own (not the shared one), through the path or direct."""
+    cid = ctx.new_cid()
+    return cid, claude_run(ctx, f"Say hi {make_directive(cid=cid, deltas=20, interval=100)}", direct=direct)
+
+
 def _delta_lags(ctx: CheckContext, cid: str, run: Any) -> tuple[list[float], int]:
     """Per text delta: Claude Code's stream-json arrival minus the upstream's send time (s); and deltas sent."""
-    from .._sse import decode_timed
+    from ..core._sse import decode_timed
 
     entries = ctx.journal(cid)
     if not entries:
@@ -142,7 +78,7 @@ def _delta_lags(ctx: CheckContext, cid: str, run: Any) -> tuple[list[float], int
 )
 def claude_plain_turn(ctx: CheckContext) -> None:
     cid, run = _plain(ctx)
-    if not _turn_ok(ctx, run, "plain turn"):
+    if not turn_ok(ctx, run, "plain turn"):
         return
     entries = ctx.journal(cid)
     if ctx.expect(bool(entries), "the upstream received no request from Claude Code"):
@@ -167,27 +103,44 @@ def claude_plain_turn(ctx: CheckContext) -> None:
 )
 def claude_stream_unbuffered(ctx: CheckContext) -> None:
     """Judged on the median added delay per text delta against a direct Claude Code run: Claude Code's own
-    stream handling is in both, the path's cost is the difference (see sse_timing for the bound)."""
+    stream handling is in both, the path's cost is the difference (see sse_timing for the bound). Over the bound,
+    one more pair of runs is made and the better judged (``core._timing``): a single stall held half of one
+    20-delta stream once, a path that buffers holds both."""
     cid, run = _plain(ctx)
-    if not _turn_ok(ctx, run, "plain turn"):
+    if not turn_ok(ctx, run, "plain turn"):
         return
     lags, sent = _delta_lags(ctx, cid, run)
     ctx.expect(sent > 0 and len(lags) >= sent, f"{len(lags)} text deltas reached Claude Code, upstream sent {sent}",
                expected=sent, actual=len(lags))
-    direct_cid, direct_run = _plain(ctx, direct=True)
-    direct_lags, _ = _delta_lags(ctx, direct_cid, direct_run)
     if not lags:
         return
-    from .sse_timing import median
+    direct_lags_first: list[float] = []
 
-    added = [round((a - (direct_lags[i] if i < len(direct_lags) else 0.0)) * 1000, 1) for i, a in enumerate(lags)]
-    middle = median(added)
-    ctx.note("timing", {"deltas": len(lags), "added_ms": {"p50": middle, "max": max(added)},
+    def measure(attempt: int) -> list[float]:
+        nonlocal direct_lags_first
+        if attempt == 0:
+            ours = lags
+            direct_cid, direct_run = _plain(ctx, direct=True)
+        else:  # a fresh pair, side by side as the first one was
+            (again_cid, again), (direct_cid, direct_run) = parallel(lambda d: _fresh_plain(ctx, d), [False, True])
+            ours = _delta_lags(ctx, again_cid, again)[0]
+        theirs = _delta_lags(ctx, direct_cid, direct_run)[0]
+        if attempt == 0:
+            direct_lags_first = theirs
+        return added_ms(ours, theirs)
+
+    verdict = judge_added_delay(measure, CLAUDE_ADDED_BOUND_MS)
+    added, middle = verdict.added, verdict.median
+    ctx.note("timing", {"deltas": len(lags), "added_ms": {"p50": middle, "max": max(added, default=0.0),
+                                                          "p50_each": [median(m) for m in verdict.measured]},
+                        "measurements": len(verdict.measured),
                         "path_lag_ms_p50": round(median(lags) * 1000, 1),
-                        "direct_lag_ms_p50": round(median(direct_lags) * 1000, 1) if direct_lags else None})
+                        "direct_lag_ms_p50": round(median(direct_lags_first) * 1000, 1) if direct_lags_first
+                        else None})
     ctx.note("added_delay_ms_series", added)
-    ctx.expect(middle <= CLAUDE_ADDED_BOUND_MS, f"half the text deltas reached Claude Code more than {middle:.0f} ms "
-               f"later than direct (bound {CLAUDE_ADDED_BOUND_MS:.0f} ms; worst {max(added):.0f} ms)",
+    ctx.expect(verdict.ok, f"half the text deltas reached Claude Code more than {middle:.0f} ms later than direct "
+               f"(bound {CLAUDE_ADDED_BOUND_MS:.0f} ms; worst {max(added, default=0.0):.0f} ms; "
+               f"{len(verdict.measured)} measurement(s))",
                expected=f"median added <= {CLAUDE_ADDED_BOUND_MS} ms", actual=middle)
 
 
@@ -205,11 +158,11 @@ def claude_stream_unbuffered(ctx: CheckContext) -> None:
 def claude_tool_turn(ctx: CheckContext) -> None:
     import json as _json
 
-    from .._sse import decode_events
+    from ..core._sse import decode_events
 
     cid = ctx.new_cid()
-    run = _claude(ctx, f"Read the notes {make_directive(cid=cid, tool='Read')}")
-    if not _turn_ok(ctx, run, "tool turn"):
+    run = claude_run(ctx, f"Read the notes {make_directive(cid=cid, tool='Read')}")
+    if not turn_ok(ctx, run, "tool turn"):
         return
     entries = ctx.journal(cid)
     if not ctx.expect(len(entries) >= 2, f"the upstream saw {len(entries)} request(s), expected the tool_use turn "
@@ -239,8 +192,8 @@ def claude_tool_turn(ctx: CheckContext) -> None:
 )
 def claude_oauth_turn(ctx: CheckContext) -> None:
     cid = ctx.new_cid()
-    run = _claude(ctx, f"Say hi {make_directive(cid=cid)}", kind="oauth")
-    _turn_ok(ctx, run, "oauth turn")
+    run = claude_run(ctx, f"Say hi {make_directive(cid=cid)}", kind="oauth")
+    turn_ok(ctx, run, "oauth turn")
 
 
 def _error_turns(ctx: CheckContext, key: str, **directive: Any) -> tuple[tuple[int, str], tuple[int, str]]:
@@ -248,7 +201,7 @@ def _error_turns(ctx: CheckContext, key: str, **directive: Any) -> tuple[tuple[i
     session and shared by every target)."""
     def attempt(direct: bool) -> tuple[int, str]:
         cid = ctx.new_cid()
-        run = _claude(ctx, f"Say hi {make_directive(cid=cid, **directive)}", direct=direct)
+        run = claude_run(ctx, f"Say hi {make_directive(cid=cid, **directive)}", direct=direct)
         return len(ctx.journal(cid)), str(run.result.get("result", ""))
 
     return attempt(False), ctx.shared_direct(key, lambda: attempt(True))
@@ -274,7 +227,7 @@ def claude_error_text(ctx: CheckContext) -> None:
     ctx.expect(shown[0] == shown[1], "Claude Code showed a different error than direct", expected=shown[1][:300],
                actual=redact(shown[0])[:300])
     ctx.note("upstream_attempts", {"path": counts[0], "direct": counts[1]})
-    if _first_party(ctx):
+    if first_party(ctx):
         return
     ctx.expect(counts[0] == counts[1], f"{counts[0]} upstream attempts through the path, {counts[1]} direct",
                expected=counts[1], actual=counts[0])
@@ -304,7 +257,7 @@ def claude_recovery_wording(ctx: CheckContext) -> None:
     ctx.note("upstream_attempts", {"path": ours[0], "direct": theirs[0]})
     ctx.expect(ours[1] == theirs[1], "Claude Code showed a different result than direct", expected=theirs[1][:300],
                actual=redact(ours[1])[:300])
-    if not _first_party(ctx):
+    if not first_party(ctx):
         ctx.expect(ours[0] == theirs[0], f"{ours[0]} upstream attempts through the path, {theirs[0]} direct",
                    expected=theirs[0], actual=ours[0])
 
@@ -341,7 +294,7 @@ def claude_midstream_fallback(ctx: CheckContext) -> None:
 
     def requests(direct: bool, extra: dict[str, str]) -> list[int]:
         cid = ctx.new_cid()
-        _claude(ctx, f"Say hi {make_directive(cid=cid, midstream='overloaded_error', after=2)}", direct=direct,
+        claude_run(ctx, f"Say hi {make_directive(cid=cid, midstream='overloaded_error', after=2)}", direct=direct,
                 extra_env=extra)
         entries = ctx.journal(cid)
         streaming = sum(1 for e in entries if _json.loads(e.body or b"{}").get("stream") is True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._redact import redact
-from .._threads import parallel
+from ..core._redact import redact
+from ..core._threads import parallel
 from ..paths import Connection
 from ..upstream import make_directive
 from ._context import CheckContext
@@ -21,7 +21,7 @@ RETRY_CASES = ((429, "none"), (429, "false"), (529, "true"), (500, "false"), (40
 
 
 def _sdk(ctx: CheckContext, kind: str = "api-key", direct: bool = False) -> Any:
-    from .._sdk import sdk_client
+    from ..clients._sdk import sdk_client
 
     if direct:
         return sdk_client(Connection(ctx.run.observer.base_url), ctx.direct_auth(kind))

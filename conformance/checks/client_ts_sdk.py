@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._redact import redact
+from ..core._redact import redact
 from ..upstream import make_directive
 from ._context import CheckContext
 from ._registry import check
@@ -34,8 +34,8 @@ TOOL = {"name": "lookup", "description": "Look it up.",
 def _ts(ctx: CheckContext, calls: list[dict[str, Any]], *, kind: str = "api-key-bearer",
         direct: bool = False, run_s: float = 40.0) -> list[dict[str, Any]]:
     """Make ``calls`` with one SDK client through the path (or direct); ``unsupported`` without node or the SDK."""
-    from .._exceptions import PathError
-    from .._ts_sdk import installed_ts_sdk, run_ts_sdk
+    from ..clients._ts_sdk import installed_ts_sdk, run_ts_sdk
+    from ..core._exceptions import PathError
 
     settings = ctx.run.settings
     try:

@@ -11,10 +11,10 @@ import re
 import time
 from typing import Any
 
-from .._errors import RECOVERY_MESSAGES
-from .._sse import decode_events
-from .._threads import parallel
-from .._wire import OAUTH_BETA
+from ..core._errors import RECOVERY_MESSAGES
+from ..core._sse import decode_events
+from ..core._threads import parallel
+from ..core._wire import OAUTH_BETA
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import CLAUDE_CODE_PROTOCOL

@@ -113,7 +113,7 @@ def allowlist_connect(ctx: CheckContext) -> None:
     failure_example="the agent reached the API directly at 10.203.1.1:443 (connected), bypassing the gateway",
 )
 def direct_blocked(ctx: CheckContext) -> None:
-    from .._sandbox import API_ADDRESS
+    from ..paths._sandbox import API_ADDRESS
 
     sandbox = ctx.run.sandbox
     assert sandbox is not None  # the feature says so
@@ -141,7 +141,7 @@ def direct_blocked(ctx: CheckContext) -> None:
     failure_example="10.203.1.1:80 (another port of the internet) connected from the agent",
 )
 def only_allowed_hosts(ctx: CheckContext) -> None:
-    from .._sandbox import API_ADDRESS, GATEWAY_ADDRESS
+    from ..paths._sandbox import API_ADDRESS, GATEWAY_ADDRESS
 
     sandbox = ctx.run.sandbox
     assert sandbox is not None  # the feature says so
@@ -185,13 +185,13 @@ AUXILIARY_EXTRA_SHARE = 0.5
 )
 def claude_code_auxiliary(ctx: CheckContext) -> None:
     from ..upstream import make_directive
-    from .client_claude_code import _claude, _turn_ok
+    from ._client_runs import claude_run, turn_ok
 
     times = {}
     for setting, extra in (("disabled", {}), ("allowed", _NONESSENTIAL_ALLOWED)):
-        run = _claude(ctx, f"Say hi {make_directive(cid=ctx.new_cid())}", extra_env=extra)
+        run = claude_run(ctx, f"Say hi {make_directive(cid=ctx.new_cid())}", extra_env=extra)
         times[setting] = run.ran_s
-        _turn_ok(ctx, run, f"non-essential traffic {setting}")
+        turn_ok(ctx, run, f"non-essential traffic {setting}")
     ctx.note("turn_seconds", times)
     bound = times["disabled"] * (1 + AUXILIARY_EXTRA_SHARE) + AUXILIARY_EXTRA_S
     ctx.expect(times["allowed"] <= bound,

@@ -6,33 +6,13 @@ import json
 
 import jsonschema
 
-from .._client import Exchange
-from .._fixtures import SCHEMAS_DIR
-from ..upstream import JournalEntry
+from ..core._fixtures import SCHEMAS_DIR
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_ERRORS, API_RATE_LIMITS, CLAUDE_CODE_GATEWAY, ERROR_ENVELOPE, ERRORS_UNMODIFIED
+from ._shared import error_sweep
 
-STATUSES = (400, 401, 403, 404, 413, 429, 500, 529)
 SCHEMA = json.loads((SCHEMAS_DIR / "error-envelope.schema.json").read_text())
-
-Sweep = dict[int, tuple[Exchange, JournalEntry | None]]
-
-
-def error_sweep(ctx: CheckContext) -> Sweep:
-    """One request per catalogue status through the path (shared by every errors.* check of a target)."""
-
-    def make() -> Sweep:
-        sweep: Sweep = {}
-        for status in STATUSES:
-            extra = {"retry_after": 7} if status in (429, 529) else {}
-            exchange = ctx.reached(ctx.send(ctx.body(status=status, **extra), label=f"upstream {status}"))
-            entries = ctx.upstream_entries(exchange)
-            sweep[status] = (exchange, entries[-1] if entries else None)
-        return sweep
-
-    return ctx.shared("errors.sweep", make)
-
 
 
 @check(

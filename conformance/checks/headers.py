@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._wire import PROXY_REWRITABLE
+from ..core._wire import PROXY_REWRITABLE
 from ._context import CheckContext
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC

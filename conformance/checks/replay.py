@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._cassettes import Recording, load, load_directory, names
-from .._client import Exchange
-from .._sse import decode_events
-from .._wire import BETA_HEADER, VERSION_HEADER
+from ..core._cassettes import Recording, load, load_directory, names
+from ..core._http import Exchange
+from ..core._sse import decode_events
+from ..core._wire import BETA_HEADER, VERSION_HEADER
 from ..upstream import make_directive
 from ._context import CheckContext, json_or_none
 from ._registry import check

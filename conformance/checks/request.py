@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from .._wire import PROXY_REWRITABLE
+from ..core._wire import PROXY_REWRITABLE
 from ._context import CheckContext, json_or_none
 from ._payloads import claude_code_session
 from ._registry import check

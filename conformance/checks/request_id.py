@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_ERRORS, REQUEST_ID
-from .errors import error_sweep
+from ._shared import error_sweep
 
 
 @check(

@@ -3,28 +3,17 @@ turn the server paused go on when sent back through it?"""
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
-from .._sse import assemble_message, decode_events
+from ..core._sse import assemble_message, decode_events
 from ._context import CheckContext, json_or_none
+from ._payloads import server_tool_body
 from ._registry import check
 from ._requirements import API_SERVER_TOOLS, SERVER_TOOLS
 
-WEB_TOOLS = [
-    {"type": "web_search_20250305", "name": "web_search", "max_uses": 20},
-    {"type": "web_fetch_20250910", "name": "web_fetch"},
-]
 PAUSING_CALLS = 11
 """One more search than the server runs in a turn, so the upstream pauses it (pause_turn)."""
-
-
-def server_tool_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> dict[str, Any]:
-    body = ctx.body("What does https://example.com/docs say today?", stream=stream, **directive)
-    body["tools"] = copy.deepcopy(WEB_TOOLS)
-    body["max_tokens"] = 1024
-    return body
 
 
 def _message(data: bytes, stream: bool) -> dict[str, Any]:

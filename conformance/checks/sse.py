@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .._client import Exchange
-from .._sse import PING_DATA, SseEvent, decode_events, decode_timed, event_names
+from ..core._http import Exchange
+from ..core._sse import PING_DATA, SseEvent, decode_events, decode_timed, event_names
 from ..upstream import JournalEntry
 from ._context import CheckContext
 from ._registry import check

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._client import Exchange
-from .._sse import decode_timed
-from .._threads import parallel
+from ..core._http import Exchange
+from ..core._sse import decode_timed
+from ..core._threads import parallel
+from ..core._timing import TimingVerdict, added_ms, judge_added_delay, lags, median
 from ..upstream import JournalEntry
 from ._context import CheckContext
 from ._registry import check
@@ -52,27 +53,12 @@ class PacedPair:
 
     def added_ms(self) -> list[float]:
         """Per event: the path's lag minus direct's, in ms (the path's own lag when there is no direct run)."""
-        ours, theirs = self.path_lags(), self.direct_lags()
-        if not theirs:
-            return [round(a * 1000, 1) for a in ours]
-        return [round((a - b) * 1000, 1) for a, b in zip(ours, theirs, strict=False)]
+        return added_ms(self.path_lags(), self.direct_lags())
 
 
-def lags(exchange: Exchange | None, entry: JournalEntry | None) -> list[float]:
-    """Per event: client arrival time minus upstream send time, in seconds."""
-    if exchange is None or entry is None:
-        return []
-    sent = [e.arrived_at or 0.0 for e in decode_timed(entry.decoded_chunks)]
-    got = [e.arrived_at or 0.0 for e in exchange.events()]
-    return [round(b - a, 4) for a, b in zip(sent, got, strict=False)]
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2] if ordered else 0.0
-
-
-def _paced(ctx: CheckContext) -> PacedPair:
+def _paced(ctx: CheckContext, attempt: int = 0) -> PacedPair:
+    """The paced pair of this target (``attempt`` 1: a second one, measured only when a judge asks for it); shared
+    by the two checks, so each measurement is made once."""
     def make() -> PacedPair:
         def one(direct: bool) -> tuple[Exchange, JournalEntry | None]:
             body = ctx.body(stream=True, deltas=PACED_EVENTS, interval=PACED_INTERVAL_MS)
@@ -87,30 +73,37 @@ def _paced(ctx: CheckContext) -> PacedPair:
         direct, direct_entry = rest[0] if rest else (None, None)
         return PacedPair(path, path_entry, direct, direct_entry)
 
-    return ctx.shared("sse.paced", make)
+    return ctx.shared(f"sse.paced.{attempt}", make)
 
 
-def _measured(ctx: CheckContext) -> tuple[PacedPair, list[float]]:
-    """The shared paced pair and its per-event added delays (ms), with the timing evidence noted; when the paced
-    stream was not answered 200 or never reached the upstream, that is recorded and the delays are empty."""
+def _measured(ctx: CheckContext, bound_ms: float) -> tuple[PacedPair, TimingVerdict | None]:
+    """The first paced pair and the timing verdict on its per-event added delays (a second pair measured when the
+    first is over ``bound_ms``: ``core._timing``), with the timing evidence noted; None when the paced stream was
+    not answered 200 or never reached the upstream (recorded as such)."""
     pair = _paced(ctx)
     ctx.expect(pair.path.status == 200, f"the paced stream was answered {pair.path.status}", expected=200,
                actual=pair.path.status)
     ctx.expect(pair.path_entry is not None, "the upstream received no request for the paced stream")
     if pair.path.status != 200 or pair.path_entry is None:
-        return pair, []
-    added = pair.added_ms()
+        return pair, None
+
+    def measure(attempt: int) -> list[float]:
+        again = _paced(ctx, attempt)
+        return again.added_ms() if again.path.status == 200 and again.path_entry is not None else []
+
+    verdict = judge_added_delay(measure, bound_ms)
     path_lags, direct_lags = pair.path_lags(), pair.direct_lags()
     ctx.note("timing", {
-        "events": len(path_lags), "interval_ms": PACED_INTERVAL_MS,
-        "added_ms": {"p50": median(added), "max": max(added, default=0.0),
-                     "first_event": added[0] if added else None},
+        "events": len(path_lags), "interval_ms": PACED_INTERVAL_MS, "measurements": len(verdict.measured),
+        "added_ms": {"p50": verdict.median, "max": max(verdict.added, default=0.0),
+                     "first_event": verdict.added[0] if verdict.added else None,
+                     "p50_each": [median(m) for m in verdict.measured]},
         "path_lag_ms": {"p50": round(median(path_lags) * 1000, 1), "max": round(max(path_lags, default=0) * 1000, 1)},
         "direct_lag_ms": {"p50": round(median(direct_lags) * 1000, 1),
                           "max": round(max(direct_lags, default=0) * 1000, 1)},
     })
-    ctx.note("added_delay_ms_series", added)
-    return pair, added
+    ctx.note("added_delay_ms_series", verdict.added)
+    return pair, verdict
 
 
 @check(
@@ -126,14 +119,15 @@ def _measured(ctx: CheckContext) -> tuple[PacedPair, list[float]]:
 )
 def not_buffered(ctx: CheckContext) -> None:
     """Fails when the median event arrives more than 0.5 s later than direct: most events held back, a buffer.
-    The median, not the worst event, because the worst moves with machine load and the median does not."""
-    pair, added = _measured(ctx)
-    if pair.path_entry is None or pair.path.status != 200:
+    The median, not the worst event, because the worst moves with machine load and the median does not; and the
+    better of two measurements when the first is over the bound (``core._timing``: a buffer holds both)."""
+    pair, verdict = _measured(ctx, BUFFERED_BOUND_S * 1000)
+    if verdict is None or pair.path_entry is None:
         return
     sent = len(decode_timed(pair.path_entry.decoded_chunks))
     got = len(pair.path_lags())
     ctx.expect(got >= sent, f"{got} events arrived, upstream sent {sent}", expected=sent, actual=got)
-    middle = median(added) / 1000
+    middle = verdict.median / 1000
     ctx.expect(middle <= BUFFERED_BOUND_S, f"half the events arrived more than {middle:.2f} s later than direct "
                f"(bound {BUFFERED_BOUND_S} s): buffered", expected=f"median added <= {BUFFERED_BOUND_S} s",
                actual=round(middle, 3))
@@ -157,14 +151,15 @@ def per_event_delay(ctx: CheckContext) -> None:
     text deltas): 20 ms each is 10 s of extra waiting per turn, which a user feels, and a proxy that holds every
     event 100-210 ms costs 50-100 s. The method's own noise, direct against direct, is below 1 ms at the median
     (every gateway of the local matrix measured 0.0-1.5 ms), so the bound is far above noise and far below the
-    cost it exists to catch. Below the bound the figures are reported, not judged."""
-    pair, added = _measured(ctx)
-    if pair.path_entry is None or pair.path.status != 200:
+    cost it exists to catch. Below the bound the figures are reported, not judged. Over it, a second pair is
+    measured and the better judged (``core._timing``): a path that delays every event does it twice."""
+    pair, verdict = _measured(ctx, PER_EVENT_BOUND_MS)
+    if verdict is None:
         return
-    if not added:
+    if not verdict.added:
         ctx.expect(False, "no event of the paced stream reached the client")
         return
-    middle = median(added)
+    middle = verdict.median
     ctx.expect(middle <= PER_EVENT_BOUND_MS, f"the path added {middle:.1f} ms per event at the median (bound "
                f"{PER_EVENT_BOUND_MS:.0f} ms): about {middle * 500 / 1000:.0f} s over a 500-event turn",
                expected=f"<= {PER_EVENT_BOUND_MS} ms", actual=middle)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._client import Exchange
-from .._sse import assemble_message, decode_events
+from ..core._http import Exchange
+from ..core._sse import assemble_message, decode_events
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_STOP_REASONS, STOP_SEQUENCE

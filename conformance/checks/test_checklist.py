@@ -1,7 +1,8 @@
 """The checklist as pytest items: one per check × target; the check's code lives in its area module."""
 
-from conformance._session import ChecklistSession
 from conformance.plugin import outcome
+
+from ..run._session import ChecklistSession
 
 
 def test_check(checklist: ChecklistSession, check_id: str, target: str) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._client import Exchange
+from ..core._http import Exchange
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_THINKING, THINKING_UNCHANGED
-from .tools import _streamed_blocks
+from ._shared import streamed_blocks
 
 
 def thinking_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def streamed_signature(ctx: CheckContext) -> None:
 
 
 def _rebuilt(data: bytes) -> list[dict[str, Any]]:
-    return [b for b in _streamed_blocks(data) if b.get("type") == "thinking"]
+    return [b for b in streamed_blocks(data) if b.get("type") == "thinking"]
 
 
 @check(
@@ -106,7 +106,7 @@ WEATHER_TOOL = {"name": "get_weather", "description": "The weather at a place.",
 
 
 def _thinking_of(data: bytes, stream: bool) -> list[dict[str, Any]]:
-    blocks = _streamed_blocks(data) if stream else _blocks_of(data)
+    blocks = streamed_blocks(data) if stream else _blocks_of(data)
     return [b for b in blocks if b.get("type") in ("thinking", "redacted_thinking")]
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._sse import assemble_message, decode_events
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_TOOLS, FORWARD_UNCHANGED, TOOL_USE
+from ._shared import streamed_blocks
 
 TOOLS = [
     {
@@ -46,11 +46,6 @@ def tool_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> d
     body["tools"] = json.loads(json.dumps(TOOLS))
     return body
 
-
-
-def _streamed_blocks(data: bytes) -> list[dict[str, Any]]:
-    """Content blocks rebuilt from a stream, tool inputs reassembled from their input_json_delta chunks."""
-    return list(assemble_message(decode_events(data))["content"])
 
 
 @check(
@@ -105,7 +100,7 @@ def tool_use_intact(ctx: CheckContext) -> None:
 def streamed_input(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(tool_body(ctx, stream=True, tool="search_code")))
     entry = ctx.received(exchange)
-    ours, theirs = _streamed_blocks(exchange.body), _streamed_blocks(entry.response_body)
+    ours, theirs = streamed_blocks(exchange.body), streamed_blocks(entry.response_body)
     ctx.expect(bool(theirs) and ours == theirs, "streamed tool_use blocks differ", expected=theirs, actual=ours)
 
 

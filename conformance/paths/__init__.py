@@ -1,8 +1,9 @@
 """Egress paths (targets): one module per family; ``resolve_target`` turns a ``--target`` word into a path.
 
-A family is one module of this package that ends with ``FAMILIES = {"name": factory, …}``; a factory takes the
-target word and its options and returns an ``EgressPath``. Adding a file here adds its targets: nothing else lists
-them (its expectations go in ``fixtures/expectations/<name>.yaml``, its configs in ``fixtures/<name>/``).
+A family is one module of this package that ends with ``FAMILY = Family(name, {"target": factory, …}, …)``: the
+targets it makes (a factory takes the target word and its options and returns an ``EgressPath``), what it installs
+before a run, the deployable configs it writes. Adding a file here adds its targets: nothing else lists them (its
+expectations go in ``fixtures/expectations/<name>.yaml``, its configs in ``fixtures/<name>/``).
 
 A target word is ``NAME`` or ``NAME[key=value,…]`` (options of the family). With ``--base-url`` the word names a path
 that is already deployed, reached at that URL.
@@ -15,38 +16,40 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Callable
-from types import ModuleType
 
-from .._exceptions import PathError
-from .._settings import Settings
+from ..core._exceptions import PathError
+from ..core._settings import Settings
 from ._base import ALL_FEATURES, Connection, Credentials, EgressPath, UpstreamSide
-
-Factory = Callable[[str, dict[str, str]], EgressPath]
+from ._family import ConfigTemplates, Factory, Family
 
 
 @functools.cache
-def _family_modules() -> dict[str, ModuleType]:
-    """Every target name with the module that defines it (each family module of this package)."""
-    found: dict[str, ModuleType] = {}
+def families_declared() -> dict[str, Family]:
+    """Every family, by name, as its module declares it (``FAMILY``)."""
+    found: dict[str, Family] = {}
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("_"):
-            module = importlib.import_module(f"{__name__}.{info.name}")
-            found.update((name, module) for name in module.FAMILIES)
+            family = importlib.import_module(f"{__name__}.{info.name}").FAMILY
+            found[family.name] = family
     return found
 
 
+def _family_of(target: str) -> Family | None:
+    return next((f for f in families_declared().values() if target in f.targets), None)
+
+
 def families() -> dict[str, Factory]:
-    """Every target name with its factory, from the ``FAMILIES`` of each family module."""
-    return {name: module.FAMILIES[name] for name, module in _family_modules().items()}
+    """Every target name with its factory, from every family's declaration."""
+    return {name: factory for family in families_declared().values() for name, factory in family.targets.items()}
 
 
 def prepare_target(word: str, settings: Settings, say: Callable[[str], None] = print) -> None:
-    """Install what a target needs before a run starts (a family module's optional ``prepare``, e.g. a LiteLLM
-    release); raises PathError with one line when it cannot."""
+    """Install what a target needs before a run starts (its family's ``prepare``, e.g. a LiteLLM release); raises
+    PathError with one line when it cannot."""
     name, options = _parse_word(word)
-    module = _family_modules().get(name)
-    if module is not None and hasattr(module, "prepare"):
-        module.prepare(options, settings, say)
+    family = _family_of(name)
+    if family is not None and family.prepare is not None:
+        family.prepare(options, settings, say)
 
 
 def _parse_word(word: str) -> tuple[str, dict[str, str]]:
@@ -82,7 +85,7 @@ def split_targets(values: list[str]) -> list[str]:
         if current.strip():
             words.append(current.strip())
     if "all" in words:
-        from .._settings import load_pins
+        from ..core._settings import load_pins
 
         pins = load_pins()
         at = words.index("all")
@@ -102,8 +105,9 @@ def resolve_target(
     name, options = _parse_word(word)
     if base_url:
         path = EgressPath(name=word, base_url=base_url, proxy_headers=list(proxy_headers or []))
-    elif name in families():
-        path = families()[name](word, options)
+    elif (family := _family_of(name)) is not None:
+        path = family.targets[name](word, options)
+        path.family = family.name  # set here, not in start(): a target that cannot start still says what it is
     else:
         known = ", ".join(sorted(families()))
         raise PathError(f"unknown target {name!r} (known: {known}; or give --base-url for a deployed path)")
@@ -120,7 +124,10 @@ __all__ = [
     "EgressPath",
     "PathError",
     "UpstreamSide",
+    "ConfigTemplates",
+    "Family",
     "families",
+    "families_declared",
     "prepare_target",
     "resolve_target",
     "split_targets",

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._client import HarnessClient
-from .._settings import Settings
-from .._wire import OAUTH_BETA
+from ..core._http import HarnessClient
+from ..core._settings import Settings
+from ..core._wire import OAUTH_BETA
 
 # Features a check may need; a path that lacks one is reported ``unsupported`` for that check, with the reason.
 ALL_FEATURES = frozenset(

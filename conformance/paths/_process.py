@@ -1,6 +1,6 @@
 """Processes the harness starts (Envoy, LiteLLM, …): own session, log to a file, readiness poll, always reaped.
 
-Every live process is tracked by ``conformance._reaper``, whose ``atexit`` hook and SIGTERM handler reap whatever a
+Every live process is tracked by ``conformance.core._reaper``, whose ``atexit`` hook and SIGTERM handler reap whatever a
 failed or interrupted run left, so no path outlives the harness.
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import httpx
 
-from .. import _reaper
-from .._exceptions import PathError
-from .._settings import child_environment
+from ..core import _reaper
+from ..core._exceptions import PathError
+from ..core._settings import child_environment
 from ._base import Connection, EgressPath
 
 

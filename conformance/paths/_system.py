@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .._exceptions import ToolMissing
-from .._settings import child_environment
+from ..core._exceptions import ToolMissing
+from ..core._settings import child_environment
 
 SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 

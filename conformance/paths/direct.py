@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._base import EgressPath, UpstreamSide
+from ._family import Family
 
 
 @dataclass
@@ -13,7 +14,6 @@ class DirectPath(EgressPath):
 
     def start(self, upstream: UpstreamSide) -> None:
         self.base_url = upstream.base_url
-        self.family = "direct"
         self.mode = "none"
         self.version = "-"
 
@@ -22,4 +22,4 @@ def make_direct(name: str, options: dict[str, str]) -> EgressPath:
     return DirectPath(name=name)
 
 
-FAMILIES = {"direct": make_direct}
+FAMILY = Family("direct", {"direct": make_direct})

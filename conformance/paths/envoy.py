@@ -20,26 +20,21 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from string import Template
 
 import httpx
 
-from .._exceptions import PathError
-from .._fixtures import FIXTURES_DIR
+from ..core._exceptions import PathError
+from ..core._fixtures import FIXTURES_DIR
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
+from ._family import ConfigTemplates, Family
 from ._process import ManagedProcess, free_port
 
 ENVOY_DIR = FIXTURES_DIR / "envoy"
-PROD_DIR = ENVOY_DIR / "prod"
-PROD_VALUES = {
-    "LISTEN_ADDRESS": "0.0.0.0",
-    "ADMIN_PORT": "9901",
-    "UPSTREAM_HOST": UPSTREAM_HOSTNAME,
-    "UPSTREAM_TLS_PORT": "443",
-    "CA_PEM": "/etc/ssl/certs/ca-certificates.crt",
-}
-PROD_LISTEN_PORTS = {"reverse": "8080", "sni": "8443", "connect": "3128"}
+# The production variant: LOGICAL_DNS api.anthropic.com:443, the system CA, timeouts set for long streams.
+TEMPLATES = ConfigTemplates(ENVOY_DIR, "yaml", {
+    "LISTEN_ADDRESS": "0.0.0.0", "ADMIN_PORT": "9901", "UPSTREAM_HOST": UPSTREAM_HOSTNAME, "UPSTREAM_TLS_PORT": "443",
+    "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"}, {"reverse": "8080", "sni": "8443", "connect": "3128"})
 
 
 def envoy_binary() -> str:
@@ -57,16 +52,6 @@ def envoy_version(binary: str) -> str:
     return match.group(1) if match else out.strip()
 
 
-def render(template: str, **values: str) -> str:
-    """A config from ``fixtures/envoy/<template>.yaml`` with ``$NAME`` placeholders filled in."""
-    return Template((ENVOY_DIR / f"{template}.yaml").read_text()).substitute(values)
-
-
-def production_config(template: str) -> str:
-    """The production variant: LOGICAL_DNS api.anthropic.com:443, the system CA, timeouts set for long streams."""
-    return render(template, LISTEN_PORT=PROD_LISTEN_PORTS[template], **PROD_VALUES)
-
-
 @dataclass
 class EnvoyPath(EgressPath):
     """One Envoy instance in one of the modes; subclasses say how a client reaches it."""
@@ -82,9 +67,9 @@ class EnvoyPath(EgressPath):
         if upstream.tls_port is None or upstream.ca_pem is None:
             raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
         binary = envoy_binary()
-        self.family, self.version = "envoy", envoy_version(binary)
+        self.version = envoy_version(binary)
         self.listen_port, self.admin_port, self.ca_pem = free_port(), free_port(), upstream.ca_pem
-        config = render(
+        config = TEMPLATES.render(
             self.template,
             LISTEN_ADDRESS="127.0.0.1",
             LISTEN_PORT=str(self.listen_port),
@@ -174,5 +159,6 @@ def make_envoy_connect(name: str, options: dict[str, str]) -> EgressPath:
     return EnvoyConnectPath(name=name, mode="connect-proxy", features=ALL_FEATURES | {"connect-allowlist"})
 
 
-FAMILIES = {"envoy": make_envoy, "envoy-defaults": make_envoy_defaults, "envoy-sni": make_envoy_sni,
-            "envoy-connect": make_envoy_connect}
+FAMILY = Family("envoy", {"envoy": make_envoy, "envoy-defaults": make_envoy_defaults, "envoy-sni": make_envoy_sni,
+            "envoy-connect": make_envoy_connect},
+                production_configs=TEMPLATES.production_configs("reverse", "sni", "connect"))

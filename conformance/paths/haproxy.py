@@ -8,34 +8,21 @@ from __future__ import annotations
 
 import ssl
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
-from .._exceptions import PathError
-from .._fixtures import FIXTURES_DIR
-from .._settings import Settings
+from ..core._exceptions import PathError
+from ..core._fixtures import FIXTURES_DIR
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
+from ._family import ConfigTemplates, Family, apt_prepare
 from ._process import GatewayProcess, free_port
-from ._system import apt_install, system_binary, tool_version
+from ._system import system_binary, tool_version
 
-HAPROXY_DIR = FIXTURES_DIR / "haproxy"
-PROD_DIR = HAPROXY_DIR / "prod"
 PACKAGE = "haproxy"
-PROD_VALUES = {"RUN_DIR": "/run/haproxy", "LISTEN_ADDRESS": "0.0.0.0", "UPSTREAM_HOST": UPSTREAM_HOSTNAME,
-               "UPSTREAM_TLS_PORT": "443", "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"}
-PROD_LISTEN_PORTS = {"reverse": "8080", "sni": "8443"}
-
-
-def render(template: str, **values: str) -> str:
-    """A config from ``fixtures/haproxy/<template>.cfg`` with its ``$NAME`` placeholders filled in."""
-    return Template((HAPROXY_DIR / f"{template}.cfg").read_text()).substitute(values)
-
-
-def production_config(template: str) -> str:
-    return render(template, LISTEN_PORT=PROD_LISTEN_PORTS[template], **PROD_VALUES)
+TEMPLATES = ConfigTemplates(FIXTURES_DIR / "haproxy", "cfg", {
+    "RUN_DIR": "/run/haproxy", "LISTEN_ADDRESS": "0.0.0.0", "UPSTREAM_HOST": UPSTREAM_HOSTNAME,
+    "UPSTREAM_TLS_PORT": "443", "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"}, {"reverse": "8080", "sni": "8443"})
 
 
 @dataclass
@@ -46,11 +33,11 @@ class HaproxyPath(GatewayProcess):
         if upstream.tls_port is None or upstream.ca_pem is None:
             raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
         binary = system_binary("haproxy", PACKAGE)
-        self.family, self.version = "haproxy", tool_version(binary, r"version (\S+)")
+        self.version = tool_version(binary, r"version (\S+)")
         self.listen_port, self.ca_pem = free_port(), upstream.ca_pem
         run_dir = Path(tempfile.mkdtemp(prefix="egress-haproxy-"))
         config = run_dir / "haproxy.cfg"
-        config.write_text(render(self.template, RUN_DIR=str(run_dir), LISTEN_ADDRESS="127.0.0.1",
+        config.write_text(TEMPLATES.render(self.template, RUN_DIR=str(run_dir), LISTEN_ADDRESS="127.0.0.1",
                                  LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST=upstream.tls_host,
                                  UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem))
         # -db: stay in the foreground, in the process group the reaper kills.
@@ -84,9 +71,6 @@ def make_haproxy_sni(name: str, options: dict[str, str]) -> EgressPath:
     return HaproxySniPath(name=name, mode="sni-allowlist", features=ALL_FEATURES | {"sni-allowlist"})
 
 
-def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], None]) -> None:
-    """Install haproxy (apt-get, as root) before the run."""
-    apt_install([PACKAGE], ["haproxy"], say)
-
-
-FAMILIES = {"haproxy": make_haproxy, "haproxy-sni": make_haproxy_sni}
+FAMILY = Family("haproxy", {"haproxy": make_haproxy, "haproxy-sni": make_haproxy_sni},
+                prepare=apt_prepare([PACKAGE], ["haproxy"]),
+                production_configs=TEMPLATES.production_configs("reverse", "sni"))

@@ -27,13 +27,14 @@ from typing import Any
 
 import httpx
 
-from .._exceptions import PathError
-from .._fixtures import FIXTURES_DIR
-from .._install import cached_install, run_install_step
-from .._install import is_installed as folder_installed
-from .._redact import register_secret
-from .._settings import Settings
+from ..core._exceptions import PathError
+from ..core._fixtures import FIXTURES_DIR
+from ..core._install import cached_install, run_install_step
+from ..core._install import is_installed as folder_installed
+from ..core._redact import register_secret
+from ..core._settings import Settings
 from ._base import ALL_FEATURES, EgressPath, UpstreamSide
+from ._family import Family
 from ._process import ManagedProcess, free_port
 
 CONFIG_DIR = FIXTURES_DIR / "litellm"
@@ -99,7 +100,7 @@ class LiteLLMPath(EgressPath):
     def start(self, upstream: UpstreamSide) -> None:
         version = self.release or upstream.settings.litellm_version
         venv = ensure_release(version, upstream.settings.cache_dir)
-        self.family, self.version = "litellm", version
+        self.version = version
         # A fixed key can be given for tests (sentinel redaction); otherwise a fresh one per run.
         self.master_key = upstream.settings.litellm_master_key or "sk-" + secrets.token_hex(16)
         register_secret(self.master_key)
@@ -184,4 +185,4 @@ def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], No
     ensure_release(options.get("version") or settings.litellm_version, settings.cache_dir, say=say)
 
 
-FAMILIES = {"litellm": make_litellm, "litellm-unified": make_litellm_unified}
+FAMILY = Family("litellm", {"litellm": make_litellm, "litellm-unified": make_litellm_unified}, prepare=prepare)

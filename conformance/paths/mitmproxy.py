@@ -17,31 +17,21 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
-from .._exceptions import PathError, ToolMissing
-from .._fixtures import FIXTURES_DIR
-from .._install import cached_install, is_installed, run_install_step
-from .._settings import Settings, load_pins
+from ..core._exceptions import PathError, ToolMissing
+from ..core._fixtures import FIXTURES_DIR
+from ..core._install import cached_install, is_installed, run_install_step
+from ..core._settings import Settings, load_pins
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import EgressPath, UpstreamSide
+from ._family import ConfigTemplates, Family
 from ._process import GatewayProcess, free_port
 
 MITMPROXY_DIR = FIXTURES_DIR / "mitmproxy"
-PROD_DIR = MITMPROXY_DIR / "prod"
-PROD_VALUES = {"LISTEN_ADDRESS": "0.0.0.0", "LISTEN_PORT": "8080", "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"}
+TEMPLATES = ConfigTemplates(MITMPROXY_DIR, "yaml", {
+    "LISTEN_ADDRESS": "0.0.0.0", "LISTEN_PORT": "8080", "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"})
 # What mitmproxy does when a config leaves a setting out: the negative control keeps only the routing.
 _DEFAULT_LINES = re.compile(r"^(stream_large_bodies|http2|ssl_insecure):.*\n", re.MULTILINE)
-
-
-def render(template: str, **values: str) -> str:
-    """A config from ``fixtures/mitmproxy/<template>.yaml`` with its ``$NAME`` placeholders filled in."""
-    return Template((MITMPROXY_DIR / f"{template}.yaml").read_text()).substitute(values)
-
-
-def production_config(template: str) -> str:
-    """The deployable variant: listens on 8080, verifies the API against the system CA bundle."""
-    return render(template, **PROD_VALUES)
 
 
 def _release() -> str:
@@ -85,10 +75,10 @@ class MitmproxyPath(GatewayProcess):
         if not is_installed(venv):
             raise ToolMissing(f"mitmproxy {_release()} not installed (python -m conformance prepare "
                               f"--target={self.name})")
-        self.family, self.version = "mitmproxy", _release()
+        self.version = _release()
         self.listen_port = free_port()
         confdir = Path(tempfile.mkdtemp(prefix="egress-mitmproxy-"))
-        config = render("config", LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
+        config = TEMPLATES.render("config", LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
                         CA_PEM=upstream.ca_pem)
         (confdir / "config.yaml").write_text(_DEFAULT_LINES.sub("", config) if self.defaults else config)
         self.ca_pem = str(confdir / "mitmproxy-ca-cert.pem")
@@ -113,4 +103,5 @@ def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], No
     ensure_mitmproxy(settings.cache_dir, say)
 
 
-FAMILIES = {"mitmproxy": make_mitmproxy, "mitmproxy-defaults": make_mitmproxy_defaults}
+FAMILY = Family("mitmproxy", {"mitmproxy": make_mitmproxy, "mitmproxy-defaults": make_mitmproxy_defaults},
+                prepare=prepare, production_configs=TEMPLATES.production_configs("config"))

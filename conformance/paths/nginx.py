@@ -9,35 +9,21 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
-from .._exceptions import PathError
-from .._fixtures import FIXTURES_DIR
-from .._settings import Settings
+from ..core._exceptions import PathError
+from ..core._fixtures import FIXTURES_DIR
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import EgressPath, UpstreamSide
+from ._family import ConfigTemplates, Family, apt_prepare
 from ._process import GatewayProcess, free_port
-from ._system import apt_install, system_binary, tool_version
+from ._system import system_binary, tool_version
 
-NGINX_DIR = FIXTURES_DIR / "nginx"
-PROD_DIR = NGINX_DIR / "prod"
 PACKAGE = "nginx-light"
-PROD_VALUES = {"USER_LINE": "", "RUN_DIR": "/var/lib/nginx", "LISTEN_ADDRESS": "0.0.0.0", "LISTEN_PORT": "8080",
-               "UPSTREAM_HOST": UPSTREAM_HOSTNAME, "UPSTREAM_TLS_PORT": "443",
-               "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"}
-
-
-def render(template: str, **values: str) -> str:
-    """A config from ``fixtures/nginx/<template>.conf`` with its ``$NAME`` placeholders filled in."""
-    return Template((NGINX_DIR / f"{template}.conf").read_text()).substitute(values)
-
-
-def production_config(template: str) -> str:
-    """The deployable variant: api.anthropic.com:443, the system CA."""
-    return render(template, **PROD_VALUES)
+TEMPLATES = ConfigTemplates(FIXTURES_DIR / "nginx", "conf", {
+    "USER_LINE": "", "RUN_DIR": "/var/lib/nginx", "LISTEN_ADDRESS": "0.0.0.0", "LISTEN_PORT": "8080",
+    "UPSTREAM_HOST": UPSTREAM_HOSTNAME, "UPSTREAM_TLS_PORT": "443", "CA_PEM": "/etc/ssl/certs/ca-certificates.crt"})
 
 
 @dataclass
@@ -50,13 +36,14 @@ class NginxPath(GatewayProcess):
         if upstream.tls_port is None or upstream.ca_pem is None:
             raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
         binary = system_binary("nginx", PACKAGE)
-        self.family, self.version = "nginx", tool_version(binary, r"nginx/(\S+)")
+        self.version = tool_version(binary, r"nginx/(\S+)")
         self.listen_port = free_port()
         run_dir = Path(tempfile.mkdtemp(prefix="egress-nginx-"))
         run_dir.chmod(0o755)  # workers run as an unprivileged user when the master is root
-        config = render(self.template, USER_LINE="user root;" if os.geteuid() == 0 else "", RUN_DIR=str(run_dir),
-                        LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST=upstream.tls_host,
-                        UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem)
+        config = TEMPLATES.render(
+            self.template, USER_LINE="user root;" if os.geteuid() == 0 else "", RUN_DIR=str(run_dir),
+            LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port), UPSTREAM_HOST=upstream.tls_host,
+            UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem)
         (run_dir / "nginx.conf").write_text(config)
         self.launch([binary, "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir), "-e", str(run_dir / "error.log")],
                     work_dir=run_dir, config=self.template, package=PACKAGE)
@@ -71,9 +58,5 @@ def make_nginx_defaults(name: str, options: dict[str, str]) -> EgressPath:
     return NginxPath(name=name, template="defaults", mode="reverse-proxy, nginx defaults")
 
 
-def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], None]) -> None:
-    """Install nginx-light (apt-get, as root) before the run."""
-    apt_install([PACKAGE], ["nginx"], say)
-
-
-FAMILIES = {"nginx": make_nginx, "nginx-defaults": make_nginx_defaults}
+FAMILY = Family("nginx", {"nginx": make_nginx, "nginx-defaults": make_nginx_defaults},
+                prepare=apt_prepare([PACKAGE], ["nginx"]), production_configs=TEMPLATES.production_configs("reverse"))

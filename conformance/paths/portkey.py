@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from .._exceptions import PathError, ToolMissing
-from .._fixtures import FIXTURES_DIR
-from .._install import cached_install, is_installed, run_install_step
-from .._settings import Settings, load_pins
+from ..core._exceptions import PathError, ToolMissing
+from ..core._fixtures import FIXTURES_DIR
+from ..core._install import cached_install, is_installed, run_install_step
+from ..core._settings import Settings, load_pins
 from ._base import EgressPath, UpstreamSide
+from ._family import Family
 from ._process import GatewayProcess, free_port
 
 PORTKEY_DIR = FIXTURES_DIR / "portkey"
@@ -64,7 +65,7 @@ class PortkeyPath(GatewayProcess):
         if not is_installed(prefix):
             raise ToolMissing(f"Portkey gateway {_release()} not installed (python -m conformance prepare "
                               f"--target={self.name})")
-        self.family, self.version = "portkey", _release()
+        self.version = _release()
         self.listen_port = free_port()
         server = prefix / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
         self.launch([node, "--import", (PORTKEY_DIR / "loopback.mjs").as_uri(), str(server),
@@ -83,4 +84,4 @@ def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], No
     ensure_portkey(settings.cache_dir, say)
 
 
-FAMILIES = {"portkey": make_portkey}
+FAMILY = Family("portkey", {"portkey": make_portkey}, prepare=prepare)

@@ -15,6 +15,7 @@ import httpx
 
 from . import litellm
 from ._base import ALL_FEATURES, EgressPath, UpstreamSide
+from ._family import Family
 from ._process import ManagedProcess, free_port
 from .litellm import LiteLLMPath
 
@@ -78,6 +79,5 @@ def make_shim_front(name: str, options: dict[str, str]) -> EgressPath:
                     mode="client → shim → LiteLLM (OAuth held) → shim → upstream")
 
 
-prepare = litellm.prepare  # the shim targets run a LiteLLM release: the same one is installed first
-
-FAMILIES = {"shim": make_shim, "shim-front": make_shim_front}
+# The shim targets run a LiteLLM release: the same one is installed first.
+FAMILY = Family("shim", {"shim": make_shim, "shim-front": make_shim_front}, prepare=litellm.prepare)

@@ -11,38 +11,26 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from .._exceptions import PathError, PathUnsupported
-from .._fixtures import FIXTURES_DIR
-from .._settings import Settings
+from ..core._exceptions import PathError, PathUnsupported
+from ..core._fixtures import FIXTURES_DIR
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import ALL_FEATURES, EgressPath, UpstreamSide
+from ._family import ConfigTemplates, Family, apt_prepare
 from ._process import GatewayProcess, free_port
-from ._system import apt_install, system_binary, tool_version
+from ._system import system_binary, tool_version
 
-SQUID_DIR = FIXTURES_DIR / "squid"
-PROD_DIR = SQUID_DIR / "prod"
 PACKAGE = "squid"
-PROD_VALUES = {"LISTEN_ADDRESS": "0.0.0.0", "LISTEN_PORT": "3128", "RUN_DIR": "/run", "LOG_DIR": "/var/log/squid",
-               "SHUTDOWN_LIFETIME": "60 seconds", "ROUTE_LINES": ""}
+TEMPLATES = ConfigTemplates(FIXTURES_DIR / "squid", "conf", {
+    "LISTEN_ADDRESS": "0.0.0.0", "LISTEN_PORT": "3128", "RUN_DIR": "/run", "LOG_DIR": "/var/log/squid",
+    "SHUTDOWN_LIFETIME": "60 seconds", "ROUTE_LINES": ""})
 _TEST_ROUTE = """
 # This run only: api.anthropic.com is the reference upstream (no DNS here). A deployment resolves the name.
 hosts_file $hosts
 """
-
-
-def render(template: str, **values: str) -> str:
-    """A config from ``fixtures/squid/<template>.conf`` with its ``$NAME`` placeholders filled in."""
-    return Template((SQUID_DIR / f"{template}.conf").read_text()).substitute(values)
-
-
-def production_config(template: str) -> str:
-    """The deployable variant: api.anthropic.com resolved by DNS, the standard Debian run folder."""
-    return render(template, **PROD_VALUES)
 
 
 @dataclass
@@ -56,7 +44,7 @@ class SquidConnectPath(GatewayProcess):
         if upstream.tls_port is None or upstream.ca_pem is None:
             raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
         binary = system_binary("squid", PACKAGE)
-        self.family, self.version = "squid", tool_version(binary, r"Version (\S+)")
+        self.version = tool_version(binary, r"Version (\S+)")
         address = None
         if upstream.api_address is not None:  # the reference upstream: no DNS here (live: Squid resolves the name)
             try:
@@ -70,7 +58,7 @@ class SquidConnectPath(GatewayProcess):
             _give_to_squid_user(run_dir)  # as root Squid drops to its cache_effective_user (proxy) for its logs
         route = Template(_TEST_ROUTE).substitute(hosts=run_dir / "hosts") if address else ""
         config = run_dir / "squid.conf"
-        config.write_text(render(self.template, LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
+        config.write_text(TEMPLATES.render(self.template, LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
                                  RUN_DIR=str(run_dir), LOG_DIR=str(run_dir), SHUTDOWN_LIFETIME="1 seconds",
                                  ROUTE_LINES=route))
         self.launch([binary, "-N", "-f", str(config)], work_dir=run_dir, config=self.template, package=PACKAGE)
@@ -91,9 +79,5 @@ def make_squid(name: str, options: dict[str, str]) -> EgressPath:
     return SquidConnectPath(name=name, mode="connect-proxy", features=ALL_FEATURES | {"connect-allowlist"})
 
 
-def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], None]) -> None:
-    """Install squid (apt-get, as root) before the run."""
-    apt_install([PACKAGE], ["squid"], say)
-
-
-FAMILIES = {"squid": make_squid}
+FAMILY = Family("squid", {"squid": make_squid}, prepare=apt_prepare([PACKAGE], ["squid"]),
+                production_configs=TEMPLATES.production_configs("connect"))

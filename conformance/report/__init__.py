@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .._redact import redact
+from ..core._redact import redact
 from ._html import matrix_html
 from ._junit import junit_xml
 from ._markdown import COST_CHART, findings_markdown

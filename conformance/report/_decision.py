@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._expectations import target_key
 from ..checks import REGISTRY
+from ..results._expectations import target_key
 from ._spec import Option, Question, Spike
 
 YES, NO, OPEN = "yes", "no", "open"

@@ -6,7 +6,7 @@ import html
 import json
 from typing import Any
 
-from .._verdict import VERDICTS, style
+from ..core._verdict import VERDICTS, style
 from ._markdown import incomplete_banner
 from ._performance import performance_svg
 

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .._contract import load_contract
-from .._evidence import body_text
-from .._verdict import VERDICTS, Verdict
+from ..clients._contract import load_contract
+from ..core._evidence import body_text
+from ..core._verdict import VERDICTS, Verdict
 from ._decision import ABSENT, BLOCKED, CAVEATS, NO, OPEN, SYMBOL, UNDECIDED, WORKS, YES, Decision, label, short
 from ._performance import performance_markdown
 from ._readable import clean, one_line, readable_body

@@ -30,8 +30,8 @@ from typing import Any
 
 import yaml
 
-from .._exceptions import InputError
-from .._fixtures import SPIKE_QUESTIONS
+from ..core._exceptions import InputError
+from ..core._fixtures import SPIKE_QUESTIONS
 
 DEFAULT_QUESTIONS = SPIKE_QUESTIONS
 YES_WHEN = ("all", "any")

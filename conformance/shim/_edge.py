@@ -17,8 +17,8 @@ from typing import Any, TextIO
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from .._errors import envelope_bytes, kind_for
-from .._redact import redact
+from ..core._errors import envelope_bytes, kind_for
+from ..core._redact import redact
 from ._config import ShimConfig
 
 

@@ -14,7 +14,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from .._wire import REQUEST_ID_HEADER, Headers
+from ..core._wire import REQUEST_ID_HEADER, Headers
 from ._config import ShimConfig
 from ._edge import AccessLog, api_error
 from ._translate import restore_error, translate_auth, upstream_target, without_headers

@@ -9,7 +9,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from .._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER, OAUTH_BETA, OAUTH_PREFIX, Headers, merge_betas
+from ..core._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER, OAUTH_BETA, OAUTH_PREFIX, Headers, merge_betas
 
 
 def translate_auth(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """The reference upstream: a local api.anthropic.com that journals exactly what each path sent it."""
 
-from .._wire import OAUTH_BETA
+from ..core._wire import OAUTH_BETA
 from ._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamConfig
 from ._directive import Scenario, directive_values, find_directive, make_directive
 from ._journal import JournalEntry, UpstreamJournal

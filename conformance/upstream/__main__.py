@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .._redact import register_secret
+from ..core._redact import register_secret
 from ._config import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamConfig
 from ._runner import ReferenceUpstream
 from ._tls import LocalCA

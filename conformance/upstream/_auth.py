@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._wire import OAUTH_BETA, OAUTH_PREFIX, split_betas
+from ..core._wire import OAUTH_BETA, OAUTH_PREFIX, split_betas
 from ._config import UpstreamConfig
 from ._problems import ApiError
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from .._settings import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
-from .._wire import KNOWN_VERSIONS
+from ..core._settings import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
+from ..core._wire import KNOWN_VERSIONS
 
 OAuthInApiKey = Literal["rate_limit", "invalid_key", "bad_request", "accept"]
 

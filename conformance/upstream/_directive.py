@@ -45,8 +45,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .._errors import RECOVERY_MESSAGES, TYPE_TO_STATUS
-from .._exceptions import ScenarioError
+from ..core._errors import RECOVERY_MESSAGES, TYPE_TO_STATUS
+from ..core._exceptions import ScenarioError
 
 DIRECTIVE = re.compile(r"\[\[ec((?:\s+[A-Za-z_]+=[A-Za-z0-9=._:,*\-]+)*)\s*\]\]")
 _PAIR = re.compile(r"([A-Za-z_]+)=([A-Za-z0-9=._:,*\-]+)")

@@ -8,8 +8,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._encoding import decode_body, decoded_chunks
-from .._wire import Headers
+from ..core._encoding import decode_body, decoded_chunks
+from ..core._wire import Headers
 
 
 @dataclass

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from .._ids import message_id, tool_use_id
+from ..core._ids import message_id, tool_use_id
 from . import _server_tools
 from ._blocks import Block, input_deltas, split, text_block
 from ._cache import REQUEST_OVERHEAD_TOKENS, CacheUsage, segments

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .._sse import compact_json, encode_event
+from ..core._sse import compact_json, encode_event
 from ._directive import Scenario
 from ._writer import ResponseWriter
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._errors import kind_for
-from .._exceptions import ConformanceError
+from ..core._errors import kind_for
+from ..core._exceptions import ConformanceError
 
 
 @dataclass

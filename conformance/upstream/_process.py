@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import _reaper
-from .._settings import child_environment
+from ..core import _reaper
+from ..core._settings import child_environment
 from ._config import UpstreamConfig
 
 START_TIMEOUT_S = 30.0

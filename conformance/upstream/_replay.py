@@ -1,4 +1,4 @@
-"""Recorded exchanges (vcrpy cassettes, ``conformance._cassettes``) served back byte for byte."""
+"""Recorded exchanges (vcrpy cassettes, ``conformance.core._cassettes``) served back byte for byte."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .._cassettes import CassetteError, Recording, find, load, names
-from .._fixtures import RECORDINGS_DIR
+from ..core._cassettes import CassetteError, Recording, find, load, names
+from ..core._fixtures import RECORDINGS_DIR
 from ._problems import ApiError
 from ._writer import ResponseWriter
 

@@ -8,7 +8,7 @@ import shutil
 import threading
 from types import TracebackType
 
-from .._background import BackgroundServer
+from ..core._background import BackgroundServer
 from ._config import UpstreamConfig
 from ._journal import UpstreamJournal
 from ._server import UpstreamApp

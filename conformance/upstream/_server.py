@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .._errors import RECOVERY_MESSAGES, envelope
-from .._exceptions import ScenarioError
-from .._fixtures import RECORDINGS_DIR
-from .._ids import request_id as new_request_id
-from .._wire import split_betas
+from ..core._errors import RECOVERY_MESSAGES, envelope
+from ..core._exceptions import ScenarioError
+from ..core._fixtures import RECORDINGS_DIR
+from ..core._ids import request_id as new_request_id
+from ..core._wire import split_betas
 from . import _replay
 from ._auth import authenticate, check_version
 from ._cache import PromptCache

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._ids import server_tool_use_id
+from ..core._ids import server_tool_use_id
 from ._blocks import Block, input_deltas, text_block
 from ._thinking import redacted_data
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .._errors import envelope_bytes
-from .._sse import compact_json
-from .._wire import Headers
+from ..core._errors import envelope_bytes
+from ..core._sse import compact_json
+from ..core._wire import Headers
 from ._config import UpstreamConfig
 from ._headers import response_headers
 from ._journal import JournalEntry

@@ -36,7 +36,7 @@ from typing import Any
 from ._exceptions import InputError
 from ._fixtures import FIXTURES_DIR, SPIKE_QUESTIONS
 
-PINS_FILE = Path(__file__).with_name("pins.toml")
+PINS_FILE = Path(__file__).resolve().parents[1] / "pins.toml"
 # The reference upstream's well-known test credentials (EGRESS_CONFORMANCE_API_KEY / _OAUTH_TOKEN replace them).
 DEFAULT_API_KEY = "sk-ant-api03-conformance-reference-key-000000000000000000000000AA"
 DEFAULT_OAUTH_TOKEN = "sk-ant-oat01-conformance-reference-token-0000000000000000000000AA"

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core._verdict import style
 from ._expectations import compare, target_key
-from ._verdict import style
 
 
 @dataclass

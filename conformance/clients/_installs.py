@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._exceptions import PathError
-from ._settings import Settings
+from ..core._exceptions import PathError
+from ..core._settings import Settings
 
 
 def install_clients(check_ids: set[str], settings: Settings, say: Callable[[str], None]) -> None:

@@ -1,4 +1,4 @@
-"""A burst of Messages requests sent from a process of its own (``python -m conformance._loadgen``, a JSON spec on
+"""A burst of Messages requests sent from a process of its own (``python -m conformance.run._loadgen``, a JSON spec on
 stdin, one JSON list of ``[seconds, status]`` on stdout): in the harness's process the load generator and the
 reference upstream shared one interpreter lock, and the upstream's own queue became most of what was measured.
 
@@ -19,8 +19,8 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from ._client import system_trust
-from .upstream import make_directive
+from ..core._http import system_trust
+from ..upstream import make_directive
 
 
 class _PinnedResolver(AbstractResolver):

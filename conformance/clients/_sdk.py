@@ -6,9 +6,9 @@ from typing import Any
 
 import anthropic
 
-from ._client import system_trust
-from ._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
-from .paths import Connection
+from ..core._http import system_trust
+from ..core._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
+from ..paths import Connection
 
 try:  # SDK 2.x is built on httpx2; 0.x/1.x on httpx.
     import httpx2 as _http

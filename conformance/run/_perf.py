@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ._client import Exchange, HarnessClient
-from ._settings import child_environment
-from ._threads import parallel
-from .checks import TargetRun
-from .checks.sse_timing import lags
-from .paths import Connection
-from .paths._process import proc_status_mb
-from .upstream import UPSTREAM_HOSTNAME, make_directive
+from ..checks import TargetRun
+from ..core._http import Exchange, HarnessClient
+from ..core._settings import child_environment
+from ..core._threads import parallel
+from ..core._timing import lags
+from ..paths import Connection
+from ..paths._process import proc_status_mb
+from ..upstream import UPSTREAM_HOSTNAME, make_directive
 
 MODEL = "claude-haiku-4-5"
 
@@ -192,9 +192,9 @@ class PathMeter:
         spec: dict[str, Any] = {"level": level, "count": count, "model": MODEL, "base_url": c.base_url,
                                 "headers": self.direct_headers if direct else self.path_headers, "proxy": c.proxy,
                                 "connect_to": c.connect_to, "ca_pem": ca_pem}
-        done = subprocess.run([sys.executable, "-m", "conformance._loadgen"], input=json.dumps(spec),
+        done = subprocess.run([sys.executable, "-m", "conformance.run._loadgen"], input=json.dumps(spec),
                               capture_output=True, text=True, timeout=300, check=False,
-                              env=child_environment({"PYTHONPATH": str(Path(__file__).resolve().parents[1])}))
+                              env=child_environment({"PYTHONPATH": str(Path(__file__).resolve().parents[2])}))
         if done.returncode != 0:
             raise RuntimeError(f"load generator failed: {done.stderr.strip()[-300:]}")
         return [(float(s), status) for s, status in json.loads(done.stdout)]

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import _reaper
-from ._exceptions import PathError
-from ._install import is_installed, npm_install
-from ._wire import API_BASE_URL
-from .paths import Connection
+from ..core import _reaper
+from ..core._exceptions import PathError
+from ..core._install import is_installed, npm_install
+from ..core._wire import API_BASE_URL
+from ..paths import Connection
 
 
 def _binary(version: str, cache_dir: Path) -> Path:

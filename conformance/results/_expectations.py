@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
-from ._exceptions import InputError
-from ._fixtures import FIXTURES_DIR
-from ._verdict import LISTABLE, QUIET
+from ..core._exceptions import InputError
+from ..core._fixtures import FIXTURES_DIR
+from ..core._verdict import LISTABLE, QUIET
 
 # The project's own; a repository that keeps its own next to its CI config sets EGRESS_CONFORMANCE_EXPECTATIONS
 # (``Settings.expectations_dir``), which every entry point passes as ``directory``.

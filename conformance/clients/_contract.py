@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from ._exceptions import InputError, PathError
-from ._fixtures import FIXTURES_DIR
-from ._settings import child_environment
+from ..core._exceptions import InputError, PathError
+from ..core._fixtures import FIXTURES_DIR
+from ..core._settings import child_environment
 
 CONTRACT_FILE = FIXTURES_DIR / "contract" / "claude-code-gateway.yaml"
 NOT_APPLICABLE = "not applicable"
@@ -133,7 +133,7 @@ def served_protocol(claude: Path, timeout: float = 60.0) -> str:
     unshare = shutil.which("unshare")
     if unshare is None:
         raise ContractProbeError("reading the served contract needs unshare (util-linux) for a private network")
-    command = [unshare, "--net", "--map-root-user", sys.executable, "-m", "conformance._contract", str(claude)]
+    command = [unshare, "--net", "--map-root-user", sys.executable, "-m", "conformance.clients._contract", str(claude)]
     if os.geteuid() == 0:
         command.remove("--map-root-user")
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)

@@ -6,9 +6,9 @@ import time
 
 import httpx
 
-from ._client import system_trust
-from .paths._base import Credentials
-from .upstream import JournalEntry, ReferenceUpstream
+from ..core._http import system_trust
+from ..paths._base import Credentials
+from ..upstream import JournalEntry, ReferenceUpstream
 
 
 class UpstreamObserver:

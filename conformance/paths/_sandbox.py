@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from . import _reaper
+from ..core import _reaper
 
 GATEWAY_ADDRESS = "10.203.0.1"
 AGENT_ADDRESS = "10.203.0.2"

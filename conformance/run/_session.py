@@ -13,23 +13,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._client import HarnessClient
-from ._client_installs import install_clients
-from ._engine import CheckResult, run_check
-from ._exceptions import PathUnsupported
-from ._expectations import Expectation, lookup
-from ._expectations import load as load_expectations
-from ._observer import UpstreamObserver
-from ._redact import redact, register_secret
-from ._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
+from ..checks import DEFAULT_MODEL, REGISTRY, Check, SharedProbes, TargetRun
+from ..clients._installs import install_clients
+from ..clients._observer import UpstreamObserver
+from ..core._exceptions import PathUnsupported
+from ..core._http import HarnessClient
+from ..core._redact import redact, register_secret
+from ..core._settings import Settings
+from ..core._wire import API_BASE_URL
+from ..paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
+from ..paths._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
+from ..results._expectations import Expectation, lookup
+from ..results._expectations import load as load_expectations
+from ..results._result import CheckResult
+from ..upstream import UPSTREAM_HOSTNAME, UpstreamConfig, UpstreamProcess
+from ._engine import run_check
 from ._schedule import CLIENT_TIMING_AT_ONCE, SLOW_AT_ONCE, STREAM_TIMING_AT_ONCE, CheckScheduler, Job
-from ._settings import Settings
-from ._wire import API_BASE_URL
-from .checks import REGISTRY
-from .checks._context import DEFAULT_MODEL, SharedProbes, TargetRun
-from .checks._registry import Check
-from .paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
-from .upstream import UPSTREAM_HOSTNAME, UpstreamConfig, UpstreamProcess
 
 LIVE_URL = API_BASE_URL
 # The port a CONNECT gateway is published on in an agent sandbox (Squid's customary one).
@@ -276,7 +275,7 @@ class ChecklistSession:
 
     def stop(self) -> None:
         """Cancel checks still running, stop every target and the upstream, and reap every child process."""
-        from . import _reaper
+        from ..core import _reaper
 
         self._stopping.set()
 

@@ -11,10 +11,9 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-from ._engine import QUEUE_STRETCH, CheckResult, run_check
-from .checks import REGISTRY
-from .checks._context import TargetRun
-from .checks._registry import Check
+from ..checks import REGISTRY, Check, TargetRun
+from ..results._result import CheckResult
+from ._engine import QUEUE_STRETCH, run_check
 
 # How many timing checks run at once: stream timings (paced streams, path and direct interleaved), and Claude
 # Code's (each runs Claude Code through the path and direct).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fixtures"
 RECORDINGS_DIR = FIXTURES_DIR / "recordings"
 SCHEMAS_DIR = FIXTURES_DIR / "schemas"
 

@@ -7,7 +7,6 @@ caller says which) are listed as not run, so a missing job can never pass for a 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,7 @@ def merge_documents(sources: list[Path], expected_targets: list[str] | None = No
         not_run += document["run"].get("not_run", [])
     covered = {name for name in targets}
     if expected_targets:
-        from .paths import split_targets
+        from ..paths import split_targets
 
         expected_targets = split_targets(expected_targets)
     for name in expected_targets or []:
@@ -70,33 +69,3 @@ def merge_documents(sources: list[Path], expected_targets: list[str] | None = No
     }
     return {"kind": first["kind"], "version": first["version"], "run": run, "checks": list(checks.values()),
             "results": list(results.values()), "blobs": blobs}
-
-
-def merge_main(sources: list[Path], out: Path, expected_targets: list[str] | None, expectations_dir: Path | None,
-               questions_file: Path | None = None) -> int:
-    """``python -m conformance merge``: write the merged results and reports; exit 1 when a job is missing or failed,
-    or a result is a regression against the expectations (the gate decision), else 0."""
-    from ._expectations import compare
-    from ._results import write_results
-    from .report import load_spike, write_reports
-
-    try:
-        spike = load_spike(questions_file)
-        document = merge_documents(sources, expected_targets)
-    except ValueError as exc:
-        print(f"error: {exc}")
-        return 2
-    compared = compare(document, expectations_dir)
-    directory = out / document["run"]["id"]
-    write_results(document, directory)
-    write_reports(document, directory, compared, spike)
-    regressions = [r for r in compared if r["status"] == "regression"]
-    failed = [j for j in document["run"]["jobs"] if "error" in j]
-    for job in failed:
-        print(f"job {job['source']}: {job['error']}")
-    missing = sorted({r["target"] for r in document["run"]["not_run"]})
-    print(f"merged {len(document['run']['jobs'])} jobs, {len(document['run']['targets'])} targets, "
-          f"{len(document['results'])} results: {len(regressions)} regressions"
-          + (f"; not run: {', '.join(missing)}" if missing else "") + f" → {directory}")
-    print(json.dumps({"gate": "fail" if regressions or failed or missing else "pass"}))
-    return 1 if regressions or failed or missing else 0

@@ -18,12 +18,12 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from ..core._exceptions import PathError
+from ..core._install import is_installed, npm_install
+from ..core._settings import load_pins
+from ..core._wire import API_KEY_HEADER, AUTHORIZATION
+from ..paths import Connection
 from ._claude_code import run_json_lines
-from ._exceptions import PathError
-from ._install import is_installed, npm_install
-from ._settings import load_pins
-from ._wire import API_KEY_HEADER, AUTHORIZATION
-from .paths import Connection
 
 DRIVER = Path(__file__).with_name("ts_sdk_driver.mjs")
 RETRY_DELAY_MS = 50

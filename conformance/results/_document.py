@@ -10,12 +10,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._engine import CheckResult
-from ._evidence import pool_bodies
-from ._fixtures import SCHEMAS_DIR
-from ._redact import redact_any
-from ._verdict import VERDICTS
-from .checks import REGISTRY
+from ..checks import REGISTRY
+from ..core._evidence import pool_bodies
+from ..core._fixtures import SCHEMAS_DIR
+from ..core._redact import redact_any
+from ..core._verdict import VERDICTS
+from ._result import CheckResult
 
 KIND = "EgressConformanceResults"
 SCHEMA_VERSION = 1
@@ -47,7 +47,7 @@ def results_document(
 
     ``complete`` is false when any selected check × target has no result (``not_run`` lists them), so a report
     built from an interrupted run can never pass for a whole one."""
-    from . import __version__
+    from .. import __version__
 
     order = {check_id: i for i, check_id in enumerate(REGISTRY)}
     results = sorted(results, key=lambda r: order.get(r.check_id, len(order)))  # stable: targets keep their order
