@@ -127,6 +127,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(problem)
 
 
+def _without(config: pytest.Config) -> list[str]:
+    return [w for value in config.getoption("without") for w in value.split(",") if w]
+
+
 def input_problem(config: pytest.Config) -> str | None:
     """One line naming what is wrong with the run's inputs (report directory, expectations files), or None.
 
@@ -139,7 +143,12 @@ def input_problem(config: pytest.Config) -> str | None:
         return ("--upstream=live is the real api.anthropic.com; --upstream-url names a reference upstream: "
                 "give one or the other")
     from .core._settings import auth_headers
+    from .core._vocab import features
 
+    try:
+        features(_without(config))
+    except ValueError as exc:
+        return f"--without: {exc}"
     try:
         auth_headers("\n".join(config.getoption("auth")), "--auth")
         if config.getoption("auth_file"):
@@ -183,6 +192,7 @@ def input_problem(config: pytest.Config) -> str | None:
 def _options(config: pytest.Config) -> SessionOptions:
     from .core._redact import register_secret
     from .core._settings import auth_headers
+    from .core._vocab import features
     from .paths import split_targets
     from .run._session import SessionOptions
 
@@ -193,7 +203,6 @@ def _options(config: pytest.Config) -> SessionOptions:
     headers += settings.proxy_auth
     for _, value in headers:  # a gateway key may look like anything: redacted by value
         register_secret(value.split(" ", 1)[-1])
-    without = frozenset(w for value in config.getoption("without") for w in value.split(",") if w)
     options = SessionOptions(
         targets=split_targets(config.getoption("target")) or ["direct"],
         base_url=config.getoption("base_url"),
@@ -201,7 +210,7 @@ def _options(config: pytest.Config) -> SessionOptions:
         upstream=config.getoption("upstream"),
         upstream_url=config.getoption("upstream_url"),
         upstream_gzip=config.getoption("upstream_encoding") == "gzip",
-        without=without,
+        without=features(_without(config)),
         check_timeout=config.getoption("check_timeout"),
         settings=config.stash[_SETTINGS_KEY],
         recordings=Path(config.getoption("recordings")).resolve() if config.getoption("recordings") else None,
@@ -222,15 +231,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow checks (already running in the background) are collected last, so quick ones overlap with them."""
-    from .checks import REGISTRY
+    """Checks other than quick ones (already running in the background) are collected last, so quick ones overlap
+    with them."""
+    from .checks import REGISTRY, Phase
 
     def slow(item: pytest.Item) -> bool:
         callspec = getattr(item, "callspec", None)
         if callspec is None or not {"check_id", "target"} <= set(callspec.params):
             return False  # not a checklist item: its place is the test author's
         check_id = callspec.params["check_id"]
-        return bool(check_id in REGISTRY and REGISTRY[check_id].slow)
+        return bool(check_id in REGISTRY and REGISTRY[check_id].phase is not Phase.QUICK)
 
     items.sort(key=slow)
 
@@ -255,7 +265,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # in the order items ask for them, so by the time an item asks, its check has started.
     from .checks import REGISTRY
     from .run._engine import QUEUE_STRETCH
-    from .run._schedule import start_bound
+    from .run._plan import start_bound
 
     check_timeout = session.config.getoption("check_timeout")
     extra = {id(checklist_items[0]): start_bound(selected, check_timeout)}

@@ -82,18 +82,21 @@ def post(
 
 
 def run_every_check(run_one: Callable[[str], Any], *, with_claude_code: bool = True) -> list[Any]:
-    """Every registered check through ``run_one(check_id)`` as a session runs them: timing checks first and alone,
-    the rest 16 at a time (running them side by side with the timing checks would put the harness's own load into
-    the timings). ``with_claude_code=False`` leaves out the checks that run node clients, Claude Code (most of the
-    time) and the TypeScript SDK."""
+    """Every registered check through ``run_one(check_id)`` in the stages a session runs them (``run._plan``):
+    the stages that hold the rest (timing) one check at a time, alone, then the rest 16 at a time (beside the
+    timing checks they would put the harness's own load into the timings). ``with_claude_code=False`` leaves out
+    the checks that run node clients, Claude Code (most of the time) and the TypeScript SDK."""
     from concurrent.futures import ThreadPoolExecutor
 
     from conformance.checks import REGISTRY
+    from conformance.core._vocab import Feature
+    from conformance.run._plan import plan
 
-    wanted = [c for c in REGISTRY if with_claude_code or not ("claude-code" in REGISTRY[c].features
+    wanted = [c for c in REGISTRY if with_claude_code or not (Feature.CLAUDE_CODE in REGISTRY[c].features
                                                               or c.startswith("client.ts-sdk."))]
-    timing = [c for c in wanted if REGISTRY[c].timing]
-    results = [run_one(c) for c in timing]
+    stages = plan([(c, "fault-proxy") for c in wanted])
+    alone = [c for stage in stages if stage.holds_the_rest for c, _ in stage.keys]
+    results = [run_one(c) for c in alone]
     with ThreadPoolExecutor(16) as pool:
-        results += list(pool.map(run_one, [c for c in wanted if c not in timing]))
+        results += list(pool.map(run_one, [c for c in wanted if c not in alone]))
     return results

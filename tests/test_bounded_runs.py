@@ -274,10 +274,10 @@ def test_the_set_up_safety_net_grows_with_the_matrix():
     start-up, then every timing check): with 19 targets that outgrew 120 s on CI, so the first item is given the
     longest the set-up can take, which grows with the number of timing checks selected.
     """
-    from conformance.checks._registry import REGISTRY
-    from conformance.run._schedule import START_UP_S, start_bound
+    from conformance.checks import REGISTRY, Phase
+    from conformance.run._plan import START_UP_S, start_bound
 
-    timing = [c for c in REGISTRY if REGISTRY[c].timing]
+    timing = [c for c in REGISTRY if REGISTRY[c].phase in (Phase.STREAM_TIMING, Phase.CLIENT_TIMING)]
     one = start_bound({(c, "direct") for c in timing}, 60.0)
     many = start_bound({(c, f"t{i}") for c in timing for i in range(19)}, 60.0)
     assert START_UP_S < one < many and many > 19 * 60
@@ -293,7 +293,7 @@ def test_slow_checks_run_a_few_at_a_time_in_the_order_asked_each_bound_from_its_
     """
     from dataclasses import replace
 
-    from conformance.checks import _registry
+    from conformance.checks import Phase, _registry
     from conformance.core._verdict import Verdict
     from conformance.run._schedule import CheckScheduler
 
@@ -312,7 +312,7 @@ def test_slow_checks_run_a_few_at_a_time_in_the_order_asked_each_bound_from_its_
 
     template = _registry.REGISTRY["request.metadata-kept"]
     monkeypatch.setitem(_registry.REGISTRY, "test.one-second",
-                        replace(template, id="test.one-second", func=one_second, features=frozenset(), slow=True,
+                        replace(template, id="test.one-second", func=one_second, features=frozenset(), phase=Phase.SLOW,
                                 bound_s=1.5))
     names = [f"p{i}" for i in range(5)]
     jobs = [(_registry.REGISTRY["test.one-second"], TargetRun(path=EgressPath(name=n, base_url="http://127.0.0.1:9"),

@@ -18,7 +18,7 @@ from conformance.checks import REGISTRY, TargetRun
 from conformance.clients._observer import UpstreamObserver
 from conformance.core._http import HarnessClient
 from conformance.core._verdict import Verdict
-from conformance.paths import ALL_FEATURES, Connection, Credentials, EgressPath
+from conformance.paths import COMMON_FEATURES, Connection, Credentials, EgressPath, Feature
 from conformance.paths._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
 from conformance.results._result import CheckResult
 from conformance.run._engine import run_check
@@ -27,114 +27,16 @@ from conformance.upstream._tls import LocalCA
 
 from ._helpers import run_every_check, upstream_process
 from .faultproxy import PROXY_KEY_HEADER, FaultProxy
-from .faults import BENIGN
+from .faults import BENIGN, FAULTS
 from .openproxies import OpenConnectProxy, OpenTcpForwarder
 from .usage_ledger import UsageLedger
 
 PROXY_KEY = "sk-proxy-SENTINEL-0123456789abcdef"
 
 FAIL, NONSTRICT, INFO = Verdict.FAIL, Verdict.PASS_NONSTRICT, Verdict.INFO
+# Every check's faults, as it registered them (``@check(faults=...)``).
 CASES: list[tuple[str, tuple[str, ...], Verdict]] = [
-    ("auth.api-key-accepted", ("drop-request-header=x-api-key",), FAIL),
-    ("auth.oauth-accepted", ("oauth-to-x-api-key",), FAIL),
-    ("auth.header-kind-preserved", ("bearer-to-x-api-key",), FAIL),
-    ("auth.header-kind-preserved", ("oauth-to-x-api-key",), FAIL),
-    ("auth.oauth-beta-once", ("duplicate-beta",), FAIL),
-    ("auth.oauth-beta-once", ("strip-beta",), FAIL),
-    ("auth.invalid-credential-401", ("errors-to-500",), FAIL),
-    ("auth.no-proxy-credential-upstream", ("leak-proxy-key",), FAIL),
-    ("cache.control-forwarded", ("strip-cache-control",), FAIL),
-    ("cache.usage-preserved", ("strip-cache-usage",), FAIL),
-    ("cache.usage-preserved-streaming", ("strip-cache-usage",), FAIL),
-    ("endpoints.count-tokens", ("block-path=/v1/messages/count_tokens",), FAIL),
-    ("endpoints.models", ("block-path=/v1/models",), NONSTRICT),
-    ("replay.recorded-exchanges", ("errors-to-500",), FAIL),
-    ("contract.unknown-beta-and-version", ("normalise-anthropic-headers",), FAIL),
-    ("contract.unknown-fields-kept", ("drop-unknown-fields",), FAIL),
-    ("contract.beta-and-field-together", ("drop-body-field=context_management",), FAIL),
-    ("contract.system-attribution-first", ("prepend-system",), FAIL),
-    ("contract.client-headers-tolerated", ("reject-header=x-app",), FAIL),
-    ("contract.user-agent-kept", ("replace-user-agent",), FAIL),
-    ("contract.recovery-error-wording", ("wrap-errors",), FAIL),
-    ("contract.recovery-error-wording", ("generic-error-message",), FAIL),
-    ("contract.head-probe-tolerated", ("reset-head",), NONSTRICT),
-    ("contract.models-discovery", ("redirect-models",), FAIL),
-    ("contract.models-discovery", ("slow-models=4",), FAIL),
-    ("contract.tool-streaming-and-references", ("empty-tool-input",), FAIL),
-    ("errors.status-preserved", ("errors-to-500",), FAIL),
-    ("errors.envelope-valid", ("wrap-errors",), FAIL),
-    ("errors.type-and-message-preserved", ("wrap-errors",), FAIL),
-    ("errors.body-identical", ("reserialize-json",), NONSTRICT),
-    ("errors.retry-headers-preserved", ("drop-response-header=x-should-retry",), FAIL),
-    ("errors.retry-headers-preserved", ("drop-response-header=retry-after",), FAIL),
-    ("errors.stream-request-gets-json", ("stream-errors-as-sse",), FAIL),
-    ("request.body-unchanged", ("drop-body-field=temperature",), FAIL),
-    ("request.body-unchanged", ("reserialize-request",), NONSTRICT),
-    ("request.version-and-beta-once", ("duplicate-version",), FAIL),
-    ("request.version-and-beta-once", ("strip-beta",), FAIL),
-    ("request.beta-query-kept", ("drop-query",), FAIL),
-    ("request.metadata-kept", ("drop-body-field=metadata",), FAIL),
-    ("request.no-duplicate-headers", ("duplicate-version",), FAIL),
-    ("request.realistic-payload", ("waf",), FAIL),
-    ("request_id.header-equal", ("drop-response-header=request-id",), FAIL),
-    ("request_id.body-equal", ("wrap-errors",), FAIL),
-    ("sse.content-type", ("sse-content-type",), FAIL),
-    ("sse.event-sequence", ("drop-pings",), FAIL),
-    ("sse.data-json-equal", ("mutate-text",), FAIL),
-    ("sse.bytes-identical", ("reserialize-sse",), NONSTRICT),
-    ("sse.padding-and-ping", ("reserialize-sse",), NONSTRICT),
-    ("sse.padding-and-ping", ("drop-pings",), NONSTRICT),
-    ("sse.not-buffered", ("buffer-stream",), FAIL),
-    ("sse.not-buffered", ("delay-per-event=50",), FAIL),
-    ("sse.per-event-delay", ("delay-per-event=50",), FAIL),
-    ("sse.long-stream-not-cut", ("cut-after=2",), FAIL),
-    ("sse.idle-gap-survives", ("idle-timeout=2",), FAIL),
-    ("sse.midstream-error-delivered", ("drop-sse-errors",), FAIL),
-    ("tools.definitions-intact", ("strip-schema-field",), FAIL),
-    ("tools.tool-use-intact", ("empty-tool-input",), FAIL),
-    ("tools.streamed-input-reassembles", ("empty-tool-input",), FAIL),
-    ("tools.parallel-tool-use", ("first-tool-use-only",), FAIL),
-    ("tools.result-roundtrip", ("strip-is-error",), FAIL),
-    ("thinking.blocks-identical", ("reencode-signature",), FAIL),
-    ("thinking.streamed-signature-identical", ("drop-signature-delta",), FAIL),
-    ("thinking.replay-accepted", ("reencode-signature",), FAIL),
-    ("thinking.signature-only-kept", ("drop-empty-thinking",), FAIL),
-    ("thinking.interleaved-kept", ("strip-beta",), FAIL),
-    ("stop.sequence-kept", ("normalise-stop-reason",), FAIL),
-    ("server-tools.blocks-intact", ("drop-citations",), FAIL),
-    ("server-tools.streamed-intact", ("drop-citations",), FAIL),
-    ("server-tools.pause-turn-continues", ("normalise-stop-reason",), FAIL),
-    ("errors.slow-response-not-cut", ("response-timeout=2",), FAIL),
-    ("request.upstream-sni", ("tls-sni=example.com",), FAIL),
-    ("egress.allowlist-sni", ("open-tcp-forwarder",), FAIL),
-    ("egress.allowlist-connect", ("open-connect-proxy",), FAIL),
-    ("egress.direct-blocked", ("open-sandbox",), FAIL),
-    ("egress.only-allowed-hosts", ("open-sandbox",), FAIL),
-    ("egress.claude-code-auxiliary", ("hold-nonessential=8",), FAIL),
-    ("client.sdk.create-and-stream", ("mutate-text",), FAIL),
-    ("client.sdk.retry-behaviour", ("drop-response-header=x-should-retry",), FAIL),
-    ("client.sdk.auth-styles", ("oauth-to-x-api-key",), FAIL),
-    ("client.ts-sdk.create-and-stream", ("mutate-text",), FAIL),
-    ("client.ts-sdk.tool-round-trip", ("empty-tool-input",), FAIL),
-    ("client.ts-sdk.retry-behaviour", ("drop-response-header=x-should-retry",), FAIL),
-    ("client.ts-sdk.auth-styles", ("oauth-to-x-api-key",), FAIL),
-    ("client.ts-sdk.midstream-error", ("drop-sse-errors",), FAIL),
-    ("client.claude-code.plain-turn", ("mutate-text",), FAIL),
-    ("client.claude-code.stream-unbuffered", ("buffer-stream",), FAIL),
-    ("client.claude-code.stream-unbuffered", ("delay-per-event=50",), FAIL),
-    ("client.claude-code.tool-turn", ("rewrite-tool-id",), FAIL),
-    ("client.claude-code.oauth-turn", ("oauth-to-x-api-key",), FAIL),
-    ("client.claude-code.error-text", ("wrap-errors",), FAIL),
-    ("client.claude-code.recovery-wording", ("generic-error-message",), FAIL),
-    ("client.claude-code.midstream-fallback", ("drop-sse-errors",), FAIL),
-    ("accounting.tokens-recorded", ("ledger-first-usage",), FAIL),
-    ("accounting.cache-tokens-recorded", ("strip-cache-usage",), FAIL),
-    ("accounting.server-tool-usage-recorded", ("drop-citations",), FAIL),
-    ("accounting.error-and-cut-recorded", ("ledger-skips-errors",), NONSTRICT),
-    ("accounting.cost-uses-cache-prices", ("ledger-flat-price",), NONSTRICT),
-    ("headers.response-diff", ("add-response-header",), INFO),
-    ("headers.request-diff", ("add-request-header",), INFO),
-    ("headers.content-encoding-kept", ("decode-content",), NONSTRICT),
+    (check.id, (fault,), verdict) for check in REGISTRY.values() for fault, verdict in check.faults.items()
 ]
 
 
@@ -156,7 +58,7 @@ def _proxy(upstream: UpstreamProcess, *faults: str) -> FaultProxy:
 
 
 def _run(
-    upstream: UpstreamProcess, proxy: FaultProxy, check_id: str, features: frozenset[str] = ALL_FEATURES,
+    upstream: UpstreamProcess, proxy: FaultProxy, check_id: str, features: frozenset[str] = COMMON_FEATURES,
     sandbox: AgentSandbox | None = None,
 ) -> CheckResult:
     credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
@@ -190,7 +92,7 @@ def _run_behind_a_sandboxed_gateway(upstream: UpstreamProcess, check_id: str, fa
     try:
         sandbox.publish_gateway(443, ("127.0.0.1", proxy._server.port))
         path = _SandboxedPath(name="sandboxed-fault-gateway", base_url="https://api.anthropic.com",
-                              features=ALL_FEATURES | {"sandbox"}, ca_pem=str(ca.ca_pem),
+                              features=COMMON_FEATURES | {Feature.SANDBOX}, ca_pem=str(ca.ca_pem),
                               connect_to=("127.0.0.1", proxy._server.port))
         credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
         observer = UpstreamObserver("reference", upstream.base_url, credentials, journal_url=upstream.journal_url)
@@ -233,11 +135,15 @@ def _run_all(upstream: UpstreamProcess, proxy: FaultProxy, *, with_claude_code: 
     return run_every_check(lambda c: _run(upstream, proxy, c), with_claude_code=with_claude_code)
 
 
-def test_every_check_has_a_failing_case():
+def test_every_check_names_faults_the_fault_proxy_has():
     """
-    No check is without a broken path that it catches.
+    No check is without a broken path that it catches (registration refuses a check without one), and every fault
+    it names is one the fault proxy, or the test below, can build.
     """
     assert {c for c, _, _ in CASES} == set(REGISTRY)
+    known = set(FAULTS) | set(OPEN_PATHS) | {"open-sandbox"}  # the test builds that network itself
+    unknown = {(c, f) for c, (f,), _ in CASES if f.split("=", 1)[0] not in known}
+    assert not unknown
 
 
 @pytest.mark.parametrize(("check_id", "faults", "expected"), CASES, ids=[f"{c}[{','.join(f)}]" for c, f, _ in CASES])
@@ -256,7 +162,7 @@ def test_check_catches_its_fault(shared_upstream, check_id, faults, expected):
             sandbox.publish(API_ADDRESS, 443, ("127.0.0.1", shared_upstream.tls_port))
             sandbox.publish(API_ADDRESS, 80, ("127.0.0.1", shared_upstream.port))
             with _proxy(shared_upstream) as proxy:
-                result = _run(shared_upstream, proxy, check_id, ALL_FEATURES | {"sandbox"}, sandbox)
+                result = _run(shared_upstream, proxy, check_id, COMMON_FEATURES | {Feature.SANDBOX}, sandbox)
         finally:
             sandbox.close()
     elif check_id == "egress.claude-code-auxiliary":
@@ -264,7 +170,7 @@ def test_check_catches_its_fault(shared_upstream, check_id, faults, expected):
     elif faults[0] in OPEN_PATHS:
         kind, feature = OPEN_PATHS[faults[0]]
         with kind(("127.0.0.1", shared_upstream.tls_port)) as open_path:
-            result = _run(shared_upstream, open_path, check_id, ALL_FEATURES | {feature})
+            result = _run(shared_upstream, open_path, check_id, COMMON_FEATURES | {feature})
     else:
         with _proxy(shared_upstream, *faults) as proxy:
             result = _run(shared_upstream, proxy, check_id)

@@ -18,7 +18,7 @@ from conformance.clients._observer import UpstreamObserver
 from conformance.core._fixtures import RECORDINGS_DIR
 from conformance.core._http import HarnessClient
 from conformance.core._verdict import Verdict
-from conformance.paths import ALL_FEATURES, Credentials, EgressPath
+from conformance.paths import COMMON_FEATURES, Credentials, EgressPath
 from conformance.run._engine import run_check
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
 
@@ -48,7 +48,7 @@ def users_upstream(users_dir: Path) -> Iterator[ReferenceUpstream]:
 def _run(upstream: ReferenceUpstream, folder: Path, *faults: str):
     credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
     with FaultProxy(upstream.base_url, *faults) as proxy:
-        path = EgressPath(name="fault-proxy", base_url=proxy.base_url, features=ALL_FEATURES)
+        path = EgressPath(name="fault-proxy", base_url=proxy.base_url, features=COMMON_FEATURES)
         observer = UpstreamObserver("reference", upstream.base_url, credentials, upstream=upstream)
         client, direct = HarnessClient(proxy.base_url, timeout=30), HarnessClient(upstream.base_url, timeout=30)
         try:

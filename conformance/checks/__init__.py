@@ -24,7 +24,7 @@ from . import (  # noqa: F401, I001
     tools,
 )
 from ._context import DEFAULT_MODEL, CheckContext, Finding, NothingReceived, SharedProbes, TargetRun
-from ._registry import REGISTRY, Check, check
+from ._registry import REGISTRY, Check, Phase, check
 
 # Report order: what breaks agents first (auth, request, errors), then streams and content, then observations.
 AREAS = (
@@ -50,5 +50,5 @@ _ordered = sorted(REGISTRY.values(), key=lambda c: AREAS.index(c.area))
 REGISTRY.clear()
 REGISTRY.update((c.id, c) for c in _ordered)
 
-__all__ = ["AREAS", "DEFAULT_MODEL", "REGISTRY", "Check", "CheckContext", "Finding", "NothingReceived", "SharedProbes",
-           "TargetRun", "check"]
+__all__ = ["AREAS", "DEFAULT_MODEL", "REGISTRY", "Check", "CheckContext", "Finding", "NothingReceived", "Phase",
+           "SharedProbes", "TargetRun", "check"]

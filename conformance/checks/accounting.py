@@ -129,6 +129,7 @@ def _judge(ctx: CheckContext, label: str, body: dict[str, Any], keys: tuple[str,
 
 @check(
     id="accounting.tokens-recorded",
+    faults={"ledger-first-usage": "fail"},
     title="Does the path's usage record of a request carry the upstream's input and output tokens, for JSON and "
     "for SSE?",
     requirement="A cost projection fed by the gateway's callbacks counts what the upstream billed: input_tokens and "
@@ -148,6 +149,7 @@ def tokens_recorded(ctx: CheckContext) -> None:
 
 @check(
     id="accounting.cache-tokens-recorded",
+    faults={"strip-cache-usage": "fail"},
     title="Does the usage record carry cache reads and cache writes, with the 5m/1h split, for JSON and SSE?",
     requirement=CACHE_USAGE + " Cache writes of a 1h lifetime cost more than 5m ones, so the split is billed.",
     source=API_CACHING,
@@ -169,6 +171,7 @@ def cache_tokens_recorded(ctx: CheckContext) -> None:
 
 @check(
     id="accounting.server-tool-usage-recorded",
+    faults={"drop-citations": "fail"},
     title="Does the usage record carry the server-tool uses (web searches) the upstream billed?",
     requirement="server_tool_use.web_search_requests is billed per search; a projection needs the count.",
     source=f"{WIRE_DOC} §5",
@@ -186,6 +189,7 @@ def server_tool_usage(ctx: CheckContext) -> None:
 
 @check(
     id="accounting.error-and-cut-recorded",
+    faults={"ledger-skips-errors": "pass-nonstrict"},
     title="Is an upstream error recorded as a failure by the path's accounting, and what does it record for a "
     "stream cut midway?",
     requirement="A failed request is recorded, as a failure, so a projection sees the attempt; a cut stream's "
@@ -220,6 +224,7 @@ def error_and_cut(ctx: CheckContext) -> None:
 
 @check(
     id="accounting.cost-uses-cache-prices",
+    faults={"ledger-flat-price": "pass-nonstrict"},
     title="Is the cost the path records for a cache read lower than for the cache write of the same prompt (cache "
     "prices applied), and does the path send its cost to the client?",
     requirement="Cache reads cost 0.1x the input price and 5m writes 1.25x (1h 2x): a cost that ignores them "

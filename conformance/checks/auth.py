@@ -30,6 +30,7 @@ def _answered(ctx: CheckContext, kind: str) -> None:
 
 @check(
     id="auth.api-key-accepted",
+    faults={"drop-request-header=x-api-key": "fail"},
     title="Is a request authenticated with an API key answered by the upstream?",
     requirement="x-api-key: sk-ant-api03-… authenticates a Messages request.",
     source=f"{WIRE_DOC} §3.1",
@@ -42,6 +43,7 @@ def api_key_accepted(ctx: CheckContext) -> None:
 
 @check(
     id="auth.oauth-accepted",
+    faults={"oauth-to-x-api-key": "fail"},
     title="Is a request authenticated with an OAuth token (Bearer + oauth beta) answered end to end?",
     requirement=OAUTH,
     source=f"{WIRE_DOC} §3.1-3.2",
@@ -54,6 +56,7 @@ def oauth_accepted(ctx: CheckContext) -> None:
 
 @check(
     id="auth.header-kind-preserved",
+    faults={"bearer-to-x-api-key": "fail", "oauth-to-x-api-key": "fail"},
     title="Does the credential arrive upstream in the header kind it should (x-api-key stays x-api-key, Bearer "
     "stays Bearer)?",
     requirement=OAUTH,
@@ -82,6 +85,7 @@ def header_kind_preserved(ctx: CheckContext) -> None:
 
 @check(
     id="auth.oauth-beta-once",
+    faults={"duplicate-beta": "fail", "strip-beta": "fail"},
     title="Does the oauth-2025-04-20 beta reach the upstream exactly once, with the client's other betas?",
     requirement=OAUTH,
     source=f"{WIRE_DOC} §3.1",
@@ -105,6 +109,7 @@ def oauth_beta_once(ctx: CheckContext) -> None:
 
 @check(
     id="auth.invalid-credential-401",
+    faults={"errors-to-500": "fail"},
     title="Is an invalid credential answered with the upstream's 401 authentication_error, unmasked?",
     requirement="401 authentication_error: There's an issue with your API key.",
     source=API_ERRORS,
@@ -142,6 +147,7 @@ def invalid_credential(ctx: CheckContext) -> None:
 
 @check(
     id="auth.no-proxy-credential-upstream",
+    faults={"leak-proxy-key": "fail"},
     title="Is no proxy-only credential (a gateway key, x-litellm-api-key) sent on to the upstream?",
     requirement="Credentials that authenticate the client to the gateway are the gateway's; they must not leave it.",
     source=CLAUDE_CODE_GATEWAY,

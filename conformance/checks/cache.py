@@ -63,6 +63,7 @@ def _write_then_read(ctx: CheckContext, stream: bool) -> None:
 
 @check(
     id="cache.control-forwarded",
+    faults={"strip-cache-control": "fail"},
     title="Do cache_control breakpoints (including ttl 1h) reach the upstream unchanged?",
     requirement=FORWARD_UNCHANGED,
     source=API_CACHING,
@@ -105,6 +106,7 @@ def _first(value: Any) -> Any:
 
 @check(
     id="cache.usage-preserved",
+    faults={"strip-cache-usage": "fail"},
     title="On a cache write then read, do the client's usage numbers equal what the upstream reported?",
     requirement=CACHE_USAGE,
     source=API_CACHING,
@@ -116,6 +118,7 @@ def usage_preserved(ctx: CheckContext) -> None:
 
 @check(
     id="cache.usage-preserved-streaming",
+    faults={"strip-cache-usage": "fail"},
     title="Streaming, do message_start and message_delta carry the upstream's cache usage?",
     requirement=CACHE_USAGE + " message_delta usage is cumulative.",
     source=API_CACHING,

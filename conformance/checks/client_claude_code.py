@@ -14,7 +14,7 @@ from ..core._timing import added_ms, judge_added_delay, median
 from ..upstream import make_directive
 from ._client_runs import claude_run, first_party, turn_ok
 from ._context import CheckContext
-from ._registry import check
+from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_GATEWAY, OAUTH, WIRE_DOC
 
 CLAUDE_FEATURES = ("messages", "streaming", "claude-code")
@@ -67,13 +67,14 @@ def _delta_lags(ctx: CheckContext, cid: str, run: Any) -> tuple[list[float], int
 
 @check(
     id="client.claude-code.plain-turn",
+    faults={"mutate-text": "fail"},
+    phase=Phase.SLOW,
     title="Does a plain Claude Code turn complete through the path with the upstream's answer?",
     requirement="A gateway for Claude Code accepts POST /v1/messages and returns the model's answer unchanged.",
     source=CLAUDE_CODE_GATEWAY,
     features=CLAUDE_FEATURES,
     evidence="Claude Code's exit code and result, and the answer the upstream streamed",
     failure_example="plain turn: Claude Code ended with code 1: API Error: 401 …",
-    slow=True,
     bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_plain_turn(ctx: CheckContext) -> None:
@@ -89,6 +90,8 @@ def claude_plain_turn(ctx: CheckContext) -> None:
 
 @check(
     id="client.claude-code.stream-unbuffered",
+    faults={"buffer-stream": "fail", "delay-per-event=50": "fail"},
+    phase=Phase.CLIENT_TIMING,
     title="Do Claude Code's partial messages arrive as the upstream sends the events (no buffering)?",
     requirement="Stream responses: pass server-sent events through as they arrive instead of buffering.",
     source=CLAUDE_CODE_GATEWAY,
@@ -97,8 +100,6 @@ def claude_plain_turn(ctx: CheckContext) -> None:
     "and direct; the added delay of each (ms)",
     failure_example="half the text deltas reached Claude Code more than 104 ms later than direct (bound 25 ms; "
     "worst 212 ms)",
-    slow=True,
-    timing=True,
     bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_stream_unbuffered(ctx: CheckContext) -> None:
@@ -146,13 +147,14 @@ def claude_stream_unbuffered(ctx: CheckContext) -> None:
 
 @check(
     id="client.claude-code.tool-turn",
+    faults={"rewrite-tool-id": "fail"},
+    phase=Phase.SLOW,
     title="Does a Claude Code tool-use turn complete, with its tool_result reaching the upstream as sent?",
     requirement="Forward headers and body unchanged, in both directions (tool_use out, tool_result back).",
     source=CLAUDE_CODE_GATEWAY,
     features=CLAUDE_FEATURES,
     evidence="the tool_use the upstream sent, the tool_result it received next, Claude Code's final result",
     failure_example="the tool_result that reached the upstream answers toolu_… but the upstream asked for toolu_…",
-    slow=True,
     bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_tool_turn(ctx: CheckContext) -> None:
@@ -181,13 +183,14 @@ def claude_tool_turn(ctx: CheckContext) -> None:
 
 @check(
     id="client.claude-code.oauth-turn",
+    faults={"oauth-to-x-api-key": "fail"},
+    phase=Phase.SLOW,
     title="With an OAuth token (CLAUDE_CODE_OAUTH_TOKEN), does a Claude Code turn complete through the path?",
     requirement=OAUTH,
     source=f"{WIRE_DOC} §3",
     features=CLAUDE_FEATURES + ("oauth",),
     failure_example="oauth turn: Claude Code ended with code 1: API Error: 401 OAuth authentication is currently "
     "not supported.",
-    slow=True,
     bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_oauth_turn(ctx: CheckContext) -> None:
@@ -209,13 +212,14 @@ def _error_turns(ctx: CheckContext, key: str, **directive: Any) -> tuple[tuple[i
 
 @check(
     id="client.claude-code.error-text",
+    faults={"wrap-errors": "fail"},
+    phase=Phase.SLOW,
     title="On an upstream 400, does Claude Code show the upstream's error text, after as many attempts as direct?",
     requirement="Return upstream errors unmodified: Claude Code's automatic recovery matches on error wording.",
     source=CLAUDE_CODE_GATEWAY,
     features=CLAUDE_FEATURES,
     evidence="Claude Code's error result and the upstream attempts, through the path and direct",
     failure_example="Claude Code showed 'API Error: 400 litellm.BadRequestError: …', not the upstream's message",
-    slow=True,
     bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_error_text(ctx: CheckContext) -> None:
@@ -235,6 +239,8 @@ def claude_error_text(ctx: CheckContext) -> None:
 
 @check(
     id="client.claude-code.recovery-wording",
+    faults={"generic-error-message": "fail"},
+    phase=Phase.SLOW,
     title="On \"prompt is too long: …\", does Claude Code react through the path as it does direct (same text, same "
           "upstream attempts)?",
     requirement="Relay a 400 in Anthropic's own envelope (e.g. prompt is too long: …) unchanged: the client's "
@@ -244,7 +250,6 @@ def claude_error_text(ctx: CheckContext) -> None:
     evidence="Claude Code's result and the upstream attempts, through the path and direct",
     failure_example="Claude Code showed 'API Error: 400 The upstream service returned an error.', not what it shows "
                     "direct",
-    slow=True,
     bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_recovery_wording(ctx: CheckContext) -> None:
@@ -264,6 +269,8 @@ def claude_recovery_wording(ctx: CheckContext) -> None:
 
 @check(
     id="client.claude-code.midstream-fallback",
+    faults={"drop-sse-errors": "fail"},
+    phase=Phase.SLOW,
     title="On a mid-stream error, does Claude Code fall back (or not) to a non-streaming request exactly as direct, "
     "with and without CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK=1?",
     requirement="Errors after the 200 arrive as event: error; a path must deliver them so the client's own recovery "
@@ -272,7 +279,6 @@ def claude_recovery_wording(ctx: CheckContext) -> None:
     features=CLAUDE_FEATURES,
     evidence="per setting: the streaming and non-streaming requests the upstream received, through the path and direct",
     failure_example="fallback allowed: the upstream saw 1 streaming + 0 non-streaming requests, direct 2 + 1",
-    slow=True,
     bound_s=CLAUDE_CHECK_BOUND_S,
 )
 def claude_midstream_fallback(ctx: CheckContext) -> None:

@@ -55,6 +55,7 @@ def _both(ctx: CheckContext, call: Any) -> tuple[Any, Any]:
 
 @check(
     id="client.sdk.create-and-stream",
+    faults={"mutate-text": "fail"},
     title="Do messages.create and messages.stream(…).get_final_message() give the same message as direct?",
     requirement="The SDK's parsed message is the same through the gateway as without it (volatile ids aside).",
     source=f"{WIRE_DOC} §4.4",
@@ -87,6 +88,7 @@ def create_and_stream(ctx: CheckContext) -> None:
 
 @check(
     id="client.sdk.retry-behaviour",
+    faults={"drop-response-header=x-should-retry": "fail"},
     title="On upstream 429/529/500/400 (with and without x-should-retry), does the SDK make as many attempts and "
     "raise the same exception, with the upstream's request id, as direct?",
     requirement=RETRY_HEADERS,
@@ -135,6 +137,7 @@ def retry_behaviour(ctx: CheckContext) -> None:
 
 @check(
     id="client.sdk.auth-styles",
+    faults={"oauth-to-x-api-key": "fail"},
     title="Does the SDK authenticate through the path with each style SDKs have sent: x-api-key, an API key as "
     "Bearer, and auth_token with the oauth beta?",
     requirement="SDK 1.x sends X-Api-Key, SDK 2.x sends Authorization: Bearer for api_key, and auth_token is always "

@@ -16,7 +16,7 @@ from ..core._sse import decode_events
 from ..core._threads import parallel
 from ..core._wire import OAUTH_BETA
 from ._context import CheckContext, json_or_none
-from ._registry import check
+from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_PROTOCOL
 
 UNKNOWN_BETA = "egress-conformance-probe-2099-01-01"
@@ -42,6 +42,7 @@ def _sent(entry: Any) -> dict[str, Any]:
 
 @check(
     id="contract.unknown-beta-and-version",
+    faults={"normalise-anthropic-headers": "fail"},
     title="Do an anthropic-beta value and an anthropic-version the path has never seen reach the upstream as sent?",
     requirement=CLAUDE_CODE_PROTOCOL + " anthropic-beta and anthropic-version are forwarded unchanged, byte for byte: "
                 "new values appear with every Claude Code release.",
@@ -71,6 +72,7 @@ def unknown_beta_and_version(ctx: CheckContext) -> None:
 
 @check(
     id="contract.unknown-fields-kept",
+    faults={"drop-unknown-fields": "fail"},
     title="Do body fields the path does not know (top level, inside a content block, inside a tool) reach the "
           "upstream unchanged?",
     requirement=CLAUDE_CODE_PROTOCOL + " The Anthropic Messages API, unchanged: a field added by a newer client "
@@ -101,6 +103,7 @@ def unknown_fields_kept(ctx: CheckContext) -> None:
 
 @check(
     id="contract.beta-and-field-together",
+    faults={"drop-body-field=context_management": "fail"},
     title="Do paired betas and body fields (context_management, a defer_loading tool) reach the upstream together?",
     requirement=CLAUDE_CODE_PROTOCOL + " A beta header and its paired body fields travel together; dropping one "
                 "without the other is a hard 400.",
@@ -128,6 +131,7 @@ def beta_and_field_together(ctx: CheckContext) -> None:
 
 @check(
     id="contract.system-attribution-first",
+    faults={"prepend-system": "fail"},
     title="Does the attribution block stay the first entry of system[], unchanged, with the system prompt after it?",
     requirement=CLAUDE_CODE_PROTOCOL + " The attribution block is the first entry of system[]; the body is not "
                 "rewritten (attribution and the prompt cache both key on it).",
@@ -150,6 +154,7 @@ def system_attribution_first(ctx: CheckContext) -> None:
 
 @check(
     id="contract.client-headers-tolerated",
+    faults={"reject-header=x-app": "fail"},
     title="Is a request carrying Claude Code's x-app and x-stainless-* headers answered, not refused?",
     requirement=CLAUDE_CODE_PROTOCOL + " The client also sends x-app and x-stainless-* headers — pass them through "
                 "or drop them, but don't reject the request because of them.",
@@ -165,6 +170,7 @@ def client_headers_tolerated(ctx: CheckContext) -> None:
 
 @check(
     id="contract.user-agent-kept",
+    faults={"replace-user-agent": "fail"},
     title="Does the client's User-Agent (claude-cli/…) reach the upstream unchanged?",
     requirement=CLAUDE_CODE_PROTOCOL + " Forward content-type, accept, accept-encoding, anthropic-version, "
                 "anthropic-beta, user-agent, and x-stainless-*.",
@@ -180,6 +186,7 @@ def user_agent_kept(ctx: CheckContext) -> None:
 
 @check(
     id="contract.recovery-error-wording",
+    faults={"wrap-errors": "fail", "generic-error-message": "fail"},
     title="Do the error messages Claude Code's recovery matches on (prompt is too long: …) reach it word for word?",
     requirement=CLAUDE_CODE_PROTOCOL + " A 400/413 in Anthropic's own error envelope (e.g. prompt is too long: …): "
                 "relay that error.message, the client's recovery (auto-compact etc.) keys on it.",
@@ -198,6 +205,7 @@ def recovery_error_wording(ctx: CheckContext) -> None:
 
 @check(
     id="contract.head-probe-tolerated",
+    faults={"reset-head": "pass-nonstrict"},
     title="Does the path answer Claude Code's start-up HEAD probe, and keep answering after it?",
     requirement=CLAUDE_CODE_PROTOCOL + " Claude Code 2.1.332 sends HEAD {base}/api/hello at start-up (10 s, errors "
                 "ignored) to warm the connection: the path must not fall over because of it.",
@@ -216,19 +224,20 @@ def head_probe_tolerated(ctx: CheckContext) -> None:
 
 @check(
     id="contract.models-discovery",
+    faults={"redirect-models": "fail", "slow-models=4": "fail"},
+    phase=Phase.STREAM_TIMING,
     title="Is GET /v1/models?limit=1000 answered within 3 s, without a redirect, in Anthropic's shape (or a 404)?",
     requirement=CLAUDE_CODE_PROTOCOL + " Anthropic models-list shape {\"data\":[{\"id\",\"display_name\"},...]}; "
                 "return 404 to fall back; fixed-path endpoints are resolved against {base}, never a redirect.",
     source="fixtures/contract/claude-code-gateway.yaml#models-discovery",
     failure_example="GET /v1/models?limit=1000: 307 redirect (Claude Code fetches with redirect: error)",
-    timing=True,
 )
 def models_discovery(ctx: CheckContext) -> None:
     """Claude Code gives up on discovery after 3 s. The path's time is judged as what it adds to the same request
-    sent straight to the upstream at the same moment, in the run's quiet phase (timing=True), so the harness's own
-    load is in neither side, and on a warm path: the first request to a route can pay a gateway's lazy start-up
-    (LiteLLM's first /v1/models took 2.9-4.2 s with one core busy, later ones a fraction of that), which a gateway
-    serving agents all day has paid long before; the first request's time is kept in the evidence."""
+    sent straight to the upstream at the same moment, in the run's quiet phase (``Phase.STREAM_TIMING``), so the
+    harness's own load is in neither side, and on a warm path: the first request to a route can pay a gateway's lazy
+    start-up (LiteLLM's first /v1/models took 2.9-4.2 s with one core busy, later ones a fraction of that), which a
+    gateway serving agents all day has paid long before; the first request's time is kept in the evidence."""
     cid = ctx.new_cid()
     path = f"/v1/models?limit=1000&ec_cid={cid}"
     headers = [("x-ec-cid", cid), ("user-agent", CLAUDE_CODE_UA)]
@@ -268,6 +277,7 @@ def models_discovery(ctx: CheckContext) -> None:
 
 @check(
     id="contract.tool-streaming-and-references",
+    faults={"empty-tool-input": "fail"},
     title="Do fine-grained tool-streaming pieces and tool search's tool_reference blocks arrive as the upstream "
           "sent them?",
     requirement=CLAUDE_CODE_PROTOCOL + " Fine-grained tool streaming (input_json_delta pieces that are not JSON on "

@@ -6,7 +6,7 @@ import socket
 import ssl
 
 from ._context import CheckContext
-from ._registry import check
+from ._registry import Phase, check
 
 ALLOWED = "api.anthropic.com"
 
@@ -37,6 +37,7 @@ def _exchange(address: tuple[str, int], request: bytes) -> str:
 
 @check(
     id="egress.allowlist-sni",
+    faults={"open-tcp-forwarder": "fail"},
     title="Does the SNI allowlist pass api.anthropic.com and refuse any other SNI, no SNI, and plaintext?",
     requirement="filter_chain_match.server_names: [api.anthropic.com]; every other SNI, no SNI, or plaintext is "
     "refused.",
@@ -70,6 +71,7 @@ def allowlist_sni(ctx: CheckContext) -> None:
 
 @check(
     id="egress.allowlist-connect",
+    faults={"open-connect-proxy": "fail"},
     title="Does the CONNECT allowlist tunnel api.anthropic.com:443 and refuse other hosts, ports and plain requests?",
     requirement="CONNECT forward proxy with an allowlist of api.anthropic.com:443.",
     source="shared/reference/envoy-setup.md §5",
@@ -104,6 +106,7 @@ def allowlist_connect(ctx: CheckContext) -> None:
 
 @check(
     id="egress.direct-blocked",
+    faults={"open-sandbox": "fail"},
     title="From the agent's sandbox, is the API unreachable except through the gateway?",
     requirement="Agent pods may reach only the egress gateway (NetworkPolicy): direct egress to the API is blocked.",
     source="issue #18; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
@@ -133,6 +136,7 @@ def direct_blocked(ctx: CheckContext) -> None:
 
 @check(
     id="egress.only-allowed-hosts",
+    faults={"open-sandbox": "fail"},
     title="From the agent's sandbox, are other hosts and ports refused or unreachable (and which)?",
     requirement="Agent pods may reach only the egress gateway's port (NetworkPolicy); every other destination fails.",
     source="issue #18; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
@@ -170,6 +174,8 @@ AUXILIARY_EXTRA_SHARE = 0.5
 
 @check(
     id="egress.claude-code-auxiliary",
+    faults={"hold-nonessential=8": "fail"},
+    phase=Phase.CLIENT_TIMING,
     title="With its non-API hosts blocked, does Claude Code keep working, with and without "
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 (or fail, or hang)?",
     requirement="Behind an allowlist only api.anthropic.com is reachable: telemetry, error reporting, update checks "
@@ -179,8 +185,6 @@ AUXILIARY_EXTRA_SHARE = 0.5
     evidence="each turn's exit code, result and time, with non-essential traffic disabled and allowed",
     failure_example="with non-essential traffic allowed the turn took 41.0 s against 4.2 s (it waits on blocked "
     "hosts)",
-    slow=True,
-    timing=True,
     bound_s=120.0,
 )
 def claude_code_auxiliary(ctx: CheckContext) -> None:

@@ -36,6 +36,7 @@ def _same(ctx: CheckContext, label: str, exchange, entry) -> None:  # type: igno
 
 @check(
     id="endpoints.count-tokens",
+    faults={"block-path=/v1/messages/count_tokens": "fail"},
     title="Is POST /v1/messages/count_tokens reachable and its answer the upstream's?",
     requirement="A gateway for Claude Code accepts POST /v1/messages (plus /v1/messages/count_tokens).",
     source=CLAUDE_CODE_GATEWAY,
@@ -51,6 +52,7 @@ def count_tokens(ctx: CheckContext) -> None:
 
 @check(
     id="endpoints.models",
+    faults={"block-path=/v1/models": "pass-nonstrict"},
     title="Is GET /v1/models reachable and its answer the upstream's?",
     requirement="Claude Code queries the gateway's /v1/models.",
     source=f"{WIRE_DOC} §8; {CLAUDE_CODE_GATEWAY}",

@@ -8,7 +8,7 @@ import jsonschema
 
 from ..core._fixtures import SCHEMAS_DIR
 from ._context import CheckContext, json_or_none
-from ._registry import check
+from ._registry import Phase, check
 from ._requirements import API_ERRORS, API_RATE_LIMITS, CLAUDE_CODE_GATEWAY, ERROR_ENVELOPE, ERRORS_UNMODIFIED
 from ._shared import error_sweep
 
@@ -17,6 +17,7 @@ SCHEMA = json.loads((SCHEMAS_DIR / "error-envelope.schema.json").read_text())
 
 @check(
     id="errors.status-preserved",
+    faults={"errors-to-500": "fail"},
     title="Does each upstream error status (400…529) reach the client unchanged?",
     requirement=ERRORS_UNMODIFIED,
     source=CLAUDE_CODE_GATEWAY,
@@ -35,6 +36,7 @@ def status_preserved(ctx: CheckContext) -> None:
 
 @check(
     id="errors.envelope-valid",
+    faults={"wrap-errors": "fail"},
     title="Is every error body the Anthropic envelope {type:error, error:{type,message}, request_id}?",
     requirement=ERROR_ENVELOPE,
     source=API_ERRORS,
@@ -56,6 +58,7 @@ def envelope_valid(ctx: CheckContext) -> None:
 
 @check(
     id="errors.type-and-message-preserved",
+    faults={"wrap-errors": "fail"},
     title="Are error.type and error.message the upstream's, word for word?",
     requirement=ERRORS_UNMODIFIED,
     source=CLAUDE_CODE_GATEWAY,
@@ -86,6 +89,7 @@ def type_preserved(ctx: CheckContext) -> None:
 
 @check(
     id="errors.body-identical",
+    faults={"reserialize-json": "pass-nonstrict"},
     title="Are error bodies byte-identical to the upstream's?",
     requirement=ERRORS_UNMODIFIED,
     source=CLAUDE_CODE_GATEWAY,
@@ -112,6 +116,7 @@ def body_identical(ctx: CheckContext) -> None:
 
 @check(
     id="errors.retry-headers-preserved",
+    faults={"drop-response-header=x-should-retry": "fail", "drop-response-header=retry-after": "fail"},
     title="Do retry-after and x-should-retry reach the client as the upstream sent them?",
     requirement=f"{ERRORS_UNMODIFIED} — the SDKs read x-should-retry and retry-after to decide whether to retry.",
     source=API_RATE_LIMITS,
@@ -134,6 +139,7 @@ def retry_headers(ctx: CheckContext) -> None:
 
 @check(
     id="errors.stream-request-gets-json",
+    faults={"stream-errors-as-sse": "fail"},
     title="Does a stream:true request that fails before streaming get the upstream's JSON error, not SSE?",
     requirement="A stream:true request that fails validation returns a normal JSON error with a 4xx status.",
     source="shared/reference/anthropic-wire.md §0.5",
@@ -161,14 +167,14 @@ def stream_request_json(ctx: CheckContext) -> None:
 
 @check(
     id="errors.slow-response-not-cut",
+    faults={"response-timeout=2": "fail"},
+    phase=Phase.CLOCK,
     title="Does a non-streaming answer that takes 16 s to start reach the client, not a gateway timeout?",
     requirement="Non-streaming Messages calls can legitimately take minutes (the SDKs' default timeout is 10 "
     "minutes); a gateway's own timeout replaces the answer with its local reply.",
     source="shared/reference/envoy-setup.md §6",
     evidence="status, content-type and body of what the client got instead (e.g. Envoy's 504 local reply)",
     failure_example="16 s answer: 504 text/plain 'upstream request timeout' (a local reply, not the upstream's)",
-    slow=True,
-    clock_bound=True,
 )
 def slow_response(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(delay=16), label="answer after 16 s", timeout=90))

@@ -29,6 +29,7 @@ def _observe(ctx: CheckContext, key: str, diff: dict[str, Any]) -> None:
 
 @check(
     id="headers.response-diff",
+    faults={"add-response-header": "info"},
     title="Which response headers does the path add, remove or change (server, x-envoy-*, x-litellm-*)?",
     requirement=FORWARD_UNCHANGED,
     source=CLAUDE_CODE_GATEWAY,
@@ -44,6 +45,7 @@ def response_diff(ctx: CheckContext) -> None:
 
 @check(
     id="headers.request-diff",
+    faults={"add-request-header": "info"},
     title="Which request headers does the path add, remove or change on the way to the upstream?",
     requirement=FORWARD_UNCHANGED,
     source=CLAUDE_CODE_GATEWAY,
@@ -59,6 +61,7 @@ def request_diff(ctx: CheckContext) -> None:
 
 @check(
     id="headers.content-encoding-kept",
+    faults={"decode-content": "pass-nonstrict"},
     title="Does the response keep the upstream's Content-Encoding (no compression added, removed or changed)?",
     requirement=FORWARD_UNCHANGED + " The API compresses successful JSON and SSE responses for clients that ask.",
     source=f"{CLAUDE_CODE_GATEWAY}; {WIRE_DOC} §1",

@@ -15,7 +15,7 @@ from ..core._sse import decode_events
 from ..core._wire import BETA_HEADER, VERSION_HEADER
 from ..upstream import make_directive
 from ._context import CheckContext, json_or_none
-from ._registry import check
+from ._registry import Phase, check
 from ._requirements import FORWARD_UNCHANGED, WIRE_DOC
 
 # The response headers a client acts on: its request id, retry advice, rate-limit state, the body's type.
@@ -82,6 +82,8 @@ def _same_content(rec: Recording, received: bytes) -> bool:
 
 @check(
     id="replay.recorded-exchanges",
+    faults={"errors-to-500": "fail"},
+    phase=Phase.SLOW,
     title="Sent through the path, does every recorded API exchange come back as recorded (status, the headers a "
           "client acts on, body bytes, SSE events)?",
     requirement=FORWARD_UNCHANGED,
@@ -90,7 +92,6 @@ def _same_content(rec: Recording, received: bytes) -> bool:
     failure_example="3 of 51 recorded exchanges differ: otel-contrib__errors…:2: status 500 (recorded 404) | …",
     # Recordings replay at their recorded pace: 51 exchanges took 33 s direct and 59 s of a 60 s bound through
     # LiteLLM (then 62 s, cut, inside the 19-target matrix); on its own thread, with room.
-    slow=True,
     bound_s=180.0,
 )
 def recorded_exchanges(ctx: CheckContext) -> None:

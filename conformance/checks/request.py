@@ -15,6 +15,7 @@ from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
 
 @check(
     id="request.body-unchanged",
+    faults={"drop-body-field=temperature": "fail", "reserialize-request": "pass-nonstrict"},
     title="Does the upstream receive the request body the client sent (JSON-equal; ideally byte-identical)?",
     requirement=FORWARD_UNCHANGED,
     source=CLAUDE_CODE_GATEWAY,
@@ -54,6 +55,7 @@ def _diff(sent: Any, got: Any) -> str:
 
 @check(
     id="request.version-and-beta-once",
+    faults={"duplicate-version": "fail", "strip-beta": "fail"},
     title="Do anthropic-version and anthropic-beta reach the upstream once each, unchanged?",
     requirement=FORWARD_UNCHANGED,
     source=CLAUDE_CODE_GATEWAY,
@@ -82,6 +84,7 @@ def version_and_beta(ctx: CheckContext) -> None:
 
 @check(
     id="request.beta-query-kept",
+    faults={"drop-query": "fail"},
     title="Is the ?beta=true query string kept on the way to the upstream?",
     requirement="Beta resources add ?beta=true to the URL.",
     source=f"{WIRE_DOC} §3.3",
@@ -102,6 +105,7 @@ def beta_query(ctx: CheckContext) -> None:
 
 @check(
     id="request.metadata-kept",
+    faults={"drop-body-field=metadata": "fail"},
     title="Does metadata.user_id reach the upstream?",
     requirement=FORWARD_UNCHANGED,
     source=CLAUDE_CODE_GATEWAY,
@@ -124,6 +128,7 @@ def metadata_kept(ctx: CheckContext) -> None:
 
 @check(
     id="request.no-duplicate-headers",
+    faults={"duplicate-version": "fail"},
     title="Does no end-to-end request header reach the upstream more times than the client sent it?",
     requirement=FORWARD_UNCHANGED + " (A duplicated anthropic-version is rejected: 9router#2357.)",
     source=f"{WIRE_DOC} §2.3",
@@ -140,6 +145,7 @@ def no_duplicates(ctx: CheckContext) -> None:
 
 @check(
     id="request.realistic-payload",
+    faults={"waf": "fail"},
     title="Does a Claude-Code-sized request (tens of kB, code with XML-like tags, many tools, history, a signed "
     "thinking block) pass unchanged and get answered?",
     requirement="Exempt the path from request-body WAF inspection: real prompts carry source code and XML-like tags; "
@@ -170,6 +176,7 @@ def realistic_payload(ctx: CheckContext) -> None:
 
 @check(
     id="request.upstream-sni",
+    faults={"tls-sni=example.com": "fail"},
     title="Over TLS, does the upstream see SNI api.anthropic.com (so certificate checks and allowlists hold)?",
     requirement="The upstream is reached as api.anthropic.com: SNI, Host and certificate check all name it.",
     source="shared/reference/envoy-setup.md §3-§5",

@@ -10,6 +10,7 @@ from ._shared import error_sweep
 
 @check(
     id="request_id.header-equal",
+    faults={"drop-response-header=request-id": "fail"},
     title="Does the client get a request-id header equal to the upstream's, on success and on errors?",
     requirement=REQUEST_ID,
     source=API_ERRORS,
@@ -36,6 +37,7 @@ def header_equal(ctx: CheckContext) -> None:
 
 @check(
     id="request_id.body-equal",
+    faults={"wrap-errors": "fail"},
     title="Does each error body carry the upstream's request_id?",
     requirement=REQUEST_ID,
     source=API_ERRORS,

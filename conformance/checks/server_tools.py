@@ -42,6 +42,7 @@ def _compare(ctx: CheckContext, *, stream: bool) -> None:
 
 @check(
     id="server-tools.blocks-intact",
+    faults={"drop-citations": "fail"},
     title="Do server_tool_use, web search and fetch results, citations and usage.server_tool_use come back as sent?",
     requirement=SERVER_TOOLS,
     source=API_SERVER_TOOLS,
@@ -53,6 +54,7 @@ def blocks_intact(ctx: CheckContext) -> None:
 
 @check(
     id="server-tools.streamed-intact",
+    faults={"drop-citations": "fail"},
     title="Streamed, do server tool blocks and citations_delta rebuild the upstream's message exactly?",
     requirement=SERVER_TOOLS,
     source=API_SERVER_TOOLS,
@@ -65,6 +67,7 @@ def streamed_intact(ctx: CheckContext) -> None:
 
 @check(
     id="server-tools.pause-turn-continues",
+    faults={"normalise-stop-reason": "fail"},
     title="Does a paused turn (pause_turn) reach the client, and does sending it back through the path continue it?",
     requirement=SERVER_TOOLS,
     source=API_SERVER_TOOLS,

@@ -8,7 +8,7 @@ from ..core._http import Exchange
 from ..core._sse import PING_DATA, SseEvent, decode_events, decode_timed, event_names
 from ..upstream import JournalEntry
 from ._context import CheckContext
-from ._registry import check
+from ._registry import Phase, check
 from ._requirements import API_STREAMING, CLAUDE_CODE_GATEWAY, SSE_FRAMING, STREAM_AS_ARRIVED, WIRE_DOC
 
 FEATURES = ("messages", "streaming")
@@ -52,6 +52,7 @@ def _need(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None) -> 
 
 @check(
     id="sse.content-type",
+    faults={"sse-content-type": "fail"},
     title="Is the stream's content-type the upstream's text/event-stream?",
     requirement=SSE_FRAMING,
     source=API_STREAMING,
@@ -81,6 +82,7 @@ def content_type(ctx: CheckContext) -> None:
 
 @check(
     id="sse.event-sequence",
+    faults={"drop-pings": "fail"},
     title="Does the client get the same event names in the same order as the upstream sent?",
     requirement=SSE_FRAMING,
     source=API_STREAMING,
@@ -109,6 +111,7 @@ def event_sequence(ctx: CheckContext) -> None:
 
 @check(
     id="sse.data-json-equal",
+    faults={"mutate-text": "fail"},
     title="Is every event's data payload JSON-equal to the upstream's?",
     requirement=STREAM_AS_ARRIVED,
     source=CLAUDE_CODE_GATEWAY,
@@ -141,6 +144,7 @@ def data_json_equal(ctx: CheckContext) -> None:
 
 @check(
     id="sse.bytes-identical",
+    faults={"reserialize-sse": "pass-nonstrict"},
     title="Are the stream's bytes identical to what the upstream sent (framing, padding, key order)?",
     requirement=STREAM_AS_ARRIVED,
     source=CLAUDE_CODE_GATEWAY,
@@ -168,6 +172,7 @@ _PADDING = re.compile(rb"( *)\}\n?$")
 
 @check(
     id="sse.padding-and-ping",
+    faults={"reserialize-sse": "pass-nonstrict", "drop-pings": "pass-nonstrict"},
     title="Are the API's whitespace padding and its exact ping event kept?",
     requirement='ping is always exactly data: {"type": "ping"}; other data JSON is padded with 0-15 spaces.',
     source=f"{WIRE_DOC} §4.2",
@@ -217,13 +222,13 @@ def _complete(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None,
 
 @check(
     id="sse.long-stream-not-cut",
+    faults={"cut-after=2": "fail"},
+    phase=Phase.CLOCK,
     title="Does a stream that lasts longer than 15 s reach its end?",
     requirement=STREAM_AS_ARRIVED + " (Envoy's default route timeout is 15 s.)",
     source=CLAUDE_CODE_GATEWAY,
     features=FEATURES,
     failure_example="16 s stream: the stream ended with ['content_block_delta'], not message_stop",
-    slow=True,
-    clock_bound=True,
 )
 def long_stream(ctx: CheckContext) -> None:
     exchange, entry = _stream(ctx, "long", deltas=20, duration=16)
@@ -232,13 +237,13 @@ def long_stream(ctx: CheckContext) -> None:
 
 @check(
     id="sse.idle-gap-survives",
+    faults={"idle-timeout=2": "fail"},
+    phase=Phase.CLOCK,
     title="Does a stream survive a silent gap of several seconds between events?",
     requirement=STREAM_AS_ARRIVED,
     source=CLAUDE_CODE_GATEWAY,
     features=FEATURES,
     failure_example="6 s gap: the client's stream broke: RemoteProtocolError",
-    slow=True,
-    clock_bound=True,
 )
 def idle_gap(ctx: CheckContext) -> None:
     exchange, entry = _stream(ctx, "gap", deltas=4, gap=6)
@@ -247,6 +252,7 @@ def idle_gap(ctx: CheckContext) -> None:
 
 @check(
     id="sse.midstream-error-delivered",
+    faults={"drop-sse-errors": "fail"},
     title="Is an `event: error` sent after the 200 delivered to the client as the upstream sent it?",
     requirement="Errors after the 200 arrive as event: error; the SDK raises it immediately.",
     source=API_STREAMING,

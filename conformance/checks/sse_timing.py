@@ -26,7 +26,7 @@ from ..core._threads import parallel
 from ..core._timing import TimingVerdict, added_ms, judge_added_delay, lags, median
 from ..upstream import JournalEntry
 from ._context import CheckContext
-from ._registry import check
+from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_GATEWAY, STREAM_AS_ARRIVED
 
 FEATURES = ("messages", "streaming")
@@ -108,14 +108,14 @@ def _measured(ctx: CheckContext, bound_ms: float) -> tuple[PacedPair, TimingVerd
 
 @check(
     id="sse.not-buffered",
+    faults={"buffer-stream": "fail", "delay-per-event=50": "fail"},
+    phase=Phase.STREAM_TIMING,
     title="Does each event reach the client about when the upstream sent it (no buffering)?",
     requirement=STREAM_AS_ARRIVED,
     source=CLAUDE_CODE_GATEWAY,
     features=FEATURES,
     evidence="per-event added delay against direct (ms), its median and worst, events sent and received",
     failure_example="half the events arrived more than 1.43 s later than direct (bound 0.5 s): buffered",
-    slow=True,
-    timing=True,
 )
 def not_buffered(ctx: CheckContext) -> None:
     """Fails when the median event arrives more than 0.5 s later than direct: most events held back, a buffer.
@@ -135,6 +135,8 @@ def not_buffered(ctx: CheckContext) -> None:
 
 @check(
     id="sse.per-event-delay",
+    faults={"delay-per-event=50": "fail"},
+    phase=Phase.STREAM_TIMING,
     title="How much delay does the path add to each event of a stream, compared with direct (median of 200)?",
     requirement=STREAM_AS_ARRIVED + f" An agent's turn streams hundreds of events: a median added delay above "
     f"{PER_EVENT_BOUND_MS:.0f} ms per event costs its user seconds per turn.",
@@ -142,8 +144,6 @@ def not_buffered(ctx: CheckContext) -> None:
     features=FEATURES,
     evidence="the added delay of every event (ms, path minus direct, measured concurrently), median, worst, first",
     failure_example="the path added 104.2 ms per event at the median (bound 20 ms): about 52 s over a 500-event turn",
-    slow=True,
-    timing=True,
 )
 def per_event_delay(ctx: CheckContext) -> None:
     """Bound: 20 ms per event at the median, path minus direct, 100 events 25 ms apart, both streams at once and

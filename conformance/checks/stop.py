@@ -21,6 +21,7 @@ def _stop(data: bytes, stream: bool) -> tuple[Any, Any]:
 
 @check(
     id="stop.sequence-kept",
+    faults={"normalise-stop-reason": "fail"},
     title="Do stop_sequences reach the upstream, and do stop_reason stop_sequence and the sequence come back?",
     requirement=STOP_SEQUENCE,
     source=API_STOP_REASONS,

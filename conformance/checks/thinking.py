@@ -40,6 +40,7 @@ def _compare(ctx: CheckContext, label: str, **directive: Any) -> None:
 
 @check(
     id="thinking.blocks-identical",
+    faults={"reencode-signature": "fail"},
     title="Do thinking (with signature) and redacted_thinking blocks come back exactly as the upstream sent them?",
     requirement=THINKING_UNCHANGED,
     source=API_THINKING,
@@ -52,6 +53,7 @@ def blocks_identical(ctx: CheckContext) -> None:
 
 @check(
     id="thinking.streamed-signature-identical",
+    faults={"drop-signature-delta": "fail"},
     title="Streamed, do thinking_delta and signature_delta rebuild the upstream's block exactly?",
     requirement=THINKING_UNCHANGED + " A signature_delta is sent just before content_block_stop.",
     source=API_THINKING,
@@ -72,6 +74,7 @@ def _rebuilt(data: bytes) -> list[dict[str, Any]]:
 
 @check(
     id="thinking.replay-accepted",
+    faults={"reencode-signature": "fail"},
     title="Replayed through the path, are thinking and redacted_thinking blocks accepted by the upstream?",
     requirement=THINKING_UNCHANGED,
     source=API_THINKING,
@@ -117,6 +120,7 @@ def _blocks_of(data: bytes) -> list[dict[str, Any]]:
 
 @check(
     id="thinking.signature-only-kept",
+    faults={"drop-empty-thinking": "fail"},
     title="Does a signature-only thinking block (empty text, display omitted) come back, and go upstream again, "
           "unchanged?",
     requirement=THINKING_UNCHANGED + " With display omitted the block's thinking is empty and only its signature "
@@ -154,6 +158,7 @@ def signature_only_kept(ctx: CheckContext) -> None:
 
 @check(
     id="thinking.interleaved-kept",
+    faults={"strip-beta": "fail"},
     title="With interleaved thinking, does the thinking after a tool result reach the client, and the signed history "
           "the upstream?",
     requirement=THINKING_UNCHANGED + " With the interleaved-thinking beta the model thinks again after each tool "

@@ -50,6 +50,7 @@ def tool_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> d
 
 @check(
     id="tools.definitions-intact",
+    faults={"strip-schema-field": "fail"},
     title="Do tool definitions (names, descriptions, input_schema) reach the upstream unchanged?",
     requirement=FORWARD_UNCHANGED,
     source=API_TOOLS,
@@ -66,6 +67,7 @@ def definitions_intact(ctx: CheckContext) -> None:
 
 @check(
     id="tools.tool-use-intact",
+    faults={"empty-tool-input": "fail"},
     title="Does a tool_use answer (id, name, input, stop_reason tool_use) come back as the upstream sent it?",
     requirement=TOOL_USE,
     source=API_TOOLS,
@@ -91,6 +93,7 @@ def tool_use_intact(ctx: CheckContext) -> None:
 
 @check(
     id="tools.streamed-input-reassembles",
+    faults={"empty-tool-input": "fail"},
     title="Streamed, do the input_json_delta chunks reassemble to the upstream's tool input?",
     requirement=TOOL_USE + " The final input is the concatenated partial_json parsed at content_block_stop.",
     source=API_TOOLS,
@@ -106,6 +109,7 @@ def streamed_input(ctx: CheckContext) -> None:
 
 @check(
     id="tools.parallel-tool-use",
+    faults={"first-tool-use-only": "fail"},
     title="Do parallel tool_use blocks all come back, in order, with their ids?",
     requirement=TOOL_USE,
     source=API_TOOLS,
@@ -132,6 +136,7 @@ def parallel(ctx: CheckContext) -> None:
 
 @check(
     id="tools.result-roundtrip",
+    faults={"strip-is-error": "fail"},
     title="Does the tool_result follow-up reach the upstream intact (ids, content, is_error) and its answer return?",
     requirement=TOOL_USE,
     source=API_TOOLS,

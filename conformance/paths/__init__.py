@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 from ..core._exceptions import PathError
 from ..core._settings import Settings
-from ._base import ALL_FEATURES, Connection, Credentials, EgressPath, UpstreamSide
+from ..core._vocab import COMMON_FEATURES, Feature
+from ._base import Connection, Credentials, EgressPath, UpstreamSide
 from ._family import ConfigTemplates, Factory, Family
 
 
@@ -118,7 +119,8 @@ def resolve_target(
 
 
 __all__ = [
-    "ALL_FEATURES",
+    "COMMON_FEATURES",
+    "Feature",
     "Connection",
     "Credentials",
     "EgressPath",

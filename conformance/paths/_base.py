@@ -10,11 +10,8 @@ from urllib.parse import urlsplit
 
 from ..core._http import HarnessClient
 from ..core._settings import Settings
+from ..core._vocab import COMMON_FEATURES, Feature
 from ..core._wire import OAUTH_BETA
-
-# Features a check may need; a path that lacks one is reported ``unsupported`` for that check, with the reason.
-ALL_FEATURES = frozenset(
-    {"messages", "streaming", "count_tokens", "models", "api-key", "oauth", "beta-query", "claude-code"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class EgressPath:
     family: str = "deployed"
     mode: str = "deployed"
     version: str = "unknown"
-    features: frozenset[str] = ALL_FEATURES
+    features: frozenset[Feature] = COMMON_FEATURES
     unsupported_reasons: dict[str, str] = field(default_factory=dict)
     """Why a missing feature is missing (shown in the ``unsupported`` verdict)."""
     proxy_headers: list[tuple[str, str]] = field(default_factory=list)

@@ -25,8 +25,9 @@ import httpx
 
 from ..core._exceptions import PathError
 from ..core._fixtures import FIXTURES_DIR
+from ..core._vocab import COMMON_FEATURES, Feature
 from ..upstream import UPSTREAM_HOSTNAME
-from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
+from ._base import Connection, EgressPath, UpstreamSide
 from ._family import ConfigTemplates, Family
 from ._process import ManagedProcess, free_port
 
@@ -152,11 +153,11 @@ def make_envoy_defaults(name: str, options: dict[str, str]) -> EgressPath:
 
 
 def make_envoy_sni(name: str, options: dict[str, str]) -> EgressPath:
-    return EnvoySniPath(name=name, mode="sni-allowlist", features=ALL_FEATURES | {"sni-allowlist"})
+    return EnvoySniPath(name=name, mode="sni-allowlist", features=COMMON_FEATURES | {Feature.SNI_ALLOWLIST})
 
 
 def make_envoy_connect(name: str, options: dict[str, str]) -> EgressPath:
-    return EnvoyConnectPath(name=name, mode="connect-proxy", features=ALL_FEATURES | {"connect-allowlist"})
+    return EnvoyConnectPath(name=name, mode="connect-proxy", features=COMMON_FEATURES | {Feature.CONNECT_ALLOWLIST})
 
 
 FAMILY = Family("envoy", {"envoy": make_envoy, "envoy-defaults": make_envoy_defaults, "envoy-sni": make_envoy_sni,

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from ..core._exceptions import PathError
 from ..core._fixtures import FIXTURES_DIR
+from ..core._vocab import COMMON_FEATURES, Feature
 from ..upstream import UPSTREAM_HOSTNAME
-from ._base import ALL_FEATURES, Connection, EgressPath, UpstreamSide
+from ._base import Connection, EgressPath, UpstreamSide
 from ._family import ConfigTemplates, Family, apt_prepare
 from ._process import GatewayProcess, free_port
 from ._system import system_binary, tool_version
@@ -68,7 +69,7 @@ def make_haproxy(name: str, options: dict[str, str]) -> EgressPath:
 
 
 def make_haproxy_sni(name: str, options: dict[str, str]) -> EgressPath:
-    return HaproxySniPath(name=name, mode="sni-allowlist", features=ALL_FEATURES | {"sni-allowlist"})
+    return HaproxySniPath(name=name, mode="sni-allowlist", features=COMMON_FEATURES | {Feature.SNI_ALLOWLIST})
 
 
 FAMILY = Family("haproxy", {"haproxy": make_haproxy, "haproxy-sni": make_haproxy_sni},

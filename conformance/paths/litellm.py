@@ -33,7 +33,8 @@ from ..core._install import cached_install, run_install_step
 from ..core._install import is_installed as folder_installed
 from ..core._redact import register_secret
 from ..core._settings import Settings
-from ._base import ALL_FEATURES, EgressPath, UpstreamSide
+from ..core._vocab import COMMON_FEATURES
+from ._base import EgressPath, UpstreamSide
 from ._family import Family
 from ._process import ManagedProcess, free_port
 
@@ -172,7 +173,7 @@ def _make(route: str):  # type: ignore[no-untyped-def]
         mode = f"{'pass-through /anthropic' if route == 'passthrough' else 'unified /v1/messages'}, key={key}, " \
                f"retries={retries}"
         return LiteLLMPath(name=name, route=route, key=key, retries=retries, mode=mode,
-                           release=options.get("version"), features=ALL_FEATURES)
+                           release=options.get("version"), features=COMMON_FEATURES)
 
     return make
 

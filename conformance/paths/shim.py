@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
+from ..core._vocab import COMMON_FEATURES
 from . import litellm
-from ._base import ALL_FEATURES, EgressPath, UpstreamSide
+from ._base import EgressPath, UpstreamSide
 from ._family import Family
 from ._process import ManagedProcess, free_port
 from .litellm import LiteLLMPath
@@ -71,11 +72,11 @@ class ShimPath(EgressPath):
 
 def make_shim(name: str, options: dict[str, str]) -> EgressPath:
     return ShimPath(name=name, mode="client → LiteLLM (OAuth held) → shim → upstream", release=options.get("version"),
-                    features=ALL_FEATURES)
+                    features=COMMON_FEATURES)
 
 
 def make_shim_front(name: str, options: dict[str, str]) -> EgressPath:
-    return ShimPath(name=name, front=True, release=options.get("version"), features=ALL_FEATURES,
+    return ShimPath(name=name, front=True, release=options.get("version"), features=COMMON_FEATURES,
                     mode="client → shim → LiteLLM (OAuth held) → shim → upstream")
 
 

@@ -17,8 +17,9 @@ from string import Template
 
 from ..core._exceptions import PathError, PathUnsupported
 from ..core._fixtures import FIXTURES_DIR
+from ..core._vocab import COMMON_FEATURES, Feature
 from ..upstream import UPSTREAM_HOSTNAME
-from ._base import ALL_FEATURES, EgressPath, UpstreamSide
+from ._base import EgressPath, UpstreamSide
 from ._family import ConfigTemplates, Family, apt_prepare
 from ._process import GatewayProcess, free_port
 from ._system import system_binary, tool_version
@@ -76,7 +77,7 @@ def _give_to_squid_user(folder: Path) -> None:
 
 
 def make_squid(name: str, options: dict[str, str]) -> EgressPath:
-    return SquidConnectPath(name=name, mode="connect-proxy", features=ALL_FEATURES | {"connect-allowlist"})
+    return SquidConnectPath(name=name, mode="connect-proxy", features=COMMON_FEATURES | {Feature.CONNECT_ALLOWLIST})
 
 
 FAMILY = Family("squid", {"squid": make_squid}, prepare=apt_prepare([PACKAGE], ["squid"]),

@@ -1,31 +1,15 @@
-"""When each check runs: the timing checks first in bounded groups, then quick checks one after another per target
-and slow ones a few at a time; every check bounded by its own time (``_engine.run_check``).
-
-Every check thread shares the harness's interpreter: how many run at once decides how long each request waits for
-it, so the numbers here are measured, not tuned for speed.
-"""
+"""How a stage of the plan (``_plan``) runs: on daemon threads, one after another, in a pool or in groups; every
+check bounded by its own time (``_engine.run_check``)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-from ..checks import REGISTRY, Check, TargetRun
+from ..checks import Check, TargetRun
 from ..results._result import CheckResult
-from ._engine import QUEUE_STRETCH, run_check
-
-# How many timing checks run at once: stream timings (paced streams, path and direct interleaved), and Claude
-# Code's (each runs Claude Code through the path and direct).
-STREAM_TIMING_AT_ONCE = 16
-CLIENT_TIMING_AT_ONCE = 6
-# How many slow checks (client runs, recorded replays) run at once, first come first served in the order pytest asks
-# for them. With all of them started at once (~270 in the 19-target matrix) each request waited on all the others
-# for the interpreter, and replays of 3 s alone ran past their 180 s bound.
-SLOW_AT_ONCE = 8
-# What starting the targets may take before any check runs: a first-use Claude Code install, LiteLLM's up to 120 s
-# readiness, agent sandboxes; all bounded on their own, this is their sum with room to spare.
-START_UP_S = 300.0
+from ._engine import run_check
 
 Job = tuple[Check, TargetRun]
 
@@ -86,18 +70,3 @@ class CheckScheduler:
             running.append(future)
         wait(running)
         return futures
-
-
-def start_bound(selected: Iterable[tuple[str, str]], check_timeout: float) -> float:
-    """The longest ``ChecklistSession.start`` can take for ``selected``: target start-up, then the timing checks in
-    their groups of a bounded size, each check stretched to its full queue allowance (every part bounds itself;
-    this sum is what a safety net over the whole set-up must allow)."""
-    selected = set(selected)
-    runs_claude = {c.id for c in REGISTRY.values() if "claude-code" in c.features}
-    total = START_UP_S
-    for claude, at_once in ((False, STREAM_TIMING_AT_ONCE), (True, CLIENT_TIMING_AT_ONCE)):
-        bounds = [REGISTRY[c].bound_s or check_timeout for c, _ in selected
-                  if c in REGISTRY and REGISTRY[c].timing and (c in runs_claude) == claude]
-        if bounds:
-            total += -(-len(bounds) // at_once) * max(bounds) * QUEUE_STRETCH
-    return total

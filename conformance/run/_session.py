@@ -20,6 +20,7 @@ from ..core._exceptions import PathUnsupported
 from ..core._http import HarnessClient
 from ..core._redact import redact, register_secret
 from ..core._settings import Settings
+from ..core._vocab import Feature
 from ..core._wire import API_BASE_URL
 from ..paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
 from ..paths._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
@@ -28,7 +29,8 @@ from ..results._expectations import load as load_expectations
 from ..results._result import CheckResult
 from ..upstream import UPSTREAM_HOSTNAME, UpstreamConfig, UpstreamProcess
 from ._engine import run_check
-from ._schedule import CLIENT_TIMING_AT_ONCE, SLOW_AT_ONCE, STREAM_TIMING_AT_ONCE, CheckScheduler, Job
+from ._plan import plan
+from ._schedule import CheckScheduler, Job
 
 LIVE_URL = API_BASE_URL
 # The port a CONNECT gateway is published on in an agent sandbox (Squid's customary one).
@@ -120,34 +122,24 @@ class ChecklistSession:
         # Checks start once every target is up, so no timing is measured while a gateway's start-up holds the CPU;
         # and the timing checks of every target run first, alone: measured inside the full load of the run, the
         # same LiteLLM added 0.3 ms per event alone and 50-75 ms in the matrix.
-        timing = [(c.id, word) for word, run in self.runs.items() if not run.startup_error
-                  for c in REGISTRY.values() if c.timing and (c.id, word) in selected]
-        # Checks that only wait on the clock (16 s streams, silent gaps) cost no CPU: they start now too.
-        clock = [(c.id, w) for w, run in self.runs.items() if not run.startup_error
-                 for c in REGISTRY.values() if c.clock_bound and (c.id, w) in selected]
-        self._ahead.update({key: self._scheduler.in_sequence([self._job(key)])[0] for key in clock})
-        # The stream timings first, then Claude Code's: starting a dozen Claude Code processes is a CPU burst that
-        # would otherwise sit inside the SSE measurement (shim-front measured up to 12 ms per event with it).
-        # A bounded number at a time: with 19 targets all at once, Claude Code's stream through LiteLLM measured
-        # 80-290 ms added per delta and Portkey's SSE 38 ms per event, neither of which they add with fewer beside.
-        runs_claude = {c.id for c in REGISTRY.values() if "claude-code" in c.features}
-        for group, at_once in (([t for t in timing if t[0] not in runs_claude], STREAM_TIMING_AT_ONCE),
-                               ([t for t in timing if t[0] in runs_claude], CLIENT_TIMING_AT_ONCE)):
-            futures = self._scheduler.in_groups([self._job(key) for key in group], at_once)
-            self._ahead.update(zip(group, futures, strict=True))
-        slow = [(c, t) for c, t in order if t in self.runs and not self.runs[t].startup_error and c in REGISTRY
-                and REGISTRY[c].slow and not REGISTRY[c].timing and not REGISTRY[c].clock_bound]
-        self._ahead.update(zip(slow, self._scheduler.in_pool([self._job(key) for key in slow], SLOW_AT_ONCE),
-                               strict=True))
-        for word, run in self.runs.items():
-            if run.startup_error:
+        up = [(c, t) for c, t in order if t in self.runs and not self.runs[t].startup_error]
+        for stage in plan(up):
+            jobs = [self._job(key) for key in stage.keys]
+            if stage.how == "alone":  # each on its own thread: they wait on the clock, side by side
+                futures = [self._scheduler.in_sequence([job])[0] for job in jobs]
+            elif stage.how == "groups":
+                futures = self._scheduler.in_groups(jobs, stage.at_once)
+            elif stage.how == "pool":
+                futures = self._scheduler.in_pool(jobs, stage.at_once)
+            else:
+                # One after another per target, targets side by side: one target's quick checks never overlap
+                # each other, and a run of ten targets takes about as long as its slowest one.
+                for word in dict.fromkeys(t for _, t in stage.keys):
+                    keys = [key for key in stage.keys if key[1] == word]
+                    self._ahead.update(zip(keys, self._scheduler.in_sequence([self._job(k) for k in keys]),
+                                           strict=True))
                 continue
-            # Quick checks run one after another per target, targets side by side: one target's checks never
-            # overlap each other (as before), and a run of ten targets takes about as long as its slowest one.
-            quick = [(c.id, word) for c in REGISTRY.values() if (c.id, word) in selected
-                     and not (c.timing or c.clock_bound or c.slow)]
-            self._ahead.update(zip(quick, self._scheduler.in_sequence([self._job(key) for key in quick]),
-                                   strict=True))
+            self._ahead.update(zip(stage.keys, futures, strict=True))
 
     def _job(self, key: tuple[str, str]) -> Job:
         check_id, word = key
@@ -243,7 +235,7 @@ class ChecklistSession:
                 sandbox.close()
                 reason = f"the agent sandbox could not be made: {exc}"
             else:
-                path.features = path.features | {"sandbox"}
+                path.features = path.features | {Feature.SANDBOX}
                 path.metadata["sandbox"] = {"agent_netns": sandbox.agent, "open": sandbox.open,
                                             "gateway": ":".join(map(str, sandbox.gateway)) if sandbox.gateway
                                             else None}
