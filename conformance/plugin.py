@@ -19,15 +19,16 @@ from .core._exceptions import InputError
 from .core._redact import redact
 from .core._settings import Settings
 from .core._verdict import Verdict
-from .results._expectations import Expectation, classify
+from .core._vocab import UpstreamMode
+from .results._expectations import Expectation, Status, classify
 
 if TYPE_CHECKING:
     from .run._session import ChecklistSession, SessionOptions
 
 _SESSION_KEY = pytest.StashKey["ChecklistSession"]()
 _SETTINGS_KEY = pytest.StashKey[Settings]()
-_RUN_DIR_KEY = pytest.StashKey[Path]()
 _SELECTED_KEY = pytest.StashKey[list]()  # type: ignore[type-arg]
+_SUMMARY_KEY = pytest.StashKey[list]()  # type: ignore[type-arg]
 # The most one target's --perf measurement takes (about 10-25 s here; LiteLLM at 500 concurrent the longest).
 PERF_SECONDS_PER_TARGET = 120
 # pytest-timeout's bound for one checklist item (pyproject.toml), to which set-up and teardown work is added.
@@ -68,8 +69,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--model", default=None, help="model name the checks send")
     group.addoption(
         "--upstream",
-        default="reference",
-        choices=["reference", "replay", "live"],
+        default=UpstreamMode.REFERENCE.value,
+        choices=[m.value for m in UpstreamMode],
         help="what sits behind the path (live = the real api.anthropic.com behind a deployed path)",
     )
     group.addoption(
@@ -139,7 +140,7 @@ def input_problem(config: pytest.Config) -> str | None:
     from .paths import split_targets
     from .results._expectations import load as load_expectations
 
-    if config.getoption("upstream") == "live" and config.getoption("upstream_url"):
+    if config.getoption("upstream") == UpstreamMode.LIVE and config.getoption("upstream_url"):
         return ("--upstream=live is the real api.anthropic.com; --upstream-url names a reference upstream: "
                 "give one or the other")
     from .core._settings import auth_headers
@@ -160,7 +161,7 @@ def input_problem(config: pytest.Config) -> str | None:
     if config.getoption("recordings"):
         from .core._cassettes import CassetteError, load_directory
 
-        if config.getoption("upstream_url") or config.getoption("upstream") == "live":
+        if config.getoption("upstream_url") or config.getoption("upstream") == UpstreamMode.LIVE:
             return "--recordings needs the harness's own reference upstream (no --upstream-url, not live)"
         try:
             load_directory(Path(config.getoption("recordings")))
@@ -311,11 +312,27 @@ def checklist(request: pytest.FixtureRequest) -> Iterator[ChecklistSession]:
         session.stop()
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own, which tears the session down (an interrupted run's targets)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write results.json and the reports once every check has finished and the targets have stopped (as
+    pytest-html writes its report); the terminal summary only says what was written."""
+    config = session.config
+    checklist = config.stash.get(_SESSION_KEY, None)
+    if checklist is not None:
+        config.stash[_SUMMARY_KEY] = _write_run(checklist, config, exitstatus == pytest.ExitCode.INTERRUPTED)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
                             config: pytest.Config) -> None:
-    session = config.stash.get(_SESSION_KEY, None)
-    if session is None:
-        return
+    lines = config.stash.get(_SUMMARY_KEY, None)
+    if lines:
+        terminalreporter.section("egress conformance")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def _write_run(session: ChecklistSession, config: pytest.Config, interrupted: bool) -> list[str]:
+    """Write the run's results and reports; the lines that summarise them (none when nothing ran)."""
     from .report import load_spike, write_reports
     from .results._document import matrix_lines, results_document, write_results
     from .results._expectations import compare
@@ -324,7 +341,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     settings = config.stash[_SETTINGS_KEY]
     session.harvest()
     if not session.results and not session.selected:
-        return
+        return []
     run_id = time.strftime("run-%Y%m%d-%H%M%S", time.gmtime(session.started_at))
     directory = Path(config.getoption("report_dir")) / run_id
     not_run = session.not_run
@@ -335,35 +352,30 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         upstream_mode=session.observer.mode if session.observer else "?",
         targets=[r.path.describe() for r in session.runs.values()],
         not_run=not_run,
-        interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+        interrupted=interrupted,
         claude_code_version=settings.claude_code_version,
         ts_sdk_version=settings.ts_sdk_version,
         performance=session.performance,
     )
-    terminalreporter.section("egress conformance")
     compared = compare(document, settings.expectations_dir)  # once: the summary, every report and the gate agree
     try:
         path = write_results(document, directory)
         reports = write_reports(document, directory, compared, load_spike(settings.questions_file))
     except OSError as exc:
-        terminalreporter.write_line(f"error: cannot write the reports to {directory}: {exc.strerror or exc}")
-        return
-    config.stash[_RUN_DIR_KEY] = directory
+        return [f"error: cannot write the reports to {directory}: {exc.strerror or exc}"]
+    lines = []
     if not_run:
-        terminalreporter.write_line(f"INCOMPLETE RUN: {len(not_run)} of {len(session.selected)} checks did not run"
-                                    f"{' (interrupted)' if exitstatus == pytest.ExitCode.INTERRUPTED else ''}; "
-                                    "results.json says complete: false")
-    for line in matrix_lines(_in_registry_order(session.results)):
-        terminalreporter.write_line(line)
-    for status in ("regression", "unexpected-pass"):
+        lines.append(f"INCOMPLETE RUN: {len(not_run)} of {len(session.selected)} checks did not run"
+                     f"{' (interrupted)' if interrupted else ''}; results.json says complete: false")
+    lines += matrix_lines(_in_registry_order(session.results))
+    for status in (Status.REGRESSION, Status.UNEXPECTED_PASS):
         hits = [f"{r['check']}@{r['target']}" for r in compared if r["status"] == status]
         if hits:
-            terminalreporter.write_line(f"{status}: {len(hits)} — {', '.join(hits[:12])}")
-    terminalreporter.write_line(f"results: {path}")
-    terminalreporter.write_line(f"reports: {', '.join(str(p) for p in reports)}")
+            lines.append(f"{status}: {len(hits)} — {', '.join(hits[:12])}")
+    lines += [f"results: {path}", f"reports: {', '.join(str(p) for p in reports)}"]
     if config.getoption("update_expectations"):
-        for written in update_expectations(document, settings.expectations_dir):
-            terminalreporter.write_line(f"expectations: {written}")
+        lines += [f"expectations: {written}" for written in update_expectations(document, settings.expectations_dir)]
+    return lines
 
 
 def _in_registry_order(results: list[Any]) -> list[Any]:
@@ -379,12 +391,12 @@ def outcome(result_verdict: Verdict, message: str, expected: Expectation | None 
     if result_verdict is Verdict.UNSUPPORTED:  # nothing was judged: a listed failure is neither confirmed nor gone
         pytest.skip(f"unsupported: {message}")
     status = classify(result_verdict.value, expected)
-    if status == "expected":
+    if status is Status.EXPECTED:
         assert expected is not None
         pytest.xfail(f"expected {result_verdict.value}: {expected.reason}")
-    if status == "unexpected-pass":
+    if status is Status.UNEXPECTED_PASS:
         assert expected is not None
         pytest.fail(f"unexpected {result_verdict.value}: listed as {expected.verdict} ({expected.reason}); "
                     "update the expectations (--update-expectations)", pytrace=False)
-    if status == "regression":
+    if status is Status.REGRESSION:
         pytest.fail(f"{result_verdict.value}: {message}", pytrace=False)

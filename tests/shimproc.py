@@ -51,6 +51,16 @@ class ShimProcess:
         complete = text[: text.rfind("\n") + 1]  # a line still being written is read next time
         return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
+    def lines_once(self, seen: Callable[[list[dict]], bool], within: float = 5.0) -> list[dict]:
+        """Every stderr line as JSON, once ``seen(lines)`` holds (or ``within`` seconds have passed): the shim logs
+        a request after its response is complete, so a client can read the answer before the line is written."""
+        deadline = time.monotonic() + within
+        lines = self.lines()
+        while not seen(lines) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            lines = self.lines()
+        return lines
+
     def peak_rss_mb(self) -> float:
         return proc_status_mb(self.process.pid, "VmHWM") or 0.0
 

@@ -29,6 +29,7 @@ from conformance.paths import EgressPath, PathError
 from conformance.results._document import load_schema
 from conformance.run._engine import run_check
 
+from ._harness import checklist_command, run_checklist
 from ._helpers import child_pids, process_alive
 from .test_envoy import _envoy_pids
 
@@ -37,8 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _checklist(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "conformance/checks", "-p", "no:cacheprovider", "-q",
-         "--report-dir", str(tmp_path / "reports"), *args],
+        checklist_command("--report-dir", str(tmp_path / "reports"), *args),
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
         start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
 
@@ -166,9 +166,7 @@ def test_a_report_directory_that_cannot_be_written_is_one_line_before_anything_s
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     started = time.monotonic()
-    process = subprocess.run(
-        [sys.executable, "-m", "pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", "--target=direct",
-         "--report-dir", str(blocker / "reports")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    process, _ = run_checklist(blocker / "reports", "--target=direct", timeout=60)
     assert time.monotonic() - started < 10
     assert process.returncode != 0
     output = process.stdout + process.stderr

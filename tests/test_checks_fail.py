@@ -14,17 +14,15 @@ from typing import Any
 
 import pytest
 
-from conformance.checks import REGISTRY, TargetRun
-from conformance.clients._observer import UpstreamObserver
-from conformance.core._http import HarnessClient
+from conformance.checks import REGISTRY
 from conformance.core._verdict import Verdict
-from conformance.paths import COMMON_FEATURES, Connection, Credentials, EgressPath, Feature
+from conformance.paths import COMMON_FEATURES, Connection, EgressPath, Feature
 from conformance.paths._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
 from conformance.results._result import CheckResult
-from conformance.run._engine import run_check
-from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamConfig, UpstreamProcess
+from conformance.upstream import UpstreamConfig, UpstreamProcess
 from conformance.upstream._tls import LocalCA
 
+from ._harness import check_through
 from ._helpers import run_every_check, upstream_process
 from .faultproxy import PROXY_KEY_HEADER, FaultProxy
 from .faults import BENIGN, FAULTS
@@ -61,19 +59,9 @@ def _run(
     upstream: UpstreamProcess, proxy: FaultProxy, check_id: str, features: frozenset[str] = COMMON_FEATURES,
     sandbox: AgentSandbox | None = None,
 ) -> CheckResult:
-    credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
     path = _AccountedPath(name="fault-proxy", base_url=proxy.base_url, proxy_headers=[(PROXY_KEY_HEADER, PROXY_KEY)],
                           features=features, ledger=getattr(proxy, "ledger", None))
-    observer = UpstreamObserver("reference", upstream.base_url, credentials, journal_url=upstream.journal_url)
-    client = HarnessClient(proxy.base_url, timeout=30)
-    direct = HarnessClient(upstream.base_url, timeout=30)
-    try:
-        run = TargetRun(path=path, observer=observer, client=client, direct=direct, sandbox=sandbox)
-        return run_check(REGISTRY[check_id], run, timeout=60)
-    finally:
-        client.close()
-        direct.close()
-        observer.close()
+    return check_through(upstream, path, check_id, sandbox=sandbox)
 
 
 def _run_behind_a_sandboxed_gateway(upstream: UpstreamProcess, check_id: str, faults: tuple[str, ...]) -> CheckResult:
@@ -94,15 +82,7 @@ def _run_behind_a_sandboxed_gateway(upstream: UpstreamProcess, check_id: str, fa
         path = _SandboxedPath(name="sandboxed-fault-gateway", base_url="https://api.anthropic.com",
                               features=COMMON_FEATURES | {Feature.SANDBOX}, ca_pem=str(ca.ca_pem),
                               connect_to=("127.0.0.1", proxy._server.port))
-        credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
-        observer = UpstreamObserver("reference", upstream.base_url, credentials, journal_url=upstream.journal_url)
-        client = HarnessClient(upstream.base_url, timeout=30)
-        try:
-            run = TargetRun(path=path, observer=observer, client=client, direct=client, sandbox=sandbox)
-            return run_check(REGISTRY[check_id], run, timeout=120)
-        finally:
-            client.close()
-            observer.close()
+        return check_through(upstream, path, check_id, timeout=120, sandbox=sandbox)
     finally:
         proxy.stop()
         sandbox.close()

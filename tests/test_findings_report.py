@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,8 @@ from conformance.report import load_spike, write_reports
 from conformance.report._decision import BLOCKED, CAVEATS, NO, OPEN, UNDECIDED, WORKS, YES, Decision
 from conformance.results import _expectations as expectations
 from conformance.results._document import write_results
+
+from ._harness import run_checklist
 
 ROOT = Path(__file__).resolve().parents[1]
 TEAM = ROOT / "tests" / "questions" / "team-spike.yaml"
@@ -199,9 +199,8 @@ def test_questions_option_on_a_real_run(tmp_path):
     ``--questions FILE`` on a real run writes the team's report; a malformed file is one line before anything
     starts, no traceback.
     """
-    base = [sys.executable, "-m", "pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", "--report-dir",
-            str(tmp_path), "--target=direct", "-k", "auth.api-key-accepted"]
-    run = subprocess.run([*base, f"--questions={TEAM}"], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    base = ["--target=direct", "-k", "auth.api-key-accepted"]
+    run, _ = run_checklist(tmp_path, *base, f"--questions={TEAM}")
     assert run.returncode == 0, run.stdout[-2000:]
     (findings,) = tmp_path.glob("run-*/findings.md")
     text = findings.read_text()
@@ -209,6 +208,6 @@ def test_questions_option_on_a_real_run(tmp_path):
     assert "| Do our API keys work through the gateway? | ✅ Yes — on `direct`" in text
     bad = tmp_path / "broken.yaml"
     bad.write_text("questions:\n- id: q\n  ask: a?\n  checks: [nope.check]\n  targets: [direct]\n")
-    run = subprocess.run([*base, f"--questions={bad}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    run, _ = run_checklist(tmp_path, *base, f"--questions={bad}", timeout=120)
     assert run.returncode != 0 and "unknown check id(s) nope.check" in run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr

@@ -98,13 +98,10 @@ def test_accounting_fails_when_litellms_callback_sees_no_cache_fields(session_up
     callback records no cache figures, and accounting.cache-tokens-recorded fails against the usage the upstream
     sent (the matrix shows the same LiteLLM straight on the upstream passing it).
     """
-    from conformance.checks import TargetRun
-    from conformance.clients._observer import UpstreamObserver
-    from conformance.core._http import HarnessClient
     from conformance.paths import Credentials, UpstreamSide
-    from conformance.run._engine import run_check
     from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
 
+    from ._harness import check_through
     from .faultproxy import FaultProxy
 
     settings = Settings.from_env()
@@ -114,14 +111,10 @@ def test_accounting_fails_when_litellms_callback_sees_no_cache_fields(session_up
     with FaultProxy(session_upstream.base_url, "strip-cache-usage") as stripping:
         path = resolve_target("litellm")
         path.start(UpstreamSide(base_url=stripping.base_url, credentials=credentials, settings=settings))
-        client, direct = path.client(30), HarnessClient(session_upstream.base_url, timeout=30)
         try:
-            observer = UpstreamObserver("reference", session_upstream.base_url, credentials, upstream=session_upstream)
-            run = TargetRun(path=path, observer=observer, client=client, direct=direct, settings=settings)
-            result = run_check(REGISTRY["accounting.cache-tokens-recorded"], run, timeout=60)
+            result = check_through(session_upstream, path, "accounting.cache-tokens-recorded",
+                                   client=path.client(30), settings=settings)
         finally:
-            client.close()
-            direct.close()
             path.stop()
     assert result.verdict is Verdict.FAIL, result.message
     assert "cache_creation_input_tokens recorded" in result.message or "cache_read_input_tokens recorded" in \

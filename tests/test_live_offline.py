@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conformance.paths._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
 from conformance.upstream import ReferenceUpstream, UpstreamConfig
+
+from ._harness import run_checklist
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-ant-api03-LIVEREHEARSALkey000000000000000000000000000000000000000000"
@@ -38,10 +38,8 @@ def test_the_checklist_in_live_mode_passes_or_says_unobservable(tmp_path):
             ca = str(upstream.ca.ca_pem)
             env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "CLAUDE_CODE_OAUTH_TOKEN": TOKEN, "SSL_CERT_FILE": ca,
                    "NODE_EXTRA_CA_CERTS": ca}
-            run = subprocess.run(sandbox.exec_prefix() + [
-                sys.executable, "-m", "pytest", "conformance/checks", "-p", "no:cacheprovider", "-q",
-                "--upstream=live", "--target=direct,envoy", f"--report-dir={tmp_path}"],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+            run, document = run_checklist(tmp_path, "--upstream=live", "--target=direct,envoy", env=env,
+                                          timeout=600, prefix=sandbox.exec_prefix())
         finally:
             sandbox.close()
         received = len(upstream.journal.entries())

@@ -8,15 +8,13 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from conformance.checks import TargetRun
-from conformance.clients._observer import UpstreamObserver
-from conformance.core._http import HarnessClient
-from conformance.paths import Credentials, EgressPath
+from conformance.paths import EgressPath
 from conformance.report._performance import performance_markdown, performance_svg
 from conformance.results._document import load_schema
 from conformance.run._perf import PerfConfig, measure
-from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, UpstreamProcess
+from conformance.upstream import UpstreamProcess
 
+from ._harness import target_run
 from ._helpers import upstream_process
 from .faultproxy import FaultProxy
 
@@ -25,17 +23,8 @@ QUICK = PerfConfig(requests=30, streams=10, paced_events=40, paced_interval_ms=5
 
 
 def _measured(upstream: UpstreamProcess, *faults: str) -> dict:
-    credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
-    observer = UpstreamObserver("reference", upstream.base_url, credentials, journal_url=upstream.journal_url)
-    with FaultProxy(upstream.base_url, *faults) as proxy:
-        client = HarnessClient(proxy.base_url, timeout=30)
-        try:
-            run = TargetRun(path=EgressPath(name="fault-proxy", base_url=proxy.base_url), observer=observer,
-                            client=client, direct=None)
-            return measure(run, QUICK, say=lambda _: None)
-        finally:
-            client.close()
-            observer.close()
+    with FaultProxy(upstream.base_url, *faults) as proxy, target_run(upstream, proxy.base_url, direct=False) as run:
+        return measure(run, QUICK, say=lambda _: None)
 
 
 @pytest.fixture(scope="module")

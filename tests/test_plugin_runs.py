@@ -5,7 +5,6 @@ The checklist as a user runs it: pytest with the plugin, results.json, bad input
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import socket
 import subprocess
 import sys
@@ -14,41 +13,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conformance.checks import REGISTRY, TargetRun
-from conformance.clients._observer import UpstreamObserver
-from conformance.core._http import HarnessClient
+from conformance.checks import REGISTRY
 from conformance.core._verdict import Verdict
-from conformance.paths import Credentials, EgressPath
+from conformance.paths import EgressPath
 from conformance.results._document import load_schema
 from conformance.run._engine import run_check
-from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN
 
+from ._harness import run_checklist, target_run
 from .faultproxy import FaultProxy
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _pytest(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, dict]:
-    import os
-
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "conformance/checks",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--report-dir",
-        str(tmp_path),
-        *args,
-    ]
-    process = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=240, env={**os.environ, **(env or {})}
-    )
-    found = sorted(tmp_path.glob("run-*/results.json"))
-    document = json.loads(found[-1].read_text()) if found else {}
-    return process, document
 
 
 def _free_port() -> int:
@@ -61,7 +35,7 @@ def test_run_writes_results_valid_against_the_schema(tmp_path):
     """
     A run writes reports/<run-id>/results.json, valid against its schema, one record per check x target.
     """
-    process, document = _pytest(tmp_path, "--target=direct", "-k", "auth or errors")
+    process, document = run_checklist(tmp_path, "--target=direct", "-k", "auth or errors")
     assert process.returncode == 0, process.stdout[-2000:]
     jsonschema.validate(document, load_schema())
     checks = {r["check"] for r in document["results"]}
@@ -74,7 +48,7 @@ def test_unknown_target_is_one_line_and_error_verdicts(tmp_path):
     """
     An unknown target name gives one clear line and verdict error with its cause; the known target still runs.
     """
-    process, document = _pytest(tmp_path, "--target=direct,nosuch", "-k", "request.metadata")
+    process, document = run_checklist(tmp_path, "--target=direct,nosuch", "-k", "request.metadata")
     assert "error: unknown target 'nosuch'" in process.stdout
     assert "Traceback" not in process.stdout + process.stderr
     verdicts = {r["target"]: (r["verdict"], r["message"]) for r in document["results"]}
@@ -87,7 +61,7 @@ def test_unreachable_base_url_is_one_line_and_error_verdicts(tmp_path):
     A deployed path that is not listening gives one clear line and verdict error, quickly.
     """
     url = f"http://127.0.0.1:{_free_port()}"
-    process, document = _pytest(tmp_path, "--target=mygateway", f"--base-url={url}", "-k", "auth")
+    process, document = run_checklist(tmp_path, "--target=mygateway", f"--base-url={url}", "-k", "auth")
     assert process.stdout.count("unreachable base URL") >= 1
     assert "Traceback" not in process.stdout + process.stderr
     assert {r["verdict"] for r in document["results"]} == {"error"}
@@ -97,7 +71,7 @@ def test_malformed_target_is_an_error_verdict(tmp_path):
     """
     A malformed target word is reported, not a crash.
     """
-    process, document = _pytest(tmp_path, "--target=direct[oops", "-k", "request.metadata")
+    process, document = run_checklist(tmp_path, "--target=direct[oops", "-k", "request.metadata")
     assert "malformed target" in process.stdout
     assert {r["verdict"] for r in document["results"]} == {"error"}
 
@@ -107,20 +81,13 @@ def test_path_that_dies_mid_run_gives_error_with_cause(session_upstream):
     When the path goes away between checks, later checks get verdict error naming the cause, without hanging.
     """
     proxy = FaultProxy(session_upstream.base_url).start()
-    credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
-    observer = UpstreamObserver("reference", session_upstream.base_url, credentials, upstream=session_upstream)
-    client = HarnessClient(proxy.base_url, timeout=5)
-    run = TargetRun(
-        path=EgressPath(name="dies", base_url=proxy.base_url), observer=observer, client=client, direct=None
-    )
-    try:
+    with target_run(session_upstream, EgressPath(name="dies", base_url=proxy.base_url), direct=False,
+                    timeout=5) as run:
         assert run_check(REGISTRY["request.metadata-kept"], run).verdict is Verdict.PASS
         proxy.stop()
         result = run_check(REGISTRY["request.metadata-kept"], run, timeout=20)
         assert result.verdict is Verdict.ERROR
         assert "unreachable" in result.message and "ConnectError" in result.message
-    finally:
-        client.close()
 
 
 def test_users_own_gateway_against_a_standalone_upstream(tmp_path):
@@ -135,7 +102,7 @@ def test_users_own_gateway_against_a_standalone_upstream(tmp_path):
         assert upstream.stdout is not None
         upstream_url = upstream.stdout.readline().strip()
         with FaultProxy(upstream_url, "drop-query") as gateway:
-            process, document = _pytest(
+            process, document = run_checklist(
                 tmp_path,
                 "--target=my-nginx",
                 f"--base-url={gateway.base_url}",
@@ -165,9 +132,9 @@ def test_replay_runs_against_a_users_own_upstream_and_live_with_it_is_refused(tm
         assert upstream.stdout is not None
         upstream_url = upstream.stdout.readline().strip()
         with FaultProxy(upstream_url) as gateway:
-            process, document = _pytest(tmp_path / "replay", "--target=gw", f"--base-url={gateway.base_url}",
+            process, document = run_checklist(tmp_path / "replay", "--target=gw", f"--base-url={gateway.base_url}",
                                         f"--upstream-url={upstream_url}", "--upstream=replay", "-k", "sse.bytes")
-            refused, _ = _pytest(tmp_path / "live", "--target=gw", f"--base-url={gateway.base_url}",
+            refused, _ = run_checklist(tmp_path / "live", "--target=gw", f"--base-url={gateway.base_url}",
                                  f"--upstream-url={upstream_url}", "--upstream=live")
     finally:
         upstream.terminate()
@@ -185,7 +152,7 @@ def test_live_mode_without_journal_is_unsupported_not_failed(tmp_path, upstream_
     With the real API behind a deployed path, checks that need the journal are unsupported: upstream not observable.
     """
     with FaultProxy("http://127.0.0.1:9") as gateway:
-        process, document = _pytest(
+        process, document = run_checklist(
             tmp_path,
             "--target=gw",
             f"--base-url={gateway.base_url}",
@@ -219,13 +186,13 @@ def test_sentinel_credentials_never_reach_any_output(tmp_path):
     auth_file.write_text(f"# the gateway's own key\nx-litellm-api-key: {proxy_key}\n")
     # The two runs are independent processes and only their outputs are judged: side by side halves the time.
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        matrix_run = pool.submit(_pytest, tmp_path / "matrix", "--target=direct,litellm[key=server-oauth]", "-rA",
+        matrix_run = pool.submit(run_checklist, tmp_path / "matrix", "--target=direct,litellm[key=server-oauth]", "-rA",
                                  env=env)
         try:
             assert upstream.stdout is not None
             upstream_url = upstream.stdout.readline().strip()
             with FaultProxy(upstream_url, "leak-proxy-key", "oauth-to-x-api-key") as gateway:
-                gw_process, gw_document = _pytest(
+                gw_process, gw_document = run_checklist(
                     tmp_path / "gw", "--target=gw", f"--base-url={gateway.base_url}",
                     f"--upstream-url={upstream_url}", f"--auth-file={auth_file}", "-rA", env=env)
         finally:
@@ -249,7 +216,7 @@ def test_transparent_paths_pass_behind_either_upstream_encoding(tmp_path, encodi
     transparent Envoy paths pass every check they can answer: compression never makes a false alarm (buffering is
     still caught: test_checks_fail).
     """
-    process, document = _pytest(tmp_path, "--target=direct,envoy,envoy-sni,envoy-connect",
+    process, document = run_checklist(tmp_path, "--target=direct,envoy,envoy-sni,envoy-connect",
                                 f"--upstream-encoding={encoding}", "-k",
                                 "not claude-code and not ts-sdk and not egress.")
     assert process.returncode == 0, process.stdout[-3000:]

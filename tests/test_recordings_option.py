@@ -6,22 +6,16 @@ exchange with its recording; a folder that is not cassettes is one clear line be
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conformance.checks import REGISTRY, TargetRun
-from conformance.clients._observer import UpstreamObserver
 from conformance.core._fixtures import RECORDINGS_DIR
-from conformance.core._http import HarnessClient
 from conformance.core._verdict import Verdict
-from conformance.paths import COMMON_FEATURES, Credentials, EgressPath
-from conformance.run._engine import run_check
-from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, ReferenceUpstream, UpstreamConfig
+from conformance.upstream import ReferenceUpstream, UpstreamConfig
 
+from ._harness import check_through, run_checklist
 from .faultproxy import FaultProxy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,17 +40,8 @@ def users_upstream(users_dir: Path) -> Iterator[ReferenceUpstream]:
 
 
 def _run(upstream: ReferenceUpstream, folder: Path, *faults: str):
-    credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
     with FaultProxy(upstream.base_url, *faults) as proxy:
-        path = EgressPath(name="fault-proxy", base_url=proxy.base_url, features=COMMON_FEATURES)
-        observer = UpstreamObserver("reference", upstream.base_url, credentials, upstream=upstream)
-        client, direct = HarnessClient(proxy.base_url, timeout=30), HarnessClient(upstream.base_url, timeout=30)
-        try:
-            run = TargetRun(path=path, observer=observer, client=client, direct=direct, recordings=folder)
-            return run_check(REGISTRY["replay.recorded-exchanges"], run, timeout=60)
-        finally:
-            client.close()
-            direct.close()
+        return check_through(upstream, proxy.base_url, "replay.recorded-exchanges", recordings=folder)
 
 
 def test_users_recordings_come_back_as_recorded(users_upstream, users_dir):
@@ -89,10 +74,7 @@ def test_a_folder_that_is_not_cassettes_is_one_line(tmp_path, content, said):
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "broken.yaml").write_text(content)
-    process = subprocess.run(
-        [sys.executable, "-m", "pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", "--target=direct",
-         f"--recordings={folder}", f"--report-dir={tmp_path / 'reports'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    process, _ = run_checklist(tmp_path / "reports", "--target=direct", f"--recordings={folder}", timeout=60)
     assert process.returncode == 4, process.stdout + process.stderr
     lines = [line for line in process.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and said in lines[0] and "broken.yaml" in lines[0], lines

@@ -12,21 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from conformance.checks import REGISTRY, TargetRun
-from conformance.clients._observer import UpstreamObserver
 from conformance.core._background import BackgroundServer
-from conformance.core._http import HarnessClient
 from conformance.core._settings import Settings
 from conformance.core._verdict import Verdict
 from conformance.core._wire import merge_betas
-from conformance.paths import Credentials, EgressPath
+from conformance.paths import EgressPath
 from conformance.paths.litellm import is_installed
-from conformance.run._engine import run_check
 from conformance.run._session import ChecklistSession, SessionOptions
 from conformance.shim import ShimApp, ShimConfig, restore_error, translate_auth
 from conformance.shim._edge import EdgeRunner, EdgeState
 from conformance.upstream import DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN, OAUTH_BETA, UpstreamConfig
 
+from ._harness import check_through
 from ._helpers import api_headers, message_body, new_cid, run_every_check, upstream_process
 from .faultproxy import FaultProxy
 
@@ -112,19 +109,7 @@ def shim_over(session_upstream):
 
 
 def _run(session_upstream, base_url: str, check_id: str):
-    credentials = Credentials(DEFAULT_API_KEY, DEFAULT_OAUTH_TOKEN)
-    # Over HTTP, so an upstream in its own process serves as well as the in-process one.
-    observer = UpstreamObserver("reference", session_upstream.base_url, credentials,
-                                journal_url=session_upstream.base_url)
-    client, direct = HarnessClient(base_url, timeout=30), HarnessClient(session_upstream.base_url, timeout=30)
-    try:
-        run = TargetRun(path=EgressPath(name="shim", base_url=base_url), observer=observer, client=client,
-                        direct=direct)
-        return run_check(REGISTRY[check_id], run, timeout=60)
-    finally:
-        client.close()
-        direct.close()
-        observer.close()
+    return check_through(session_upstream, EgressPath(name="shim", base_url=base_url), check_id)
 
 
 def test_back_shim_is_transparent_for_every_check(shim_over):

@@ -82,6 +82,10 @@ def test_redirects_reach_the_client_and_are_never_followed(status):
         elsewhere.close()
 
 
+def _requests(lines: list[dict]) -> int:
+    return sum(1 for line in lines if line.get("event") == "request")
+
+
 @pytest.mark.parametrize("target", [b"/v1/messages/%2e%2e/%2e%2e/key/generate", b"/../../admin",
                                     b"/v1/messages/.%2E/x", b"/v1%2fmessages"])
 def test_dot_segments_never_leave_the_upstream_prefix(target):
@@ -98,7 +102,8 @@ def test_dot_segments_never_leave_the_upstream_prefix(target):
             assert upstream.hits == []
             httpx.post(shim.url + "/v1/messages?beta=true", json=message_body(), headers=api_headers(), timeout=10)
             assert upstream.hits[0][0].startswith(b"POST /anthropic/v1/messages?beta=true ")
-            sent = [line for line in shim.lines() if line.get("status") == 200]
+            sent = [line for line in shim.lines_once(lambda ls: any(x.get("status") == 200 for x in ls))
+                    if line.get("status") == 200]
             assert sent[-1]["upstream_path"] == "/anthropic/v1/messages?beta=true"
     finally:
         upstream.close()
@@ -295,7 +300,7 @@ def test_a_lower_case_bearer_scheme_is_still_oauth():
             httpx.post(shim.url + "/v1/messages", json=message_body(), timeout=10,
                        headers={"authorization": f"bearer {DEFAULT_OAUTH_TOKEN}", "anthropic-version": "2023-06-01"})
             httpx.post(shim.url + "/v1/messages", json=message_body(), headers=api_headers(), timeout=10)
-            lines = [line for line in shim.lines() if line.get("event") == "request"]
+            lines = [line for line in shim.lines_once(lambda ls: _requests(ls) == 2) if line.get("event") == "request"]
         assert upstream.headers(0)["anthropic-beta"] == OAUTH_BETA
         assert upstream.headers(0)["authorization"] == f"Bearer {DEFAULT_OAUTH_TOKEN}"
         assert [line["auth"] for line in lines] == ["translated", "kept"]
@@ -321,7 +326,7 @@ def test_a_broken_upstream_is_an_answer_the_client_can_act_on(behaviour, status)
     try:
         with ShimProcess(url) as shim:
             response = httpx.post(shim.url + "/v1/messages", json=message_body(), headers=api_headers(), timeout=15)
-            lines = shim.lines()
+            lines = shim.lines_once(lambda ls: _requests(ls) == 1)
         assert response.status_code == status and response.headers["x-should-retry"] == "true"
         assert response.json()["type"] == "error"
         assert [line["status"] for line in lines if line.get("event") == "request"] == [status]
@@ -341,8 +346,7 @@ def test_a_body_the_upstream_cuts_is_logged_as_cut():
         with ShimProcess(server.url) as shim:
             with pytest.raises(httpx.HTTPError):
                 httpx.post(shim.url + "/v1/messages", json=message_body(), headers=api_headers(), timeout=10)
-            time.sleep(0.2)
-            lines = [line for line in shim.lines() if line.get("event") == "request"]
+            lines = [line for line in shim.lines_once(lambda ls: _requests(ls) == 1) if line.get("event") == "request"]
         assert lines and lines[-1]["outcome"] == "cut"
     finally:
         server.close()

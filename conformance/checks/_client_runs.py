@@ -3,12 +3,18 @@ the egress checks that run it inside an agent's sandbox."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core._exceptions import HarnessError
 from ..core._redact import redact
 from ..core._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
 from ._context import CheckContext
+
+if TYPE_CHECKING:
+    from ..paths import Connection
+
+T = TypeVar("T")
 
 
 def first_party(ctx: CheckContext) -> bool:
@@ -19,23 +25,35 @@ def first_party(ctx: CheckContext) -> bool:
     return bool(ctx.path.connection().proxy) or sandboxed
 
 
+def prepared_client(ctx: CheckContext, what: str, install: Callable[[], T], kind: str,
+                    direct: bool) -> tuple[T, Connection, str | None, list[tuple[str, str]]]:
+    """What every client run starts with: the installed client (``unsupported`` naming ``what`` when it cannot be
+    had), the connection and path prefix it is pointed at, and the headers its credential ``kind`` gives."""
+    from ..core._exceptions import PathError
+
+    try:
+        installed = install()
+    except PathError as exc:
+        ctx.unsupported(f"{what} not available: {exc}")
+    ctx.check_live()
+    connection, prefix = ctx.client_connection(direct)
+    headers = ctx.direct_auth(kind) if direct else ctx.auth_headers(kind)
+    return installed, connection, prefix, headers
+
+
 def claude_run(ctx: CheckContext, prompt: str, *, kind: str = "api-key", direct: bool = False,
             extra_env: dict[str, str | None] | None = None) -> Any:
     """Run Claude Code once through the path (or direct); ``unsupported`` where it cannot be pointed at the path."""
     from ..clients._claude_code import Cancelled, installed_claude_code, run_claude
-    from ..core._exceptions import CheckCancelled, PathError
+    from ..core._exceptions import CheckCancelled
 
     settings = ctx.run.settings
-    try:
-        binary = installed_claude_code(settings.claude_code_version, settings.cache_dir)
-    except PathError as exc:
-        ctx.unsupported(f"Claude Code not available: {exc}")
-    ctx.check_live()
-    connection, prefix = ctx.client_connection(direct)
+    binary, connection, prefix, headers = prepared_client(
+        ctx, "Claude Code", lambda: installed_claude_code(settings.claude_code_version, settings.cache_dir), kind,
+        direct)
     if connection.connect_to is not None:
         ctx.unsupported("Claude Code reaches api.anthropic.com:443 only through DNS, and there is no agent sandbox "
                         f"here ({ctx.path.unsupported_reasons.get('sandbox', 'not made')})")
-    headers = ctx.direct_auth(kind) if direct else ctx.auth_headers(kind)
     env: dict[str, str] = {}
     custom = []
     for name, value in headers:

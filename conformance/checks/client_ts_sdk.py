@@ -13,6 +13,7 @@ from typing import Any
 
 from ..core._redact import redact
 from ..upstream import make_directive
+from ._client_runs import prepared_client
 from ._context import CheckContext
 from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_GATEWAY, OAUTH, RETRY_HEADERS, WIRE_DOC
@@ -35,16 +36,10 @@ def _ts(ctx: CheckContext, calls: list[dict[str, Any]], *, kind: str = "api-key-
         direct: bool = False, run_s: float = 40.0) -> list[dict[str, Any]]:
     """Make ``calls`` with one SDK client through the path (or direct); ``unsupported`` without node or the SDK."""
     from ..clients._ts_sdk import installed_ts_sdk, run_ts_sdk
-    from ..core._exceptions import PathError
 
     settings = ctx.run.settings
-    try:
-        modules = installed_ts_sdk(settings.ts_sdk_version, settings.cache_dir)
-    except PathError as exc:
-        ctx.unsupported(f"TypeScript SDK not available: {exc}")
-    ctx.check_live()
-    connection, prefix = ctx.client_connection(direct)
-    headers = ctx.direct_auth(kind) if direct else ctx.auth_headers(kind)
+    modules, connection, prefix, headers = prepared_client(
+        ctx, "TypeScript SDK", lambda: installed_ts_sdk(settings.ts_sdk_version, settings.cache_dir), kind, direct)
     answers = run_ts_sdk(modules, connection, headers, calls, ca_pem=None if direct else getattr(ctx.path, "ca_pem",
                                                                                                    None),
                          prefix=prefix, should_stop=lambda: ctx.cancelled.is_set(), queued=ctx.bound_paused,

@@ -65,7 +65,7 @@ def merge(args: argparse.Namespace, settings: Settings) -> int:
     against the expectations (the gate decision), else 0."""
     from ..report import load_spike, write_reports
     from ..results._document import write_results
-    from ..results._expectations import compare
+    from ..results._expectations import Status, compare
     from ..results._merge import merge_documents
 
     wanted = [t for t in (args.targets or "").split(",") if t] or None
@@ -79,7 +79,7 @@ def merge(args: argparse.Namespace, settings: Settings) -> int:
     directory = args.out / document["run"]["id"]
     write_results(document, directory)
     write_reports(document, directory, compared, spike)
-    regressions = [r for r in compared if r["status"] == "regression"]
+    regressions = [r for r in compared if r["status"] == Status.REGRESSION]
     failed = [j for j in document["run"]["jobs"] if "error" in j]
     for job in failed:
         print(f"job {job['source']}: {job['error']}")

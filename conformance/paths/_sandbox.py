@@ -21,13 +21,20 @@ import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
 from ..core import _reaper
+from ..core._vocab import Feature
+
+if TYPE_CHECKING:
+    from ._base import EgressPath
 
 GATEWAY_ADDRESS = "10.203.0.1"
 AGENT_ADDRESS = "10.203.0.2"
 API_ADDRESS = "10.203.1.1"
+# The port a CONNECT gateway is published on in an agent sandbox (Squid's customary one).
+GATEWAY_PORT_CONNECT = 3128
 """Where the API answers in the sandbox's world (its public address): reachable only from an open sandbox."""
 NETNS_ETC = Path("/etc/netns")
 _CLONE_NEWNET = 0x40000000
@@ -217,3 +224,44 @@ class AgentSandbox:
         self._made.clear()
         shutil.rmtree(NETNS_ETC / self.agent, ignore_errors=True)
         _reaper.untrack_resource(self.agent)
+
+
+def sandbox_for(path: EgressPath, tls_port: int | None, http_port: int) -> AgentSandbox | None:
+    """The agent sandbox of a path an agent reaches by name or proxy (SNI allowlist, CONNECT proxy): closed, only
+    the gateway published; and of ``direct``: open, the API itself reachable (the negative control of the egress
+    checks). The API's address is the reference upstream (``tls_port``, plain ``http_port``). None, with the reason
+    in the path's unsupported features, where it cannot be made."""
+    connection = path.connection()
+    gateway = connection.connect_to or _proxy_address(connection.proxy)
+    if gateway is None and path.family != "direct":
+        return None
+    reason = unavailable_reason()
+    if reason is None and tls_port is None:
+        reason = "the API's address in a sandbox is the reference upstream's TLS listener (none in this mode)"
+    if reason is None:
+        port = GATEWAY_PORT_CONNECT if connection.proxy else 443
+        sandbox = AgentSandbox(open=gateway is None, api_host=GATEWAY_ADDRESS if connection.connect_to else API_ADDRESS)
+        try:
+            sandbox.create()
+            sandbox.publish(API_ADDRESS, 443, ("127.0.0.1", tls_port))  # type: ignore[arg-type]
+            # Another port of "the internet" (the upstream's plain HTTP): what an open network also reaches.
+            sandbox.publish(API_ADDRESS, 80, ("127.0.0.1", http_port))
+            if gateway is not None:
+                sandbox.publish_gateway(port, gateway)
+        except OSError as exc:
+            sandbox.close()
+            reason = f"the agent sandbox could not be made: {exc}"
+        else:
+            path.features = path.features | {Feature.SANDBOX}
+            path.metadata["sandbox"] = {"agent_netns": sandbox.agent, "open": sandbox.open,
+                                        "gateway": ":".join(map(str, sandbox.gateway)) if sandbox.gateway else None}
+            return sandbox
+    path.unsupported_reasons["sandbox"] = reason
+    return None
+
+
+def _proxy_address(proxy: str | None) -> tuple[str, int] | None:
+    if not proxy:
+        return None
+    parts = urlsplit(proxy)
+    return parts.hostname or "127.0.0.1", parts.port or 80

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..core._verdict import VERDICTS, style
+from ..results._expectations import Status
 from ._markdown import incomplete_banner
 from ._performance import performance_svg
 
@@ -64,7 +65,8 @@ def matrix_html(document: dict[str, Any], compared: list[dict[str, Any]]) -> str
                 out.append("<td></td>")
                 continue
             verdict = result["verdict"]
-            status = "" if result["status"] == "ok" else f"<div class='status'>{html.escape(result['status'])}</div>"
+            status = ("" if result["status"] == Status.OK
+                      else f"<div class='status'>{html.escape(result['status'])}</div>")
             evidence = json.dumps({"findings": result["findings"], "evidence": result["evidence"]},
                                   ensure_ascii=False)
             chart = series_svg(result["evidence"].get("added_delay_ms_series"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from ..results._expectations import Status
+
 
 def junit_xml(document: dict[str, Any], compared: list[dict[str, Any]]) -> bytes:
     """A JUnit document: fail/error/regression as failures, expected failures and unsupported as skipped."""
@@ -19,17 +21,17 @@ def junit_xml(document: dict[str, Any], compared: list[dict[str, Any]]) -> bytes
             case = ET.SubElement(suite, "testcase", classname=f"{target}.{result['check'].split('.')[0]}",
                                  name=result["check"], time=f"{result['duration_ms'] / 1000:.3f}")
             text = f"{result['verdict']}: {result['message']}"
-            if result["status"] == "expected":
+            if result["status"] == Status.EXPECTED:
                 ET.SubElement(case, "skipped", message=f"expected {result['verdict']}: "
                               f"{result['expected']['reason']}")
                 counts["skipped"] += 1
-            elif result["status"] == "unexpected-pass":
+            elif result["status"] == Status.UNEXPECTED_PASS:
                 ET.SubElement(case, "failure", message=f"unexpected pass (listed as {result['expected']['verdict']})")
                 counts["failures"] += 1
             elif result["verdict"] == "error":
                 ET.SubElement(case, "error", message=text)
                 counts["errors"] += 1
-            elif result["status"] == "regression":
+            elif result["status"] == Status.REGRESSION:
                 ET.SubElement(case, "failure", message=text).text = text
                 counts["failures"] += 1
             elif result["verdict"] == "unsupported":

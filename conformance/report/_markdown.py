@@ -10,6 +10,7 @@ from typing import Any
 from ..clients._contract import load_contract
 from ..core._evidence import body_text
 from ..core._verdict import VERDICTS, Verdict
+from ..results._expectations import CONTRADICTED, Status
 from ._decision import ABSENT, BLOCKED, CAVEATS, NO, OPEN, SYMBOL, UNDECIDED, WORKS, YES, Decision, label, short
 from ._performance import performance_markdown
 from ._readable import clean, one_line, readable_body
@@ -39,7 +40,7 @@ def _names(targets: list[str], most: int = 8) -> str:
 def _run_line(document: dict[str, Any], compared: list[dict[str, Any]], spike: Spike) -> str:
     run = document["run"]
     checks = len({r["check"] for r in compared})
-    regressions = [r for r in compared if r["status"] in ("regression", "unexpected-pass")]
+    regressions = [r for r in compared if r["status"] in CONTRADICTED]
     where = Path(spike.path).name if spike.path else "built-in"
     return (f"Run `{run['id']}` · {run['date']} · against the {run['upstream_mode']} upstream · harness "
             f"{run['harness_version']} ({(run.get('git_sha') or 'no git')[:10]}) · {len(run['targets'])} target(s) × "
@@ -51,7 +52,7 @@ def _run_line(document: dict[str, Any], compared: list[dict[str, Any]], spike: S
 def _tldr(decision: Decision, document: dict[str, Any], compared: list[dict[str, Any]]) -> str:
     parts = []
     direct = [r for r in compared if r["target"] == "direct" and r["verdict"] in ("fail", "error")]
-    if any(r["status"] != "expected" for r in direct):
+    if any(r["status"] != Status.EXPECTED for r in direct):
         parts.append("**`direct` itself failed: the reference upstream or a check is wrong, so read nothing else "
                      "here before fixing that.**")
     by_verdict: dict[str, list[Any]] = {}
@@ -162,7 +163,7 @@ def _glance(decision: Decision, compared: list[dict[str, Any]]) -> list[str]:
         lines.append(f"| {label(target)} | {_cell(str(target.get('mode', '')))} | "
                      + " | ".join(str(n) for n in counts) + f" | {_ids(failing, 3)} |")
     direct = [r for r in compared if r["target"] == "direct" and r["verdict"] in ("fail", "error")]
-    if direct and all(r["status"] == "expected" for r in direct):
+    if direct and all(r["status"] == Status.EXPECTED for r in direct):
         lines += ["", f"`direct` fails only its negative control(s), as designed: "
                   f"{', '.join(sorted({'`' + r['check'] + '`' for r in direct}))}."]
     return lines
@@ -170,7 +171,7 @@ def _glance(decision: Decision, compared: list[dict[str, Any]]) -> list[str]:
 
 def _evidence(compared: list[dict[str, Any]], blobs: dict[str, str]) -> list[str]:
     """One block per check and message, every target it happened on named once; full exchanges in matrix.html."""
-    order = {"regression": 0, "unexpected-pass": 0, "expected": 1, "ok": 2}
+    order = {Status.REGRESSION: 0, Status.UNEXPECTED_PASS: 0, Status.EXPECTED: 1, Status.OK: 2}
     rank = {"fail": 0, "error": 1, "pass-nonstrict": 2}
     failures = [r for r in compared if r["verdict"] in rank]
     failures.sort(key=lambda r: (order.get(r["status"], 2), rank[r["verdict"]]))
@@ -187,7 +188,7 @@ def _evidence(compared: list[dict[str, Any]], blobs: dict[str, str]) -> list[str
         if expected:
             lines.append(f"Known: {one_line(expected['reason'], 300)}"
                          + (f" ({expected['issue']})" if expected.get("issue") else ""))
-        elif first["status"] == "regression":
+        elif first["status"] == Status.REGRESSION:
             lines.append("**New failure: this target has no expectations file yet.**"
                          if not first.get("target_has_expectations") else "**Not in the expectations: a regression.**")
         failed = [f for f in first["findings"] if not f["ok"]]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core._verdict import style
-from ._expectations import compare, target_key
+from ._expectations import CONTRADICTED, compare, target_key
 
 
 @dataclass
@@ -129,7 +129,7 @@ def gate(document: dict[str, Any], baseline: str, candidate: str, expectations_d
     pair = {r["target"]: by_key.get(target_key(r["target"]), r["target"]) for r in after}
     changes = diff(before, after, pair)
     compared = [r for r in compare(document, expectations_dir) if versions.get(r["target"]) == candidate]
-    contradicted = [r for r in compared if r["status"] in ("regression", "unexpected-pass")]
+    contradicted = [r for r in compared if r["status"] in CONTRADICTED]
     lines = [f"# LiteLLM upgrade gate: {baseline} → {candidate}", ""]
     lines += changes.lines(f"{candidate} against {baseline}")
     lines += ["## Against the expectations files", ""]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -108,15 +109,28 @@ def lookup(entries: list[Expectation], check: str, version: str | None) -> Expec
     return None
 
 
-def classify(verdict: str, expected: Expectation | None) -> str:
-    """``ok``, ``expected``, ``regression`` or ``unexpected-pass``."""
+class Status(StrEnum):
+    """A result against its target's expectations (the module's docstring says when each applies)."""
+
+    OK = "ok"
+    EXPECTED = "expected"
+    REGRESSION = "regression"
+    UNEXPECTED_PASS = "unexpected-pass"
+
+
+CONTRADICTED = frozenset({Status.REGRESSION, Status.UNEXPECTED_PASS})
+"""What fails the gate and the run."""
+
+
+def classify(verdict: str, expected: Expectation | None) -> Status:
+    """The result's status against ``expected``."""
     if expected is None:
-        return "ok" if verdict in QUIET else "regression"
+        return Status.OK if verdict in QUIET else Status.REGRESSION
     if verdict == expected.verdict:
-        return "expected"
+        return Status.EXPECTED
     if verdict in QUIET:
-        return "unexpected-pass"
-    return "regression"
+        return Status.UNEXPECTED_PASS
+    return Status.REGRESSION
 
 
 def compare(document: dict[str, Any], directory: Path | None = None) -> list[dict[str, Any]]:

@@ -20,10 +20,10 @@ from ..core._exceptions import PathUnsupported
 from ..core._http import HarnessClient
 from ..core._redact import redact, register_secret
 from ..core._settings import Settings
-from ..core._vocab import Feature
+from ..core._vocab import UpstreamMode
 from ..core._wire import API_BASE_URL
 from ..paths import Credentials, EgressPath, PathError, UpstreamSide, resolve_target
-from ..paths._sandbox import API_ADDRESS, GATEWAY_ADDRESS, AgentSandbox, unavailable_reason
+from ..paths._sandbox import AgentSandbox, sandbox_for
 from ..results._expectations import Expectation, lookup
 from ..results._expectations import load as load_expectations
 from ..results._result import CheckResult
@@ -33,8 +33,6 @@ from ._plan import plan
 from ._schedule import CheckScheduler, Job
 
 LIVE_URL = API_BASE_URL
-# The port a CONNECT gateway is published on in an agent sandbox (Squid's customary one).
-GATEWAY_PORT_CONNECT = 3128
 # Where a gateway the harness starts finds the CAs it trusts for the real API (SSL_CERT_FILE wins).
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -47,7 +45,7 @@ class SessionOptions:
     base_url: str | None = None
     proxy_headers: list[tuple[str, str]] = field(default_factory=list)
     model: str = DEFAULT_MODEL
-    upstream: str = "reference"
+    upstream: UpstreamMode | str = UpstreamMode.REFERENCE
     upstream_url: str | None = None
     upstream_gzip: bool = True
     without: frozenset[str] = frozenset()
@@ -92,7 +90,7 @@ class ChecklistSession:
         self.selected = [(c, t) for t in self.options.targets for c in REGISTRY if (c, t) in selected]
         install_clients({c for c, _ in self.selected}, self.options.settings, self.say)
         self.observer = self._start_upstream()
-        live = self.options.upstream == "live"
+        live = self.options.upstream == UpstreamMode.LIVE
         side = UpstreamSide(
             base_url=self.observer.base_url,
             credentials=self.observer.credentials,
@@ -147,7 +145,7 @@ class ChecklistSession:
 
     def _start_upstream(self) -> UpstreamObserver:
         mode = self.options.upstream
-        if mode == "live":
+        if mode == UpstreamMode.LIVE:
             credentials = Credentials(self.options.settings.live_api_key, self.options.settings.live_oauth_token)
             for secret in (credentials.api_key, credentials.oauth_token):
                 register_secret(secret)
@@ -160,7 +158,8 @@ class ChecklistSession:
             # A reference upstream the user started serves recordings by directive too, so replay works there;
             # the mode recorded is the one that ran: replay, or remote (the synthetic upstream, over HTTP).
             url = self.options.upstream_url.rstrip("/")
-            return UpstreamObserver("replay" if mode == "replay" else "remote", url, credentials, journal_url=url)
+            observed = "replay" if mode == UpstreamMode.REPLAY else "remote"
+            return UpstreamObserver(observed, url, credentials, journal_url=url)
         config = UpstreamConfig(api_keys={credentials.api_key}, oauth_tokens={credentials.oauth_token},
                                 gzip=self.options.upstream_gzip,
                                 recordings_dirs=(self.options.recordings.resolve(),) if self.options.recordings else ())
@@ -209,39 +208,8 @@ class ChecklistSession:
         )
 
     def _sandbox_for(self, path: EgressPath) -> AgentSandbox | None:
-        """The agent sandbox of a path an agent reaches by name or proxy (SNI allowlist, CONNECT proxy): closed,
-        only the gateway published; and of ``direct``: open, the API itself reachable (the negative control of the
-        egress checks). None, with the reason in the path's unsupported features, where it cannot be made."""
-        connection = path.connection()
-        gateway = connection.connect_to or _proxy_address(connection.proxy)
-        if gateway is None and path.family != "direct":
-            return None
-        reason = unavailable_reason()
         tls_port = self.upstream.tls_port if self.upstream is not None else None
-        if reason is None and tls_port is None:
-            reason = "the API's address in a sandbox is the reference upstream's TLS listener (none in this mode)"
-        if reason is None:
-            port = GATEWAY_PORT_CONNECT if connection.proxy else 443
-            sandbox = AgentSandbox(open=gateway is None, api_host=GATEWAY_ADDRESS if connection.connect_to else
-                                   API_ADDRESS)
-            try:
-                sandbox.create()
-                sandbox.publish(API_ADDRESS, 443, ("127.0.0.1", tls_port))  # type: ignore[arg-type]
-                # Another port of "the internet" (the upstream's plain HTTP): what an open network also reaches.
-                sandbox.publish(API_ADDRESS, 80, ("127.0.0.1", urlsplit(self.observer.base_url).port or 80))
-                if gateway is not None:
-                    sandbox.publish_gateway(port, gateway)
-            except OSError as exc:
-                sandbox.close()
-                reason = f"the agent sandbox could not be made: {exc}"
-            else:
-                path.features = path.features | {Feature.SANDBOX}
-                path.metadata["sandbox"] = {"agent_netns": sandbox.agent, "open": sandbox.open,
-                                            "gateway": ":".join(map(str, sandbox.gateway)) if sandbox.gateway
-                                            else None}
-                return sandbox
-        path.unsupported_reasons["sandbox"] = reason
-        return None
+        return sandbox_for(path, tls_port, urlsplit(self.observer.base_url).port or 80)
 
     def _failed_run(self, path: EgressPath, message: str, *, unsupported: bool = False) -> TargetRun:
         assert self.observer is not None
@@ -329,13 +297,6 @@ class ChecklistSession:
             result = run_check(check, self.runs[target], timeout=self.bound(check), stop=self._stopping)
         self.results.append(result)
         return result
-
-
-def _proxy_address(proxy: str | None) -> tuple[str, int] | None:
-    if not proxy:
-        return None
-    parts = urlsplit(proxy)
-    return parts.hostname or "127.0.0.1", parts.port or 80
 
 
 def _answers(path: EgressPath, within: float = 10.0) -> None:
