@@ -8,10 +8,9 @@ target is one test item (``test_check[sse.bytes-identical@direct]``). Heavy modu
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -332,57 +331,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
 
 
 def _write_run(session: ChecklistSession, config: pytest.Config, interrupted: bool) -> list[str]:
-    """Write the run's results and reports; the lines that summarise them (none when nothing ran)."""
-    from .report import load_spike, write_reports
-    from .results._document import matrix_lines, results_document, write_results
-    from .results._expectations import compare
-    from .results._expectations import update as update_expectations
+    from .report._run import write_run
 
     settings = config.stash[_SETTINGS_KEY]
-    session.harvest()
-    if not session.results and not session.selected:
-        return []
-    run_id = time.strftime("run-%Y%m%d-%H%M%S", time.gmtime(session.started_at))
-    directory = Path(config.getoption("report_dir")) / run_id
-    not_run = session.not_run
-    document = results_document(
-        session.results,
-        run_id=run_id,
-        started_at=session.started_at,
-        upstream_mode=session.observer.mode if session.observer else "?",
-        targets=[r.path.describe() for r in session.runs.values()],
-        not_run=not_run,
-        interrupted=interrupted,
-        claude_code_version=settings.claude_code_version,
-        ts_sdk_version=settings.ts_sdk_version,
-        performance=session.performance,
-    )
-    compared = compare(document, settings.expectations_dir)  # once: the summary, every report and the gate agree
-    try:
-        path = write_results(document, directory)
-        reports = write_reports(document, directory, compared, load_spike(settings.questions_file))
-    except OSError as exc:
-        return [f"error: cannot write the reports to {directory}: {exc.strerror or exc}"]
-    lines = []
-    if not_run:
-        lines.append(f"INCOMPLETE RUN: {len(not_run)} of {len(session.selected)} checks did not run"
-                     f"{' (interrupted)' if interrupted else ''}; results.json says complete: false")
-    lines += matrix_lines(_in_registry_order(session.results))
-    for status in (Status.REGRESSION, Status.UNEXPECTED_PASS):
-        hits = [f"{r['check']}@{r['target']}" for r in compared if r["status"] == status]
-        if hits:
-            lines.append(f"{status}: {len(hits)} — {', '.join(hits[:12])}")
-    lines += [f"results: {path}", f"reports: {', '.join(str(p) for p in reports)}"]
-    if config.getoption("update_expectations"):
-        lines += [f"expectations: {written}" for written in update_expectations(document, settings.expectations_dir)]
-    return lines
-
-
-def _in_registry_order(results: list[Any]) -> list[Any]:
-    from .checks import REGISTRY
-
-    order = {check_id: i for i, check_id in enumerate(REGISTRY)}
-    return sorted(results, key=lambda r: order.get(r.check_id, len(order)))
+    return write_run(session, Path(config.getoption("report_dir")), settings, interrupted=interrupted,
+                     update_expectations_files=config.getoption("update_expectations"))
 
 
 def outcome(result_verdict: Verdict, message: str, expected: Expectation | None = None) -> None:
