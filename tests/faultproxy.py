@@ -133,6 +133,10 @@ class FaultProxy:
             return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
         if f.get("block-path") == request.path:
             return web.json_response({"detail": "Not Found"}, status=404)
+        if "max-body" in f and len(raw) > int(f["max-body"]):
+            return web.Response(status=413, content_type="text/html", text="<html><head><title>413 Request Entity "
+                                "Too Large</title></head><body><center><h1>413 Request Entity Too Large</h1></center>"
+                                "<hr><center>nginx</center></body></html>")
         if "waf" in f and b"<script>" in raw:
             return web.Response(status=403, text="<html>403 Forbidden</html>", content_type="text/html")
         if "reject-header" in f and f["reject-header"] in request.headers:

@@ -12,6 +12,8 @@ from typing import Any
 from conformance.core._sse import compact_json
 
 FAULTS = {
+    "max-body": "answer 413 with an HTML page to a request body over N bytes (argument), as nginx's default "
+                "client_max_body_size 1m does",
     "wrap-errors": "re-wrap an upstream error as LiteLLM did: {error:{message:<escaped JSON>,type:None,…}}",
     "errors-to-500": "answer every upstream error status with 500",
     "reserialize-json": "re-serialise JSON response bodies (same JSON, other bytes)",

@@ -4,6 +4,7 @@ Replay of recorded exchanges byte for byte, the journal (in-process and over HTT
 
 from __future__ import annotations
 
+import json
 import ssl
 import subprocess
 import sys
@@ -84,6 +85,33 @@ def test_journal_over_http(upstream):
     (entry,) = [JournalEntry.from_json(e) for e in data["entries"]]
     local = upstream.journal.last(cid)
     assert entry.body == local.body and entry.chunks == local.chunks and entry.headers == local.headers
+
+
+def test_large_bodies_are_journaled_as_their_head_and_digests(upstream):
+    """
+    A body over 1 MiB is answered as the API would (200 up to 32 MiB, the API's 413 request_too_large above, read
+    in full first so the client gets it rather than a reset) and journaled as its first 64 KiB with the length and
+    digests of the whole, over HTTP too.
+    """
+    import hashlib
+
+    from conformance.core._digest import json_sha256
+
+    for size, status in ((3 << 20, 200), (33 << 20, 413)):
+        cid = new_cid()
+        body = message_body(cid=cid)
+        body["messages"][0]["content"] += " " + "x" * size
+        content = json.dumps(body).encode()
+        answer = post(upstream.base_url, None, content=content)
+        assert answer.status_code == status
+        if status == 413:
+            assert answer.json()["error"]["type"] == "request_too_large"
+        with httpx.Client() as client:
+            data = client.get(upstream.base_url + "/_conformance/journal", params={"cid": cid}).json()
+        (entry,) = [JournalEntry.from_json(e) for e in data["entries"]]
+        assert entry.body_truncated and entry.body == content[: 64 << 10]
+        assert entry.body_length == len(content) and entry.body_sha256 == hashlib.sha256(content).hexdigest()
+        assert entry.body_json_digest() == json_sha256(content)
 
 
 def test_cid_without_body_comes_from_header_or_query(upstream):

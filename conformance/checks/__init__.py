@@ -15,6 +15,7 @@ from . import (  # noqa: F401, I001
     headers,
     replay,
     request,
+    request_size,
     request_id,
     server_tools,
     sse,

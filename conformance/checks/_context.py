@@ -357,9 +357,9 @@ def entry_evidence(entry: JournalEntry) -> dict[str, Any]:
             "path": entry.path,
             "query": entry.query,
             "headers": entry.headers,
-            "body": body_excerpt(entry.body),
-            "bytes": len(entry.body),
-            "sha256": _digest(entry.body),
+            "body": body_excerpt(entry.body) + (" (the first part of the body)" if entry.body_truncated else ""),
+            "bytes": entry.body_length,
+            "sha256": entry.body_sha256[:16],
             "sni": entry.sni,
         },
         "sent": {

@@ -1,10 +1,14 @@
-"""Request bodies more than one check area sends: the realistic payload (a Claude-Code-sized request from
-``fixtures/requests/``, completed at run time), the cached prefix and the server-tools request."""
+"""Request bodies more than one check sends: the realistic payload (a Claude-Code-sized request from
+``fixtures/requests/``, completed at run time), bodies of a given size up to the API's limit, the cached prefix and
+the server-tools request."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import functools
 import json
+import random
 from typing import Any
 
 from ..core._fixtures import FIXTURES_DIR
@@ -38,6 +42,40 @@ def _signed_thinking(ctx: CheckContext) -> dict[str, Any] | None:
     data = exchange.json_or_none() or {}
     blocks = [b for b in data.get("content", []) if isinstance(b, dict) and b.get("type") == "thinking"]
     return blocks[0] if blocks else None
+
+
+MIB = 1 << 20
+
+
+def sized_body(ctx: CheckContext, size: int) -> tuple[dict[str, Any], bytes]:
+    """A Messages request of about ``size`` bytes, as Claude Code sends late in a long session: a PDF attached as
+    base64 (three quarters of it) after a history of source code (the rest). Returns the body and its bytes, compact
+    as Claude Code's JSON.stringify writes them (built once: a 30 MB body is not serialised twice)."""
+    body = ctx.body("Review the attached report against our conversation.")
+    turns = _history(size // 4)
+    body["messages"] = [*turns, {"role": "user", "content": [
+        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                        "data": _pdf_base64(size * 3 // 4)}},
+        {"type": "text", "text": body["messages"][0]["content"]},
+    ]}]
+    return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()  # as JSON.stringify writes
+
+
+@functools.cache
+def _pdf_base64(length: int) -> str:
+    """``length`` characters of base64 of deterministic bytes that start as a PDF does (kept for the run: every
+    target sends the same document)."""
+    raw = b"%PDF-1.7\n" + random.Random(length).randbytes(length * 3 // 4)
+    return base64.b64encode(raw).decode()[:length // 4 * 4]
+
+
+@functools.cache
+def _history(length: int) -> tuple[dict[str, Any], ...]:
+    """User and assistant turns of about ``length`` characters of source code in all, ending with the assistant."""
+    code = "".join(f"def step_{i}(value: int) -> int:\n    return value * {i} + {i % 7}  # <step {i}>\n"
+                   for i in range(2000))
+    turns = max(2, length // (4 * len(code)) * 2)
+    return tuple({"role": "user" if i % 2 == 0 else "assistant", "content": code * 2} for i in range(turns))
 
 
 _PREFIX = "You are a careful reviewer of egress-path conformance reports. " * 120

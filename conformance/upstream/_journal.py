@@ -8,8 +8,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core._digest import json_sha256, sha256_hex
 from ..core._encoding import decode_body, decoded_chunks
 from ..core._wire import Headers
+
+# A request body over this size is journaled as its first JOURNAL_BODY_HEAD bytes and its digests: a run sends
+# bodies up to the API's 32 MB through every target, and the journal is read over HTTP as JSON.
+JOURNAL_BODY_LIMIT = 1 << 20
+JOURNAL_BODY_HEAD = 64 << 10
 
 
 @dataclass
@@ -36,6 +42,12 @@ class JournalEntry:
     scenario: dict[str, str] = field(default_factory=dict)
     completed: bool = False
     """False until the whole response was written (a cut or failed stream stays False)."""
+    body_length: int | None = None
+    """The request body's length as received (``body`` may hold only its head: ``body_truncated``)."""
+    body_sha256: str = ""
+    body_json_sha256: str | None = None
+    """The digest of the body's JSON in canonical form (``core._digest.json_sha256``), for a truncated body."""
+    body_truncated: bool = False
 
     @property
     def wire_body(self) -> bytes:
@@ -60,6 +72,15 @@ class JournalEntry:
     def __post_init__(self) -> None:
         self.headers = Headers(self.headers)
         self.response_headers = Headers(self.response_headers)
+        if self.body_length is None:  # as received: digests of the whole body, then only its head is kept
+            self.body_length, self.body_sha256 = len(self.body), sha256_hex(self.body)
+            if len(self.body) > JOURNAL_BODY_LIMIT:
+                self.body_json_sha256 = json_sha256(self.body)
+                self.body, self.body_truncated = self.body[:JOURNAL_BODY_HEAD], True
+
+    def body_json_digest(self) -> str | None:
+        """``core._digest.json_sha256`` of the whole request body as received."""
+        return self.body_json_sha256 if self.body_truncated else json_sha256(self.body)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe form (bytes as base64) for the journal's HTTP interface."""
@@ -71,6 +92,10 @@ class JournalEntry:
             "query": self.query,
             "headers": [list(h) for h in self.headers],
             "body_b64": base64.b64encode(self.body).decode(),
+            "body_length": self.body_length,
+            "body_sha256": self.body_sha256,
+            "body_json_sha256": self.body_json_sha256,
+            "body_truncated": self.body_truncated,
             "received_at": self.received_at,
             "sni": self.sni,
             "tls": self.tls,
@@ -92,6 +117,10 @@ class JournalEntry:
             query=data["query"],
             headers=[(k, v) for k, v in data["headers"]],
             body=base64.b64decode(data["body_b64"]),
+            body_length=data.get("body_length"),
+            body_sha256=data.get("body_sha256", ""),
+            body_json_sha256=data.get("body_json_sha256"),
+            body_truncated=data.get("body_truncated", False),
             received_at=data["received_at"],
             sni=data.get("sni"),
             tls=data.get("tls", False),

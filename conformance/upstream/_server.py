@@ -80,10 +80,11 @@ class UpstreamApp:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         received_at = time.time()
-        too_large = (request.content_length or 0) > self.config.max_body_bytes
-        body = b"" if too_large else await request.read()
-        if len(body) > self.config.max_body_bytes:
-            too_large = True
+        # A body over the limit is still read (up to twice the limit, the server's own cap) before the 413: answered
+        # while the client still writes, the answer is lost to a reset.
+        declared = request.content_length or 0
+        body = b"" if declared > 2 * self.config.max_body_bytes else await request.read()
+        too_large = max(declared, len(body)) > self.config.max_body_bytes
         parsed: Any = None
         if body:
             try:

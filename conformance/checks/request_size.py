@@ -1,0 +1,90 @@
+"""request.* for bodies of the size agents send: megabytes of files and history, up to the API's 32 MB and past it."""
+
+from __future__ import annotations
+
+from ..core._digest import json_sha256, sha256_hex
+from ..core._http import Exchange
+from ._context import CheckContext, json_or_none
+from ._payloads import MIB, sized_body
+from ._registry import Phase, check
+from ._requirements import API_ERRORS, CLAUDE_CODE_GATEWAY
+
+# A long session with a document attached, and one just under the API's limit (32 MB, whether counted in 10^6 or
+# 2^20 bytes); past the limit by a margin either way.
+LARGE_SIZES = (5 * MIB, 29 * MIB)
+OVERSIZE = 34 * MIB
+SIZE_LIMIT = ("The API accepts request bodies up to 32 MB and answers 413 request_too_large above; Claude Code sends "
+              "multi-megabyte bodies (files, images, PDFs, long sessions) and shows a 413 as 'Request too large'.")
+
+
+def _mb(data: bytes) -> str:
+    return f"{len(data) / 1e6:.1f} MB"
+
+
+def _send_sized(ctx: CheckContext, size: int) -> Exchange:
+    if not ctx.run.observer.observable:  # judged by what arrived; against the live API it would cost a fortune too
+        ctx.unsupported("upstream not observable (no journal in this upstream mode)")
+    body, content = sized_body(ctx, size)
+    exchange = ctx.send(body, content=content, label=f"{_mb(content)} body", timeout=180)
+    if exchange.status is None and "Connect" in (exchange.error or ""):
+        ctx.reached(exchange)  # the path is gone altogether: error, not this check's finding
+    return exchange
+
+
+@check(
+    id="request.large-bodies-intact",
+    faults={"max-body=1048576": "fail"},
+    phase=Phase.SLOW,
+    title="Do request bodies of 5 MB and 30 MB (a PDF as base64 after a long history) reach the upstream intact "
+    "and get answered?",
+    requirement=SIZE_LIMIT + " A path that refuses, resets or alters a body below that limit breaks long sessions "
+    "(nginx's default client_max_body_size is 1 MB).",
+    source=API_ERRORS,
+    evidence="per body: its size, the status, and the length and digests the upstream received against those sent",
+    failure_example="5.2 MB body answered 413 text/html (the API accepts up to 32 MB)",
+)
+def large_bodies_intact(ctx: CheckContext) -> None:
+    for size in LARGE_SIZES:
+        exchange = _send_sized(ctx, size)
+        what = f"{_mb(exchange.request_body)} body"
+        answered = exchange.status == 200
+        ctx.expect(answered, f"{what} answered {exchange.status or exchange.error} "
+                   f"{exchange.header('content-type') or ''} (the API accepts up to 32 MB)".replace("  ", " "),
+                   expected=200, actual=exchange.status or exchange.error)
+        entry = ctx.upstream_entry(exchange) if answered else None
+        if entry is None:
+            continue
+        ctx.note(f"received_{size // MIB}mib", {"bytes": entry.body_length, "sha256": entry.body_sha256[:16]})
+        ctx.expect(entry.body_json_digest() == json_sha256(exchange.request_body),
+                   f"{what}: the upstream received other JSON ({entry.body_length} bytes, sent "
+                   f"{len(exchange.request_body)})", expected=len(exchange.request_body), actual=entry.body_length)
+        ctx.expect(entry.body_sha256 == sha256_hex(exchange.request_body),
+                   f"{what}: not byte for byte upstream ({entry.body_length} bytes, sent {len(exchange.request_body)})",
+                   level="should", expected=len(exchange.request_body), actual=entry.body_length)
+
+
+@check(
+    id="request.oversize-answered-by-api",
+    faults={"max-body=1048576": "fail"},
+    phase=Phase.SLOW,
+    title="Does a body over the API's 32 MB limit get the API's own 413 request_too_large, intact?",
+    requirement=SIZE_LIMIT + " The error reaches the client in the API's shape, so the SDKs raise "
+    "RequestTooLargeError and Claude Code can say what happened.",
+    source=CLAUDE_CODE_GATEWAY,
+    evidence="the body's size, the status and body the client got, and what the upstream answered",
+    failure_example="35.7 MB body: 413 text/html '<html><head><title>413 Request Entity Too Large…' (not the API's "
+    "error)",
+)
+def oversize_answered_by_api(ctx: CheckContext) -> None:
+    exchange = _send_sized(ctx, OVERSIZE)
+    what = f"{_mb(exchange.request_body)} body"
+    error = (json_or_none(exchange.body) or {}).get("error") if exchange.status else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    ctx.expect(exchange.status == 413 and kind == "request_too_large",
+               f"{what}: {exchange.status or exchange.error} {exchange.header('content-type') or ''} "
+               f"{exchange.body[:60].decode(errors='replace')!r} (not the API's error)",
+               expected="413 request_too_large", actual=f"{exchange.status} {kind}")
+    entry = ctx.upstream_entry(exchange)
+    if entry is not None:
+        ctx.expect(exchange.body == entry.response_body, f"{what}: the 413 differs from the upstream's",
+                   level="should", expected=entry.response_body[:200], actual=exchange.body[:200])
