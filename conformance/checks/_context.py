@@ -176,7 +176,8 @@ class CheckContext:
         timeout: float | None = None,
     ) -> Exchange:
         """Send a request through the path (or straight to the upstream with ``direct``) and keep it as evidence."""
-        base = [("content-type", "application/json")] if method == "POST" else []
+        typed = any(name.lower() == "content-type" for name, _ in headers or [])
+        base = [("content-type", "application/json")] if method == "POST" and not typed else []
         if version:
             base.append(("anthropic-version", self.run.version))
         auth_list = self.auth_headers(auth) if auth else []

@@ -1,23 +1,23 @@
-"""Recorded API exchanges in vcrpy's cassette format (``fixtures/recordings/``, or a user's ``--recordings DIR``).
+"""Recorded API exchanges (``fixtures/recordings/``, or a user's ``--recordings DIR``): cassettes of vcrpy, Ruby
+VCR and go-vcr, and HAR files (``_cassette_formats``), each interaction a ``Recording``.
 
-A cassette is YAML with ``interactions[].request/response``. Bodies come as a string, as a ``!!binary`` gzip blob
-when the recorder kept the wire bytes, or (pydantic-ai's recorder) as a re-serialised ``parsed_body``; requests may
-carry a string ``content`` or block lists, an assistant prefill, any headers. Loading never trusts the file: a
-malformed cassette is a ``CassetteError`` naming the file and what is wrong with it.
+Bodies come as a string, as a binary gzip blob when the recorder kept the wire bytes, or (pydantic-ai's recorder) as
+a re-serialised ``parsed_body``; requests may carry a string ``content`` or block lists, an assistant prefill, any
+headers, or be for any endpoint. Loading never trusts the file: a malformed one is a ``CassetteError`` naming the
+file and what is wrong with it.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
+from ._cassette_formats import SUFFIXES, RawExchange, read
 from ._encoding import decode_body
 from ._exceptions import InputError
 from ._fixtures import RECORDINGS_DIR
@@ -77,78 +77,39 @@ class Recording:
         return f"{self.name}:{self.index}"
 
 
-def _bytes(value: Any) -> bytes:
-    if value is None:
-        return b""
-    if isinstance(value, bytes):
-        return value
-    return str(value).encode()
+def _recording(name: str, index: int, raw: RawExchange) -> Recording:
+    headers = Headers(raw.headers)
+    return Recording(name=name, index=index, method=raw.method, uri=raw.uri, request_headers=raw.request_headers,
+                     request_body=raw.request_body, status=raw.status, headers=headers.without(*_FRAMING),
+                     body=raw.body, byte_exact=raw.byte_exact,
+                     chunked=any(k.lower() == "transfer-encoding" for k, _ in raw.headers))
 
 
-def _body(section: dict[str, Any]) -> tuple[bytes, bool]:
-    body = section.get("body")
-    if isinstance(body, dict) and "string" in body:
-        return _bytes(body["string"]), True
-    if "parsed_body" in section:
-        return json.dumps(section["parsed_body"], separators=(",", ":"), ensure_ascii=False).encode(), False
-    if isinstance(body, dict) and "parsed_body" in body:
-        return json.dumps(body["parsed_body"], separators=(",", ":"), ensure_ascii=False).encode(), False
-    return _bytes(body), True
-
-
-def _interaction(name: str, index: int, interaction: Any) -> Recording:
-    if not isinstance(interaction, dict) or not isinstance(interaction.get("request"), dict) \
-            or not isinstance(interaction.get("response"), dict):
-        raise ValueError(f"interaction {index} has no request and response")
-    request, response = interaction["request"], interaction["response"]
-    status = response.get("status")
-    if not isinstance(status, dict) or not isinstance(status.get("code"), int):
-        raise ValueError(f"interaction {index} has no response status code")
-    raw_headers = response.get("headers") or {}
-    if not isinstance(raw_headers, dict):
-        raise ValueError(f"interaction {index}: response headers are not a mapping")
-    body, exact = _body(response)
-    request_body, _ = _body(request)
-    headers = Headers((str(k), str(v)) for k, values in raw_headers.items() for v in _listed(values))
-    return Recording(
-        name=name,
-        index=index,
-        method=str(request.get("method", "POST")),
-        uri=str(request.get("uri", "")),
-        request_headers={str(k): [str(x) for x in _listed(v)] for k, v in (request.get("headers") or {}).items()},
-        request_body=request_body,
-        status=status["code"],
-        headers=headers.without(*_FRAMING),
-        body=body,
-        byte_exact=exact,
-        chunked=any(str(k).lower() == "transfer-encoding" for k in raw_headers),
-    )
-
-
-def _listed(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list) else [value]
+def cassette_path(name: str, directory: Path) -> Path | None:
+    """The file of cassette ``name`` in ``directory`` (any recorder's suffix), or None."""
+    if not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        return None
+    return next((p for p in (directory / f"{name}{s}" for s in SUFFIXES) if p.is_file()), None)
 
 
 @functools.lru_cache(maxsize=128)
 def load(name: str, directory: Path = RECORDINGS_DIR) -> tuple[Recording, ...]:
-    """Every interaction of ``directory/name.yaml``; FileNotFoundError for an unknown name, CassetteError for a
-    file that is not a cassette."""
-    if not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+    """Every interaction of cassette ``name`` in ``directory`` (vcrpy, Ruby VCR, go-vcr or HAR);
+    FileNotFoundError for an unknown name, CassetteError for a file that is none of them."""
+    path = cassette_path(name, directory)
+    if path is None:
         raise FileNotFoundError(name)
-    path = directory / f"{name}.yaml"
     try:
-        data = yaml.safe_load(path.read_text())
-        interactions = data.get("interactions") if isinstance(data, dict) else None
-        if not isinstance(interactions, list) or not interactions:
-            raise ValueError("no interactions")
-        return tuple(_interaction(name, i, item) for i, item in enumerate(interactions))
+        _, exchanges = read(path)
+        return tuple(_recording(name, i, raw) for i, raw in enumerate(exchanges))
     except (yaml.YAMLError, ValueError, UnicodeDecodeError) as exc:
         raise CassetteError(f"recording {path}: {str(exc).splitlines()[0]}") from None
 
 
 def names(directory: Path = RECORDINGS_DIR) -> list[str]:
-    """Names of every cassette in ``directory``."""
-    return sorted(p.stem for p in directory.glob("*.yaml"))
+    """Names of every cassette in ``directory``, whatever recorder wrote it."""
+    return sorted({p.stem for p in directory.iterdir() if p.suffix in SUFFIXES and p.is_file()}) \
+        if directory.is_dir() else []
 
 
 def load_directory(directory: Path) -> tuple[Recording, ...]:
@@ -158,7 +119,7 @@ def load_directory(directory: Path) -> tuple[Recording, ...]:
         raise CassetteError(f"recordings {directory}: not a directory")
     found = names(directory)
     if not found:
-        raise CassetteError(f"recordings {directory}: no *.yaml cassettes")
+        raise CassetteError(f"recordings {directory}: no cassettes ({', '.join('*' + s for s in SUFFIXES)})")
     return tuple(r for name in found for r in load(name, directory))
 
 
@@ -166,6 +127,6 @@ def find(spec: str, directories: Iterable[Path] = (RECORDINGS_DIR,)) -> Recordin
     """The interaction named ``NAME[:N]`` (N defaults to 0), from the first directory that has NAME."""
     name, _, index = spec.partition(":")
     for directory in directories:
-        if (directory / f"{name}.yaml").is_file():
+        if cassette_path(name, directory) is not None:
             return load(name, directory)[int(index or 0)]
     raise FileNotFoundError(name)

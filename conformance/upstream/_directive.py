@@ -157,6 +157,12 @@ class Scenario:
 assert set(_PARSERS) == {f.name for f in fields(Scenario)} - {"given"}, "every key has a field and a parser"
 
 
+CID_HEADER = "x-ec-cid"
+REPLAY_HEADER = "x-ec-replay"
+"""Where a request with no Messages body carries its correlation id and the recording to replay (or the query
+string's ``ec_cid`` and ``ec_replay``)."""
+
+
 def make_directive(**values: Any) -> str:
     """Render a directive string, e.g. ``make_directive(cid="x1", status=429)`` → ``[[ec cid=x1 status=429]]``;
     raises ScenarioError for an unknown key or a value out of bounds, before anything is sent."""

@@ -21,7 +21,7 @@ from . import _replay
 from ._auth import authenticate, check_version
 from ._cache import PromptCache
 from ._config import UpstreamConfig
-from ._directive import Scenario, directive_values
+from ._directive import CID_HEADER, REPLAY_HEADER, Scenario, directive_values
 from ._headers import response_headers
 from ._journal import JournalEntry, UpstreamJournal
 from ._model import answer, count_tokens
@@ -92,7 +92,12 @@ class UpstreamApp:
             except (ValueError, UnicodeDecodeError, RecursionError):  # parse_body answers it in the API's shape
                 parsed = None
         given = directive_values(parsed)
-        cid = given.get("cid") or request.headers.get("x-ec-cid") or request.query.get("ec_cid")
+        # A request with no Messages body to carry the directive (a GET, a file upload) names what to replay and
+        # its correlation id in a header or the query string.
+        replay = request.headers.get(REPLAY_HEADER) or request.query.get("ec_replay")
+        if replay and "replay" not in given:
+            given = {**given, "replay": replay}
+        cid = given.get("cid") or request.headers.get(CID_HEADER) or request.query.get("ec_cid")
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
         entry = JournalEntry(
             seq=self.journal.next_seq(),
