@@ -59,6 +59,9 @@ def test_stream_request_that_fails_gets_json(upstream):
     assert response.headers["content-type"] == "application/json"
 
 
+_FIELD = b'{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"x"}],%s}'
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -72,6 +75,15 @@ def test_stream_request_that_fails_gets_json(upstream):
             b'{"role":"user","content":"b"}]}',
             'messages: roles must alternate between "user" and "assistant"',
         ),
+        (_FIELD % b'"temperature":"hot"', "temperature: Input should be a valid number"),
+        (_FIELD % b'"temperature":1.5', "temperature: range: 0..1"),
+        (_FIELD % b'"temperature":-1', "temperature: range: 0..1"),
+        (_FIELD % b'"top_p":2', "top_p: range: 0..1"),
+        (_FIELD % b'"top_k":-3', "top_k: Input should be greater than or equal to 0"),
+        (_FIELD % b'"stream":"yes"', "stream: Input should be a valid boolean"),
+        (_FIELD % b'"stop_sequences":[1]', "stop_sequences.0: Input should be a valid string"),
+        (_FIELD % b'"metadata":{"user_id":7}', "metadata.user_id: Input should be a valid string"),
+        (_FIELD % b'"tools":{}', "tools: Input should be a valid list"),
     ],
 )
 def test_validation_errors_use_the_real_wording(upstream, body, message):

@@ -82,13 +82,17 @@ def _request_body(rec: _replay.Recording, directive: str, signing_key: bytes) ->
     body = json.loads(rec.request_body)
     body = copy.deepcopy(body)
     # Recorded thinking blocks carry Anthropic's signatures; re-sign them with the upstream's key.
-    for message in body.get("messages", []):
+    # A recorded request may be malformed on purpose (a bare string as a message: the API's 400 is the recording).
+    messages = [m for m in body.get("messages", []) if isinstance(m, dict)]
+    for message in messages:
         for block in message.get("content") if isinstance(message.get("content"), list) else []:
             if isinstance(block, dict) and block.get("type") == "thinking":
                 block["signature"] = sign(signing_key, block.get("thinking", ""))
     # The directive goes where the upstream reads it: the last user message (an assistant prefill may follow it).
-    last = next(m for m in reversed(body["messages"]) if m.get("role") == "user")
-    if isinstance(last["content"], str):
+    last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+    if last is None:  # nowhere to carry it: the system prompt, which the upstream also reads
+        body["system"] = directive
+    elif isinstance(last["content"], str):
         last["content"] += " " + directive
     else:
         last["content"].append({"type": "text", "text": directive})

@@ -58,6 +58,53 @@ def check_messages(body: dict[str, Any], *, needs_max_tokens: bool) -> None:
             raise ApiError(400, 'messages: roles must alternate between "user" and "assistant"')
         previous = message["role"]
     check_tool_results(messages)
+    check_fields(body)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _type_error(field: str, value: Any, kind: str) -> ApiError:
+    detail = {"number": ", unable to parse string as a number", "integer": ", unable to parse string as an integer",
+              "boolean": ", unable to interpret input"}.get(kind, "") if isinstance(value, str) else ""
+    return ApiError(400, f"{field}: Input should be a valid {kind}{detail}")
+
+
+def check_fields(body: dict[str, Any]) -> None:
+    """The documented optional fields' types and ranges, with the API's wording (a range as ``temperature:
+    range: 0..1``, a type as pydantic words it): a path that rewrites a field into something the API refuses is
+    refused here too."""
+    for field in ("temperature", "top_p"):
+        if field in body:
+            if not _number(body[field]):
+                raise _type_error(field, body[field], "number")
+            if not 0 <= body[field] <= 1:
+                raise ApiError(400, f"{field}: range: 0..1")
+    if "top_k" in body:
+        if not isinstance(body["top_k"], int) or isinstance(body["top_k"], bool):
+            raise _type_error("top_k", body["top_k"], "integer")
+        if body["top_k"] < 0:
+            raise ApiError(400, "top_k: Input should be greater than or equal to 0")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise _type_error("stream", body["stream"], "boolean")
+    stops = body.get("stop_sequences")
+    if stops is not None:
+        if not isinstance(stops, list):
+            raise ApiError(400, "stop_sequences: Input should be a valid list")
+        for i, stop in enumerate(stops):
+            if not isinstance(stop, str):
+                raise ApiError(400, f"stop_sequences.{i}: Input should be a valid string")
+    metadata = body.get("metadata")
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise ApiError(400, "metadata: Input should be a valid dictionary")
+        if metadata.get("user_id") is not None and not isinstance(metadata["user_id"], str):
+            raise ApiError(400, "metadata.user_id: Input should be a valid string")
+    if "system" in body and not isinstance(body["system"], (str, list)):
+        raise ApiError(400, "system: Input should be a valid list")
+    if "tools" in body and not isinstance(body["tools"], list):
+        raise ApiError(400, "tools: Input should be a valid list")
 
 
 def check_tool_results(messages: list[dict[str, Any]]) -> None:
