@@ -62,6 +62,8 @@ FAULTS = {
     "normalise-anthropic-headers": "keep only known anthropic-beta values and send anthropic-version 2023-06-01",
     "drop-unknown-fields": "drop request body fields a typed gateway does not know (top level, blocks, tools)",
     "prepend-system": "put the gateway's own system block before the client's system prompt",
+    "inject-system-later": "add a system reminder to requests that carry history (turn 2 on), as a gateway injecting "
+                           "policy mid-conversation does",
     "reject-header": "answer 400 when the request carries the named header (argument)",
     "replace-user-agent": "send the gateway's HTTP client's User-Agent instead of the client's",
     "reset-head": "reset the connection of a HEAD request",
@@ -121,6 +123,7 @@ def edit_request_body(f: dict[str, str], raw: bytes) -> bytes:
         "drop-empty-thinking",
         "drop-unknown-fields",
         "prepend-system",
+        "inject-system-later",
     }
     if not raw or not edits & set(f):
         return raw
@@ -144,6 +147,10 @@ def edit_request_body(f: dict[str, str], raw: bytes) -> bytes:
         system = body.get("system") or []
         system = [{"type": "text", "text": system}] if isinstance(system, str) else system
         body["system"] = [{"type": "text", "text": "You are served through the company gateway."}, *system]
+    if "inject-system-later" in f and len(body.get("messages") or []) > 1:
+        system = body.get("system") or []
+        system = [{"type": "text", "text": system}] if isinstance(system, str) else system
+        body["system"] = [*system, {"type": "text", "text": "Reminder: follow the company's data policy."}]
     for tool in body.get("tools") or []:
         if "strip-schema-field" in f:
             tool.get("input_schema", {}).pop("additionalProperties", None)

@@ -165,3 +165,33 @@ def test_retry_after_on_a_200_and_traceresponse(upstream):
     assert response.status_code == 200 and response.headers["retry-after"] == "31"
     assert response.headers["traceresponse"].startswith("00-")
     assert "retry-after" not in post(upstream.base_url, message_body()).headers
+
+
+def _bound_turns(upstream, edit=None, headers=None, extra=None):
+    """A bound thinking turn, then the next turn with its prefix as ``edit`` leaves it: the second answer."""
+    body = message_body("Think, then answer.", cid=new_cid("bind"), thinking="1", bound="1")
+    body["system"] = [{"type": "text", "text": "You are a careful pair programmer."}]
+    first = post(upstream.base_url, body)
+    assert first.status_code == 200
+    follow = message_body("And then?", cid=new_cid("bind"), bound="1")["messages"][0]
+    answer = {"role": "assistant", "content": first.json()["content"]}
+    second = {**body, "messages": [*body["messages"], answer, follow]}
+    if edit:
+        edit(second)
+    second.update(extra or {})
+    return post(upstream.base_url, second, headers={**api_headers(), **(headers or {})})
+
+
+def test_a_bound_thinking_block_survives_only_an_unchanged_prefix(upstream):
+    """
+    A thinking block bound to its conversation (Claude 5.1+) is accepted on the next turn when system, tools and
+    earlier messages are unchanged, refused with the API's 400 when the system prompt grew, and accepted again
+    when the request opts out (block_binding drop_block with its beta).
+    """
+    assert _bound_turns(upstream).status_code == 200
+    grown = _bound_turns(upstream, lambda b: b["system"].append({"type": "text", "text": "Policy reminder."}))
+    assert grown.status_code == 400 and "bound to a different conversation" in grown.json()["error"]["message"]
+    opted = _bound_turns(upstream, lambda b: b["system"].append({"type": "text", "text": "Policy reminder."}),
+                         headers={"anthropic-beta": "thinking-binding-controls-2026-08-01"},
+                         extra={"block_binding": {"prefix_mismatch_behavior": "drop_block"}})
+    assert opted.status_code == 200

@@ -191,3 +191,52 @@ def interleaved_kept(ctx: CheckContext) -> None:
     ctx.expect(second.status == 200 and entry.status == 200,
                f"the signed history was refused: {second.body[:200].decode(errors='replace')}",
                expected=200, actual=(second.status, entry.status))
+
+
+TURNS = 3
+
+
+def _prefix_changes(sent: dict[str, Any], received: Any, before: int) -> list[str]:
+    """What of the prefix before message ``before`` the upstream received otherwise than sent."""
+    if not isinstance(received, dict):
+        return ["the whole body"]
+    changed = [part for part in ("system", "tools") if sent.get(part) != received.get(part)]
+    theirs = received.get("messages") or []
+    changed += [f"messages.{i}" for i in range(before) if i >= len(theirs) or theirs[i] != sent["messages"][i]]
+    return changed
+
+
+@check(
+    id="thinking.prefix-kept-across-turns",
+    faults={"inject-system-later": "fail"},
+    title="Over several turns of a thinking conversation, does the path leave the prefix (system prompt, tools, "
+    "earlier messages) exactly as the client sent it, so thinking blocks bound to their conversation are accepted?",
+    requirement=THINKING_UNCHANGED + " Since Claude 5.1 (accounts created after 2026-08-31) a thinking block is bound "
+    "to its conversation: any change to the system prompt, tools or earlier messages makes the next turn fail 400.",
+    source=API_THINKING,
+    evidence="per turn: the status, the upstream's answer, and which parts of the prefix arrived changed",
+    failure_example="turn 2: 400 messages.1.content.0: Invalid `signature` in `thinking` block. The block is bound "
+    "to a different conversation… (the upstream received system changed)",
+)
+def prefix_kept_across_turns(ctx: CheckContext) -> None:
+    body = thinking_body(ctx, bound=1)
+    body["system"] = [{"type": "text", "text": "You are a careful pair programmer."}]
+    body["tools"] = [WEATHER_TOOL]
+    for turn in range(1, TURNS + 1):
+        exchange = ctx.reached(ctx.send(body, label=f"turn {turn}"))
+        entry = ctx.upstream_entry(exchange)
+        # Judged by the upstream's answer: a path that changes the prefix the same way on every turn (a fixed
+        # system block) breaks no binding; what changed is the evidence of why a turn was refused.
+        changes = _prefix_changes(body, json_or_none(entry.body), len(body["messages"]) - 1) if entry else []
+        ctx.note(f"turn_{turn}_prefix_changed", changes)
+        if not ctx.expect(exchange.status == 200,
+                          f"turn {turn}: {exchange.status} {exchange.body[:160].decode(errors='replace')}"
+                          + (f" (the upstream received {', '.join(changes)} changed)" if changes else ""),
+                          expected=200, actual=exchange.status):
+            return
+        content = _blocks(exchange)
+        if not ctx.expect(any(b.get("type") == "thinking" for b in content), f"turn {turn} returned no thinking",
+                          actual=exchange.body[:300]):
+            return
+        follow = ctx.body("And the next step?", bound=1)["messages"][0]
+        body = {**body, "messages": [*body["messages"], {"role": "assistant", "content": content}, follow]}

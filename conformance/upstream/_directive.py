@@ -32,6 +32,8 @@ raises ``ScenarioError``, the upstream answers 400 ``invalid_request_error`` nam
 ``text_first``     ``1``: a text block before the tool calls
 ``thinking``       ``1`` forces a thinking block, ``omitted`` a signature-only one (empty text), ``redacted`` a
                    ``redacted_thinking`` block, ``0`` none
+``bound``          ``1``: the thinking block is bound to its conversation (Claude 5.1+ in 2026): replayed after a
+                   change to the system prompt, tools or earlier messages it is refused with 400
 ``replay``         ``RECORDING[:N]``: serve interaction N of ``fixtures/recordings/RECORDING.yaml`` verbatim
 ``wording``        ``prompt_too_long`` / ``input_too_long`` / ``request_size``: a 400 with the message Claude Code's
                    recovery matches on (``_errors.RECOVERY_MESSAGES``)
@@ -102,6 +104,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "parallel": _number(int, 1, 64),
     "thinking": _choice("0", "1", "redacted", "omitted"),
     "text_first": _flag,
+    "bound": _flag,
     "replay": str,
     "wording": _choice(*RECOVERY_MESSAGES),
 }
@@ -130,6 +133,7 @@ class Scenario:
     parallel: int = 1
     thinking: str | None = None
     text_first: bool = False
+    bound: bool = False
     replay: str | None = None
     wording: str | None = None
     given: dict[str, str] = field(default_factory=dict)

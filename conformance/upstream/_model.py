@@ -18,7 +18,7 @@ from ._cache import REQUEST_OVERHEAD_TOKENS, CacheUsage, segments
 from ._config import UpstreamConfig
 from ._directive import DIRECTIVE, Scenario, parse_text
 from ._schema_value import example_value
-from ._thinking import redacted_data, sign
+from ._thinking import prefix_digest, redacted_data, sign
 
 # Dated ids the API resolves aliases to (observed in recordings); anything else is echoed.
 MODEL_ALIASES = {
@@ -114,17 +114,19 @@ def _tool_block(tool: dict[str, Any], rng: random.Random) -> Block:
     )
 
 
-def _thinking_block(config: UpstreamConfig, text: str, *, omitted: bool = False) -> Block:
-    """A signed thinking block; ``omitted`` (``display: "omitted"`` or a ``redact-thinking-*`` beta) sends only the
-    signature, over an empty text, as 2026 models do by default."""
+def _thinking_block(config: UpstreamConfig, text: str, *, omitted: bool = False,
+                    bound_to: bytes | None = None) -> Block:
+    """A signed thinking block (bound to a conversation prefix when ``bound_to``); ``omitted`` (``display:
+    "omitted"`` or a ``redact-thinking-*`` beta) sends only the signature, over an empty text, as 2026 models do by
+    default."""
     if omitted:
-        signature = sign(config.signing_key, "", hidden=text)
+        signature = sign(config.signing_key, "", hidden=text, bound_to=bound_to)
         return Block(
             start={"type": "thinking", "thinking": "", "signature": ""},
             final={"type": "thinking", "thinking": "", "signature": signature},
             deltas=[{"type": "signature_delta", "signature": signature}],
         )
-    signature = sign(config.signing_key, text)
+    signature = sign(config.signing_key, text, bound_to=bound_to)
     pieces = split(text, 3)
     return Block(
         start={"type": "thinking", "thinking": "", "signature": ""},
@@ -163,7 +165,9 @@ def _thinking_blocks(body: dict[str, Any], scenario: Scenario, config: UpstreamC
     omitted = mode == "omitted" or param.get("display") == "omitted" or any(
         b.startswith("redact-thinking-") for b in betas)
     text = f"Turn {turn} of {cid}: the user wants a short, deterministic answer."
-    return [_thinking_block(config, text, omitted=omitted)], counted
+    # A bound block's prefix is everything the answer follows: it will sit after all of this request's messages.
+    bound_to = prefix_digest(body, turn) if scenario.bound else None
+    return [_thinking_block(config, text, omitted=omitted, bound_to=bound_to)], counted
 
 
 def _subject(body: dict[str, Any]) -> str:

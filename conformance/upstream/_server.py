@@ -170,7 +170,7 @@ class UpstreamApp:
         check_model(parsed["model"])
         if path == "/v1/messages/count_tokens":
             return await self._json(writer, {"input_tokens": count_tokens(parsed)})
-        verify_history(self.config.signing_key, parsed["messages"])
+        verify_history(self.config.signing_key, parsed, betas)
         usage = self.cache.account(parsed)
         result = answer(parsed, scenario, self.config, usage, self.rng, betas)
         if scenario.delay > 0:  # a slow model: nothing is sent until the answer is ready
