@@ -86,22 +86,25 @@ def perf(session: nox.Session) -> None:
 
 @nox.session
 def gate(session: nox.Session) -> None:
-    """The LiteLLM upgrade gate: -- --litellm-version=NEW [--perf] runs the checklist on the pinned release and on
-    NEW against the same upstream, prints and writes the diff, and fails on a regression or an unexpected pass (with
-    --perf also on overhead that grew more than 1.5x)."""
+    """The LiteLLM upgrade gate: -- --litellm-version=NEW [--baseline=OLD] [--perf] runs the checklist on the
+    release the team runs now (OLD; default the harness's pin) and on NEW against the same upstream, prints and
+    writes the diff, and fails on a regression or an unexpected pass (with --perf also on overhead that grew more
+    than 1.5x)."""
     session.install("-e", ".[envoy]")
     new = _option(list(session.posargs), "--litellm-version")
+    old = _option(list(session.posargs), "--baseline") or LITELLM_VERSION
     if not new:
-        session.error("usage: nox -s gate -- --litellm-version=NEW")
-    session.run("python", "-m", "conformance", "litellm-install", LITELLM_VERSION, new)
+        session.error("usage: nox -s gate -- --litellm-version=NEW [--baseline=OLD]")
+    if new == old:
+        session.error(f"--litellm-version and --baseline are both {new}: nothing to compare")
+    session.run("python", "-m", "conformance", "litellm-install", old, new)
     _install_claude_code(session, None)
-    targets = ",".join(f"{route}[version={v}]" for v in (LITELLM_VERSION, new) for route in ("litellm",
-                                                                                             "litellm-unified"))
+    targets = ",".join(f"{route}[version={v}]" for v in (old, new) for route in ("litellm", "litellm-unified"))
     report_dir = "reports/gate"
     perf = ["--perf"] if "--perf" in session.posargs else []  # overhead compared too (about 2 minutes more)
     session.run("pytest", "conformance/checks", "-p", "no:cacheprovider", "-q", f"--target={targets}",
                 f"--report-dir={report_dir}", *perf, success_codes=[0, 1])
-    session.run("python", "-m", "conformance", "gate", report_dir, "--baseline", LITELLM_VERSION, "--candidate", new)
+    session.run("python", "-m", "conformance", "gate", report_dir, "--baseline", old, "--candidate", new)
 
 
 @nox.session

@@ -186,3 +186,26 @@ def test_direct_failing_only_its_negative_control_raises_no_alarm(expectations_d
     broken = _document([("egress.direct-blocked", "direct", "fail"), ("a.one", "direct", "fail")])
     write_reports(broken, tmp_path, expectations.compare(broken))
     assert "**`direct` itself failed" in (tmp_path / "findings.md").read_text()
+
+
+def test_the_gate_compares_the_release_a_team_runs_not_only_the_pin():
+    """
+    ``nox -s gate`` takes the team's baseline (``--baseline``, the pin when absent) and gates it against the new
+    release; the example workflow triggers on the team's pin file and takes the baseline from the pull request's
+    base and the candidate from its head.
+    """
+    import ast
+
+    import yaml
+
+    source = (ROOT / "noxfile.py").read_text()
+    gate_session = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef) and n.name == "gate")
+    body = ast.get_source_segment(source, gate_session) or ""
+    assert '_option(list(session.posargs), "--baseline") or LITELLM_VERSION' in body
+    assert '"gate", report_dir, "--baseline", old, "--candidate", new' in body
+    workflow = yaml.safe_load((ROOT / ".github/workflows/litellm-gate.yml").read_text())
+    trigger = workflow[True]["pull_request"]["paths"]  # YAML 1.1 reads the key `on` as True
+    assert trigger == ["deploy/litellm/VERSION"]
+    steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["gate"]["steps"])
+    assert "pull_request.base.sha }}:deploy/litellm/VERSION" in steps and "head.sha }}:deploy/litellm/VERSION" in steps
+    assert "--baseline=${{ steps.pin.outputs.baseline }}" in steps
