@@ -170,7 +170,7 @@ class FaultProxy:
             request.method,
             url,
             headers=self._request_headers(request),
-            data=edit_request_body(self.faults, raw),
+            data=raw.decode(errors="replace").encode() if "text-body" in f else edit_request_body(self.faults, raw),
             skip_auto_headers={"User-Agent", "Accept-Encoding", "Accept", "Content-Type"},
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=120),

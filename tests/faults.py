@@ -12,6 +12,8 @@ from typing import Any
 from conformance.core._sse import compact_json
 
 FAULTS = {
+    "text-body": "decode every request body as UTF-8 text and encode it again (a proxy that treats bodies as "
+                 "text: bytes that are not UTF-8 change)",
     "max-body": "answer 413 with an HTML page to a request body over N bytes (argument), as nginx's default "
                 "client_max_body_size 1m does",
     "wrap-errors": "re-wrap an upstream error as LiteLLM did: {error:{message:<escaped JSON>,type:None,…}}",

@@ -220,3 +220,33 @@ def test_upstream_process_serves_journals_and_never_outlives_its_harness():
         assert orphan._process.wait(10) == 0
     finally:
         orphan.stop()
+
+
+def test_files_and_batches_are_kept_and_answered(upstream):
+    """
+    The upstream keeps an uploaded file (multipart, bytes as sent) and answers get, list and delete; a batch is
+    created in progress, ends when read back, and its results are JSONL, one line per request.
+    """
+    with httpx.Client(timeout=30) as client:
+        plain = {k: v for k, v in api_headers().items() if k.lower() != "content-type"}  # httpx writes multipart's
+        upload = client.post(upstream.base_url + "/v1/files", headers=plain,
+                             files={"file": ("notes.bin", bytes(range(256)), "application/octet-stream")})
+        assert upload.status_code == 200 and upload.json()["size_bytes"] == 256
+        file_id = upload.json()["id"]
+        assert client.get(f"{upstream.base_url}/v1/files/{file_id}", headers=api_headers()).json() == upload.json()
+        assert file_id in [f["id"] for f in client.get(upstream.base_url + "/v1/files", headers=api_headers()).json()
+                           ["data"]]
+        assert client.delete(f"{upstream.base_url}/v1/files/{file_id}", headers=api_headers()).json()["type"] == \
+            "file_deleted"
+        assert client.get(f"{upstream.base_url}/v1/files/{file_id}", headers=api_headers()).status_code == 404
+        requests = [{"custom_id": f"r{i}", "params": message_body()} for i in range(3)]
+        created = client.post(upstream.base_url + "/v1/messages/batches", headers=api_headers(),
+                              json={"requests": requests}).json()
+        assert created["processing_status"] == "in_progress"
+        polled = client.get(f"{upstream.base_url}/v1/messages/batches/{created['id']}", headers=api_headers()).json()
+        assert polled["processing_status"] == "ended" and polled["request_counts"]["succeeded"] == 3
+        results = client.get(f"{upstream.base_url}/v1/messages/batches/{created['id']}/results",
+                             headers=api_headers())
+    lines = [json.loads(line) for line in results.content.splitlines()]
+    assert [line["custom_id"] for line in lines] == ["r0", "r1", "r2"]
+    assert all(line["result"]["message"]["type"] == "message" for line in lines)

@@ -28,6 +28,7 @@ from ._model import answer, count_tokens
 from ._pacing import stream
 from ._problems import ApiError
 from ._render import message_json, sse_events
+from ._resources import StoredResources
 from ._thinking import verify_history
 from ._validate import check_beta_pairs, check_messages, check_model, parse_body
 from ._writer import ResponseWriter, send_error, send_json
@@ -50,6 +51,7 @@ class UpstreamApp:
         self.cache = PromptCache(config.min_cacheable_tokens)
         self.rng = random.Random(config.seed)
         self.requests_remaining = 20000
+        self.resources = StoredResources(self.rng, self._batch_message)
         self.app = web.Application(client_max_size=config.max_body_bytes * 2)
         self.app.router.add_route("GET", CONTROL_PREFIX + "/health", self.health)
         self.app.router.add_route("GET", CONTROL_PREFIX + "/journal", self.read_journal)
@@ -144,13 +146,16 @@ class UpstreamApp:
             ("GET", "/v1/models"),
         }
         is_model = method == "GET" and path.startswith("/v1/models/") and path.count("/") == 3
-        if (method, path) not in known and not is_model:
+        resource = path.startswith(("/v1/files", "/v1/messages/batches"))
+        if (method, path) not in known and not is_model and not resource:
             raise ApiError(404, "Not Found")
         headers = request.headers
         authenticate(
             headers.get("x-api-key"), headers.get("authorization"), headers.getall("anthropic-beta", []), self.config
         )
         check_version(headers.getall("anthropic-version", []), self.config)
+        if resource:
+            return await self._resource(request, body, writer)
         if path == "/v1/models":
             return await self._json(writer, self._model_page(request))
         if is_model:
@@ -180,6 +185,38 @@ class UpstreamApp:
             return await stream(writer, headers, sse_events(result), scenario, self.rng)
         headers = self._headers(writer, "application/json", scenario=scenario)
         return await send_json(writer, headers, message_json(result))
+
+    async def _resource(self, request: web.Request, body: bytes, writer: ResponseWriter) -> web.StreamResponse:
+        """Files (upload, list, get, delete) and message batches (create, get, results)."""
+        method, parts, store = request.method, request.path.strip("/").split("/")[1:], self.resources
+        if parts[0] == "files":
+            if len(parts) == 1 and method == "POST":
+                return await self._json(writer, store.upload(body, request.headers.get("content-type", "")))
+            if len(parts) == 1 and method == "GET":
+                return await self._json(writer, store.file_page())
+            if len(parts) == 2 and method == "GET":
+                return await self._json(writer, store.file(parts[1]).meta)
+            if len(parts) == 2 and method == "DELETE":
+                return await self._json(writer, store.delete_file(parts[1]))
+        elif len(parts) == 2 and method == "POST":
+            return await self._json(writer, store.create_batch(parse_body(body)))
+        elif len(parts) == 3 and method == "GET":
+            return await self._json(writer, store.batch(parts[2]))
+        elif len(parts) == 4 and parts[3] == "results" and method == "GET":
+            writer.gzip = False
+            return await writer.whole(200, self._headers(writer, "application/binary"), store.batch_results(parts[2]))
+        raise ApiError(404, "Not Found")
+
+    def _batch_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The message one request of a batch gets, as a non-streaming answer would be."""
+        check_messages(params, needs_max_tokens=True)
+        check_model(params["model"])
+        try:
+            scenario = Scenario.parse(directive_values(params))
+        except ScenarioError as exc:
+            raise ApiError(400, str(exc)) from None
+        result = answer(params, scenario, self.config, self.cache.account(params), self.rng, frozenset())
+        return message_json(result)
 
     def _scenario_error(self, status: int, scenario: Scenario) -> ApiError:
         error = ApiError(status, should_retry=scenario.should_retry)
