@@ -85,6 +85,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a reference upstream you started yourself (python -m "
         "conformance.upstream) behind your gateway; its journal is read over HTTP",
     )
+    group.addoption("--check", action="append", default=[], metavar="ID[,ID…]",
+                    help="run only these checks (ids as in docs/checks.md; repeatable)")
     group.addoption("--without", action="append", default=[], help="features the path lacks (e.g. count_tokens)")
     group.addoption("--litellm-version", default=None, help="LiteLLM release for litellm* targets (default: the "
                     "pinned release in conformance/pins.toml); installed into its own cached virtualenv on first use")
@@ -127,6 +129,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(problem)
 
 
+def _checks(config: pytest.Config) -> list[str]:
+    return [c for value in config.getoption("check") for c in value.split(",") if c]
+
+
 def _without(config: pytest.Config) -> list[str]:
     return [w for value in config.getoption("without") for w in value.split(",") if w]
 
@@ -142,9 +148,13 @@ def input_problem(config: pytest.Config) -> str | None:
     if config.getoption("upstream") == UpstreamMode.LIVE and config.getoption("upstream_url"):
         return ("--upstream=live is the real api.anthropic.com; --upstream-url names a reference upstream: "
                 "give one or the other")
+    from .checks import REGISTRY
     from .core._settings import auth_headers
     from .core._vocab import features
 
+    unknown = [c for c in _checks(config) if c not in REGISTRY]
+    if unknown:
+        return f"--check: unknown check id(s) {', '.join(unknown)} (python -m conformance docs lists them)"
     try:
         features(_without(config))
     except ValueError as exc:
@@ -166,7 +176,6 @@ def input_problem(config: pytest.Config) -> str | None:
             load_directory(Path(config.getoption("recordings")))
         except CassetteError as exc:
             return str(exc)
-    from .checks import REGISTRY
     from .report import load_spike
 
     try:
@@ -226,7 +235,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
     if {"check_id", "target"} <= set(metafunc.fixturenames):
         targets = split_targets(metafunc.config.getoption("target")) or ["direct"]
-        pairs = [(c, t) for c in REGISTRY for t in targets]
+        wanted = set(_checks(metafunc.config)) or set(REGISTRY)
+        pairs = [(c, t) for c in REGISTRY if c in wanted for t in targets]
         metafunc.parametrize(("check_id", "target"), pairs, ids=[f"{c}@{t}" for c, t in pairs])
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import _configs, _docs, _installs, _runs
+from . import _bisect, _configs, _docs, _installs, _runs
 
 if TYPE_CHECKING:
     from ..core._settings import Settings
@@ -51,6 +51,8 @@ COMMANDS: dict[str, Command] = {
                      "(exit 1 on a regression or a missing job)", _runs.merge_arguments, _runs.merge),
     "publish": Command("copy a run's reports to a stable directory (reports/spike-3), rendered again",
                        _runs.publish_arguments, _runs.publish),
+    "bisect": Command("the first LiteLLM release where a check's verdict changed (installs only the releases it "
+                      "needs)", _bisect.arguments, _bisect.run),
     "stability": Command("run the checklist N times and report every verdict that changed (exit 1 on any flip); "
                          "other arguments go to pytest", _runs.stability_arguments, _runs.stability),
 }

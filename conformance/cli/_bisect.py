@@ -1,0 +1,130 @@
+"""``python -m conformance bisect``: the first LiteLLM release where a check's verdict changed.
+
+Each release is installed into its cached virtualenv (the oldest evicted past ``MAX_CACHED_RELEASES``) and the asked
+checks run on it in a checklist of their own; the releases come from the package index's release list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..core._exceptions import PathError
+from ..core._settings import Settings
+from ..paths import split_targets
+from ..run._bisect import Bisection, Observation, Observed, ReleaseUnavailable, bisect
+
+MAX_CACHED_RELEASES = 12
+"""LiteLLM virtualenvs kept in the cache (about 400 MB each); the least recently used go first."""
+RUN_TIMEOUT_S = 900.0
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="litellm", help="litellm or litellm-unified, with its options (no "
+                        "version): litellm[key=server-oauth]")
+    parser.add_argument("--check", action="append", default=[], help="check id(s), comma-separated; without it "
+                        "every check whose verdict differs between --good and --bad")
+    parser.add_argument("--good", required=True, help="a release with the old verdict")
+    parser.add_argument("--bad", required=True, help="a release with the new verdict")
+    parser.add_argument("--releases", type=Path, default=None, help="a file with the release list, one per line "
+                        "(default: the package index's list for litellm)")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from ..paths.litellm import ensure_release
+
+    checks = [c for value in args.check for c in value.split(",") if c]
+    word = (split_targets([args.target]) or ["litellm"])[0]
+    if "version=" in word:
+        print("error: --target takes no version: give --good and --bad", file=sys.stderr)
+        return 2
+    try:
+        releases = _release_list(args.releases)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        print(f"error: the release list: {exc}", file=sys.stderr)
+        return 2
+    started, installs = time.monotonic(), []
+
+    def observe(release: str) -> Observed:
+        was_cached = (settings.cache_dir / f"litellm-{release}").is_dir()
+        try:
+            ensure_release(release, settings.cache_dir, say=print)
+        except PathError as exc:
+            raise ReleaseUnavailable(f"does not install: {exc}") from None
+        if not was_cached:
+            installs.append(release)
+        _evict(settings.cache_dir, keep={args.good, args.bad, release})
+        print(f"observing {release} …", flush=True)
+        return _observe(word, release, checks)
+
+    try:
+        result = bisect(releases, args.good, args.bad, checks, observe)
+    except ReleaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    minutes = (time.monotonic() - started) / 60
+    for line in _summary(result, word, len(installs), minutes):
+        print(line)
+    return 0
+
+
+def _release_list(path: Path | None) -> list[str]:
+    if path is not None:
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    out = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "litellm", "--disable-pip-version-check"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    line = next((x for x in out.splitlines() if x.startswith("Available versions:")), None)
+    if line is None:
+        raise ValueError("pip index versions litellm listed no releases")
+    return [v.strip() for v in line.split(":", 1)[1].split(",") if v.strip()]
+
+
+def _observe(word: str, release: str, checks: list[str]) -> Observed:
+    """The asked checks (every check when none) on ``word`` at ``release``, in a checklist of their own."""
+    base = word[:-1] + "," if word.endswith("]") else word + "["
+    target = f"{base}version={release}]"
+    with tempfile.TemporaryDirectory(prefix="egress-bisect-") as report:
+        command = [sys.executable, "-m", "pytest", str(Path(__file__).resolve().parents[1] / "checks"),
+                   "-p", "no:cacheprovider", "-q", f"--target={target}", f"--report-dir={report}",
+                   *[f"--check={c}" for c in checks]]
+        try:
+            subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise ReleaseUnavailable(f"its checklist did not end within {RUN_TIMEOUT_S:.0f} s") from None
+        found = sorted(Path(report).glob("run-*/results.json"))
+        if not found:
+            raise ReleaseUnavailable("its checklist wrote no results")
+        document = json.loads(found[-1].read_text())
+    results = document["results"]
+    if results and all(r["verdict"] == "error" for r in results):  # the gateway did not start: nothing judged
+        raise ReleaseUnavailable(f"every check errored: {results[0]['message'][:200]}")
+    return {r["check"]: Observation(r["verdict"], r["message"]) for r in results}
+
+
+def _evict(cache_dir: Path, keep: set[str]) -> None:
+    venvs = sorted(cache_dir.glob("litellm-*"), key=lambda p: p.stat().st_mtime)
+    for venv in venvs[:max(0, len(venvs) - MAX_CACHED_RELEASES)]:
+        if venv.name.removeprefix("litellm-") not in keep:
+            shutil.rmtree(venv, ignore_errors=True)
+
+
+def _summary(result: Bisection, word: str, installs: int, minutes: float) -> list[str]:
+    lines = [f"{word}: {len(result.observed)} releases observed ({installs} installed, "
+             f"{minutes:.1f} min); unavailable: "
+             + (", ".join(f"{r} ({why})" for r, why in result.unavailable.items()) or "none")]
+    for change in result.changes:
+        where = (f"first changed in {change.first_changed}" if change.exact else
+                 f"changed between {change.last_same} and {change.first_changed} (not observable: "
+                 f"{', '.join(change.skipped)})")
+        lines += [f"{change.check}: {change.before.verdict} → {change.after.verdict}, {where}",
+                  f"  {change.last_same}: {change.before.verdict}: {change.before.message[:200]}",
+                  f"  {change.first_changed}: {change.after.verdict}: {change.after.message[:200]}"]
+    if result.same:
+        lines.append(f"same verdict on both: {', '.join(result.same)}")
+    return lines
