@@ -96,3 +96,56 @@ def test_the_command_refuses_a_versioned_target_in_one_line(tmp_path):
                           "--good=1.90.1", "--bad=1.108.7", f"--releases={releases}"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "no version" in out.stderr
+
+
+def test_expectations_release_ranges_agree_with_the_bisected_timeline():
+    """
+    An expectation that applies to some LiteLLM releases only holds on the last release the timeline saw with the
+    old verdict and not on the first with the new one: its range comes from bisect, not from a guess.
+    """
+    from conformance.report._timeline import load_timeline
+    from conformance.results._expectations import in_range, load
+
+    timeline = load_timeline()
+    assert timeline, "fixtures/litellm/timeline.yaml holds no bisected change"
+    checked = 0
+    for entry in timeline:
+        for expectation in load(entry["target"]):
+            if expectation.check != entry["check"] or not expectation.releases:
+                continue
+            assert expectation.verdict == entry["from"], (entry, expectation)
+            assert in_range(entry["last_same"], expectation.releases), (entry, expectation.releases)
+            assert not in_range(entry["first_changed"], expectation.releases), (entry, expectation.releases)
+            checked += 1
+    assert checked
+
+
+def test_the_timeline_shows_in_the_findings_of_a_litellm_run(tmp_path):
+    """
+    findings.md gets a row per recorded change of a check the run graded on a LiteLLM target, and none otherwise.
+    """
+    from conformance.report._timeline import timeline_lines
+
+    path = tmp_path / "timeline.yaml"
+    path.write_text("changes:\n- {check: request.metadata-kept, target: litellm, from: fail, to: pass, "
+                    "last_same: 1.109.3, first_changed: 1.110.0, not_observable: []}\n")
+    rows = timeline_lines([{"check": "request.metadata-kept", "target": "litellm[version=1.108.7]"}], path)
+    assert any("| `request.metadata-kept` | `litellm` | fail → pass | 1.109.3 | 1.110.0 |" in r for r in rows)
+    assert timeline_lines([{"check": "request.metadata-kept", "target": "envoy"}], path) == []
+
+
+def test_record_keeps_one_entry_per_check_and_target(tmp_path):
+    """
+    ``--record`` adds each change to the timeline and replaces an earlier entry for the same check and target.
+    """
+    import yaml
+
+    from conformance.cli._bisect import record
+
+    path = tmp_path / "timeline.yaml"
+    for flips_at in ("1.101.3", "1.99.0"):
+        result = bisect(RELEASES, "1.90.1", "1.108.7", ["errors.envelope-valid"], StandIn(flips_at))
+        record(path, "litellm", result, "test")
+    (entry,) = yaml.safe_load(path.read_text())["changes"]
+    assert (entry["check"], entry["target"], entry["first_changed"], entry["last_same"]) == \
+        ("errors.envelope-valid", "litellm", "1.99.0", "1.98.5")

@@ -18,8 +18,10 @@ from pathlib import Path
 from ..core._exceptions import PathError
 from ..core._settings import Settings
 from ..paths import split_targets
+from ..report._timeline import TIMELINE
 from ..run._bisect import Bisection, Observation, Observed, ReleaseUnavailable, bisect
 
+ROOT = Path(__file__).resolve().parents[2]
 MAX_CACHED_RELEASES = 12
 """LiteLLM virtualenvs kept in the cache (about 400 MB each); the least recently used go first."""
 RUN_TIMEOUT_S = 900.0
@@ -34,6 +36,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bad", required=True, help="a release with the new verdict")
     parser.add_argument("--releases", type=Path, default=None, help="a file with the release list, one per line "
                         "(default: the package index's list for litellm)")
+    parser.add_argument("--record", type=Path, default=None, metavar="FILE",
+                        help=f"keep each change found in FILE (the project's: {TIMELINE.relative_to(ROOT)})")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,7 +75,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     minutes = (time.monotonic() - started) / 60
     for line in _summary(result, word, len(installs), minutes):
         print(line)
+    if args.record is not None:
+        record(args.record, word, result, f"{len(result.observed)} releases observed, {minutes:.0f} min")
+        print(f"recorded in {args.record}")
     return 0
+
+
+def record(path: Path, word: str, result: Bisection, cost: str) -> None:
+    """Keep each change of ``result`` in the timeline at ``path`` (one entry per check and target, replaced)."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text()) if path.is_file() else None
+    entries = [e for e in (data or {}).get("changes", [])
+               if not any(e["check"] == c.check and e["target"] == word for c in result.changes)]
+    for change in result.changes:
+        entries.append({"check": change.check, "target": word, "from": change.before.verdict,
+                        "to": change.after.verdict, "last_same": change.last_same,
+                        "first_changed": change.first_changed, "not_observable": change.skipped,
+                        "bisected": time.strftime("%Y-%m-%d", time.gmtime()), "cost": cost})
+    header = "# LiteLLM releases where a verdict changed, found by python -m conformance bisect --record.\n"
+    path.write_text(header + yaml.safe_dump({"changes": sorted(entries, key=lambda e: (e["target"], e["check"]))},
+                                            sort_keys=False, width=110))
 
 
 def _release_list(path: Path | None) -> list[str]:
@@ -103,11 +127,19 @@ def _observe(word: str, release: str, checks: list[str]) -> Observed:
         document = json.loads(found[-1].read_text())
     results = document["results"]
     if results and all(r["verdict"] == "error" for r in results):  # the gateway did not start: nothing judged
-        raise ReleaseUnavailable(f"every check errored: {results[0]['message'][:200]}")
+        message = results[0]["message"]  # a start-up failure ends with the gateway's own last words
+        raise ReleaseUnavailable("every check errored: " + (message if len(message) <= 240 else
+                                                            f"{message[:80]} … {message[-160:]}"))
     return {r["check"]: Observation(r["verdict"], r["message"]) for r in results}
 
 
 def _evict(cache_dir: Path, keep: set[str]) -> None:
+    """Remove the least recently used LiteLLM virtualenvs past ``MAX_CACHED_RELEASES``, never ``keep`` nor the
+    releases the project pins (its runs and tests use them)."""
+    from ..core._settings import load_pins
+
+    pins = load_pins()
+    keep = keep | {pins.litellm, *pins.litellm_test_releases}
     venvs = sorted(cache_dir.glob("litellm-*"), key=lambda p: p.stat().st_mtime)
     for venv in venvs[:max(0, len(venvs) - MAX_CACHED_RELEASES)]:
         if venv.name.removeprefix("litellm-") not in keep:

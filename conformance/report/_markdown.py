@@ -15,6 +15,7 @@ from ._decision import ABSENT, BLOCKED, CAVEATS, NO, OPEN, SYMBOL, UNDECIDED, WO
 from ._performance import performance_markdown
 from ._readable import clean, one_line, readable_body
 from ._spec import Spike, load_spike
+from ._timeline import timeline_lines
 
 CONTRACT_CHECKS = tuple(dict.fromkeys(c for clause in load_contract().clauses for c in clause.checks))
 """Every check the contract table maps a clause to (fixtures/contract/claude-code-gateway.yaml)."""
@@ -271,6 +272,7 @@ def findings_markdown(document: dict[str, Any], compared: list[dict[str, Any]], 
               "## Every target at a glance", "", *_glance(decision, compared), "",
               "## Evidence", "", "Each failure once, bodies decoded; every exchange in full is in matrix.html.", "",
               *_evidence(compared, document.get("blobs") or {}),
+              *_timeline_section(compared),
               "## Sources", "", *_sources(document, compared), "",
               "## Environment", "",
               f"- Upstream: {run['upstream_mode']} (the reference upstream is a local api.anthropic.com tested "
@@ -282,6 +284,11 @@ def findings_markdown(document: dict[str, Any], compared: list[dict[str, Any]], 
         lines.append(f"| `{t['name']}` | {t['family']} | {t['version']} | {_cell(str(t['mode']))} | "
                      f"{t.get('startup_to_ready_s', '-')} | {t.get('rss_mb', '-')} |")
     return "\n".join(clean_lines(lines)) + "\n"
+
+
+def _timeline_section(compared: list[dict[str, Any]]) -> list[str]:
+    rows = timeline_lines(compared)
+    return ["## LiteLLM releases", "", *rows, ""] if rows else []
 
 
 def clean_lines(lines: list[str]) -> list[str]:
