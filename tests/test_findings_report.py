@@ -172,7 +172,8 @@ def test_the_published_spike_report_decides_on_one_screen_within_its_budgets(tmp
     """
     From the published spike #3 run, the 10 targets of the default run (`nox -s conformance`): findings.md ≤ 40 KB
     with its TL;DR ≤ 120 words, the question table and the options' verdicts before the recommendation;
-    results.json ≤ 1.2 MB; matrix.html ≤ 1.5 MB; no control character in findings.md.
+    results.json ≤ 1.3 MB (1.2 MB for 90 checks; 95 now, about 13 KB each over 10 targets); matrix.html ≤ 1.5 MB;
+    no control character in findings.md.
     """
     document = json.loads(SPIKE3.read_text())
     document["results"] = [r for r in document["results"] if r["target"] in LOCAL_MATRIX]
@@ -184,7 +185,7 @@ def test_the_published_spike_report_decides_on_one_screen_within_its_budgets(tmp
     write_results(document, tmp_path)
     write_reports(document, tmp_path, expectations.compare(document))
     sizes = {p.name: p.stat().st_size for p in tmp_path.iterdir()}
-    assert sizes["findings.md"] <= 40_000 and sizes["results.json"] <= 1_200_000, sizes
+    assert sizes["findings.md"] <= 40_000 and sizes["results.json"] <= 1_300_000, sizes
     assert sizes["matrix.html"] <= 1_500_000, sizes
     text = (tmp_path / "findings.md").read_text()
     assert not _CONTROL.search(text)

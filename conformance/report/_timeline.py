@@ -28,10 +28,13 @@ def timeline_lines(compared: list[dict[str, Any]], path: Path = TIMELINE) -> lis
     rows = [e for e in load_timeline(path) if (e["check"], str(e.get("target", "")).split("[", 1)[0]) in graded]
     if not rows:
         return []
-    lines = ["| check | target | verdict | last release before | first release with the change |",
+    lines = ["| check | target | verdict | last with the old | first with the new |",
              "|---|---|---|---|---|"]
     for e in rows:
         skipped = e.get("not_observable") or []
-        first = f"{e['first_changed']}" + (f" (or one of {', '.join(skipped)}: not observable)" if skipped else "")
+        first = str(e["first_changed"])
+        if skipped:
+            unseen = skipped[0] if len(skipped) == 1 else f"{skipped[0]} … {skipped[-1]}, {len(skipped)} releases"
+            first += f" (or an earlier one, not observable: {unseen})"
         lines.append(f"| `{e['check']}` | `{e['target']}` | {e['from']} → {e['to']} | {e['last_same']} | {first} |")
-    return [*lines, "", f"Bisected with `python -m conformance bisect` ({TIMELINE.relative_to(FIXTURES_DIR.parent)})."]
+    return [*lines, "", f"Found by `python -m conformance bisect`: `{TIMELINE.relative_to(FIXTURES_DIR.parent)}`."]
