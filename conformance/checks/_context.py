@@ -229,17 +229,20 @@ class CheckContext:
 
     # -- the upstream's side ---------------------------------------------------------------------------------
 
-    def journal(self, cid: str) -> list[JournalEntry]:
-        """What the upstream received for correlation id ``cid``; ``unsupported`` where it keeps no journal (live)."""
+    def require_journal(self) -> None:
+        """``unsupported`` where the upstream keeps no journal (live): a check judged by what arrived cannot run."""
         if not self.run.observer.observable:
             self.unsupported("upstream not observable (no journal in this upstream mode)")
+
+    def journal(self, cid: str) -> list[JournalEntry]:
+        """What the upstream received for correlation id ``cid``; ``unsupported`` where it keeps no journal (live)."""
+        self.require_journal()
         return self.run.observer.entries(cid)
 
     def upstream_entries(self, exchange: Exchange) -> list[JournalEntry]:
         """Everything the upstream received for this exchange's correlation id."""
         if exchange.cid is None:
-            if not self.run.observer.observable:
-                self.unsupported("upstream not observable (no journal in this upstream mode)")
+            self.require_journal()
             raise HarnessError("exchange has no correlation id")
         entries = self.journal(exchange.cid)
         if entries:

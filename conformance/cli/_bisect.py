@@ -7,7 +7,6 @@ checks run on it in a checklist of their own; the releases come from the package
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from ..core._settings import Settings
 from ..paths import split_targets
 from ..report._timeline import TIMELINE
 from ..run._bisect import Bisection, Observation, Observed, ReleaseUnavailable, bisect
+from ..run._stability import run_once
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_CACHED_RELEASES = 12
@@ -114,17 +114,13 @@ def _observe(word: str, release: str, checks: list[str]) -> Observed:
     base = word[:-1] + "," if word.endswith("]") else word + "["
     target = f"{base}version={release}]"
     with tempfile.TemporaryDirectory(prefix="egress-bisect-") as report:
-        command = [sys.executable, "-m", "pytest", str(Path(__file__).resolve().parents[1] / "checks"),
-                   "-p", "no:cacheprovider", "-q", f"--target={target}", f"--report-dir={report}",
-                   *[f"--check={c}" for c in checks]]
         try:
-            subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+            _, document, _ = run_once([f"--target={target}", *[f"--check={c}" for c in checks]], Path(report),
+                                      timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise ReleaseUnavailable(f"its checklist did not end within {RUN_TIMEOUT_S:.0f} s") from None
-        found = sorted(Path(report).glob("run-*/results.json"))
-        if not found:
-            raise ReleaseUnavailable("its checklist wrote no results")
-        document = json.loads(found[-1].read_text())
+    if document is None:
+        raise ReleaseUnavailable("its checklist wrote no results")
     results = document["results"]
     if results and all(r["verdict"] == "error" for r in results):  # the gateway did not start: nothing judged
         message = results[0]["message"]  # a start-up failure ends with the gateway's own last words

@@ -14,17 +14,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+CHECKS_DIR = Path(__file__).resolve().parents[1] / "checks"
+"""The checklist, found from here: a run works from any directory."""
+
 
 def _busy_loop() -> subprocess.Popen[bytes]:
     """One core at 100 % for as long as the runs last (a shared CI runner)."""
     return subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
 
 
-def run_once(pytest_args: list[str], report_dir: Path) -> tuple[float, dict[str, Any] | None, int]:
-    """One checklist run; its wall time, its results document (None when it wrote none) and pytest's exit code."""
+def run_once(pytest_args: list[str], report_dir: Path, timeout: float | None = None
+             ) -> tuple[float, dict[str, Any] | None, int]:
+    """One checklist run in a process of its own, writing into ``report_dir``: its wall time, its results document
+    (None when it wrote none) and pytest's exit code; TimeoutExpired past ``timeout``."""
     started = time.perf_counter()
-    completed = subprocess.run([sys.executable, "-m", "pytest", "conformance/checks", "-q", "-p", "no:cacheprovider",
-                                f"--report-dir={report_dir}", *pytest_args], capture_output=True, text=True)
+    completed = subprocess.run([sys.executable, "-m", "pytest", str(CHECKS_DIR), "-q", "-p", "no:cacheprovider",
+                                f"--report-dir={report_dir}", *pytest_args], capture_output=True, text=True,
+                               timeout=timeout)
     elapsed = time.perf_counter() - started
     documents = sorted(report_dir.glob("run-*/results.json"))
     document = json.loads(documents[-1].read_text()) if documents else None
