@@ -4,7 +4,6 @@ The checklist as a user runs it: pytest with the plugin, results.json, bad input
 
 from __future__ import annotations
 
-import concurrent.futures
 import socket
 import subprocess
 import sys
@@ -35,11 +34,12 @@ def test_run_writes_results_valid_against_the_schema(tmp_path):
     """
     A run writes reports/<run-id>/results.json, valid against its schema, one record per check x target.
     """
-    process, document = run_checklist(tmp_path, "--target=direct", "-k", "auth or errors")
+    # auth and headers: quick checks (errors.* hold a 16 s answer); the whole matrix is validated in test_matrix.py
+    process, document = run_checklist(tmp_path, "--target=direct", "-k", "auth or headers")
     assert process.returncode == 0, process.stdout[-2000:]
     jsonschema.validate(document, load_schema())
     checks = {r["check"] for r in document["results"]}
-    assert checks == {c for c in REGISTRY if "auth" in c or "errors" in c}
+    assert checks == {c for c in REGISTRY if "auth" in c or "headers" in c}
     assert {r["verdict"] for r in document["results"]} == {"pass"}
     assert "egress conformance" in process.stdout and "results:" in process.stdout
 
@@ -165,45 +165,36 @@ def test_live_mode_without_journal_is_unsupported_not_failed(tmp_path, upstream_
     assert "not observable" in result["message"] or "unreachable" in result["message"]
 
 
-# Three whole checklists (one starts LiteLLM) on two cores: 112 s beside the other xdist worker here, past the
-# default 120 s on CI. Each run is bounded by _pytest's 240 s, so a hang still ends as a failure naming it.
-@pytest.mark.timeout(300)
 def test_sentinel_credentials_never_reach_any_output(tmp_path):
     """
-    The whole checklist on direct, a leaky gateway and LiteLLM, with sentinel credentials everywhere (upstream key,
-    OAuth token, gateway key, LiteLLM master key): no report, log line or message contains them.
+    The whole checklist through a leaky gateway of the user's own (it echoes its key and turns OAuth into
+    x-api-key), with sentinel credentials everywhere (upstream key, OAuth token, gateway key): no report, log line or
+    message contains them. The harness's own targets (LiteLLM's master key among them) run with sentinels in
+    test_matrix.py.
     """
     api = "sk-ant-api03-SENTINELapi0000000000000000000000000000000000000000000000"
     oauth = "sk-ant-oat01-SENTINELoat0000000000000000000000000000000000000000000000"
     proxy_key = "gwkey-SENTINELproxy00000000000000"  # no known prefix: redacted because it was given as a key
-    master = "sk-SENTINELmaster0000000000000"
     upstream = subprocess.Popen([sys.executable, "-m", "conformance.upstream", "--port", "0", "--api-key", api,
                                  "--oauth-token", oauth], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    env = {"EGRESS_CONFORMANCE_API_KEY": api, "EGRESS_CONFORMANCE_OAUTH_TOKEN": oauth,
-           "EGRESS_CONFORMANCE_LITELLM_MASTER_KEY": master}
+    env = {"EGRESS_CONFORMANCE_API_KEY": api, "EGRESS_CONFORMANCE_OAUTH_TOKEN": oauth}
     (tmp_path / "secret").mkdir()
     auth_file = tmp_path / "secret" / "gateway-auth"  # the gateway key never on a command line (ps shows those)
     auth_file.write_text(f"# the gateway's own key\nx-litellm-api-key: {proxy_key}\n")
-    # The two runs are independent processes and only their outputs are judged: side by side halves the time.
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        matrix_run = pool.submit(run_checklist, tmp_path / "matrix", "--target=direct,litellm[key=server-oauth]", "-rA",
-                                 env=env)
-        try:
-            assert upstream.stdout is not None
-            upstream_url = upstream.stdout.readline().strip()
-            with FaultProxy(upstream_url, "leak-proxy-key", "oauth-to-x-api-key") as gateway:
-                gw_process, gw_document = run_checklist(
-                    tmp_path / "gw", "--target=gw", f"--base-url={gateway.base_url}",
-                    f"--upstream-url={upstream_url}", f"--auth-file={auth_file}", "-rA", env=env)
-        finally:
-            upstream.terminate()
-            upstream.wait(10)
-        matrix_process, matrix_document = matrix_run.result()
-    assert gw_document["results"] and matrix_document["results"], matrix_process.stdout[-2000:]
+    try:
+        assert upstream.stdout is not None
+        upstream_url = upstream.stdout.readline().strip()
+        with FaultProxy(upstream_url, "leak-proxy-key", "oauth-to-x-api-key") as gateway:
+            process, document = run_checklist(
+                tmp_path / "gw", "--target=gw", f"--base-url={gateway.base_url}", f"--upstream-url={upstream_url}",
+                f"--auth-file={auth_file}", "-rA", env=env)
+    finally:
+        upstream.terminate()
+        upstream.wait(10)
+    assert document["results"], process.stdout[-2000:]
     files = [p for p in tmp_path.rglob("*") if p.is_file() and p.parent.name != "secret"]
     assert {p.name for p in files} >= {"results.json", "findings.md", "matrix.html", "junit.xml"}
-    outputs = gw_process.stdout + gw_process.stderr + matrix_process.stdout + matrix_process.stderr
-    outputs += "".join(p.read_text() for p in files)
+    outputs = process.stdout + process.stderr + "".join(p.read_text() for p in files)
     assert "SENTINEL" not in outputs
     assert "sk-ant-oat01-…" in outputs and "sk-ant-api03-…" in outputs
 
