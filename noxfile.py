@@ -109,6 +109,15 @@ def gate(session: nox.Session) -> None:
 
 
 @nox.session
+def drift(session: nox.Session) -> None:
+    """The drift watch: the newest Claude Code, TypeScript SDK, Python SDK and LiteLLM against the pinned ones, on
+    the wire and in the verdicts (reports/drift/drift.md); exit 1 on a new failure. -- --claude-code=V and the like
+    pick a release, --claude-code-baseline=V another baseline; offline or nothing newer, one line."""
+    session.install("-e", ".")
+    session.run("python", "-m", "conformance", "drift", *session.posargs)
+
+
+@nox.session
 def report(session: nox.Session) -> None:
     """Regenerate the committed spike #3 findings (reports/spike-3/) from a run of every target (--target=all), with
     what each path costs (--perf: the options table's added latency and cost.svg)."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import _bisect, _configs, _docs, _installs, _runs
+from . import _bisect, _configs, _docs, _drift, _installs, _runs
 
 if TYPE_CHECKING:
     from ..core._settings import Settings
@@ -53,6 +53,9 @@ COMMANDS: dict[str, Command] = {
                        _runs.publish_arguments, _runs.publish),
     "bisect": Command("the first LiteLLM release where a check's verdict changed (installs only the releases it "
                       "needs)", _bisect.arguments, _bisect.run),
+    "drift": Command("the newest Claude Code, TypeScript SDK, Python SDK and LiteLLM against the pinned ones: what "
+                     "they send that the pinned did not, and the verdicts (exit 1 on a new failure)",
+                     _drift.arguments, _drift.run),
     "stability": Command("run the checklist N times and report every verdict that changed (exit 1 on any flip); "
                          "other arguments go to pytest", _runs.stability_arguments, _runs.stability),
 }

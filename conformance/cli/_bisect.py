@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..core._exceptions import PathError
+from ..core._releases import ReleaseLookupError, pypi_releases
 from ..core._settings import Settings
 from ..paths import split_targets
 from ..report._timeline import TIMELINE
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         releases = _release_list(args.releases)
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+    except (OSError, ReleaseLookupError) as exc:
         print(f"error: the release list: {exc}", file=sys.stderr)
         return 2
     started, installs = time.monotonic(), []
@@ -101,12 +102,7 @@ def record(path: Path, word: str, result: Bisection, cost: str) -> None:
 def _release_list(path: Path | None) -> list[str]:
     if path is not None:
         return [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    out = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "litellm", "--disable-pip-version-check"],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
-    line = next((x for x in out.splitlines() if x.startswith("Available versions:")), None)
-    if line is None:
-        raise ValueError("pip index versions litellm listed no releases")
-    return [v.strip() for v in line.split(":", 1)[1].split(",") if v.strip()]
+    return pypi_releases("litellm")
 
 
 def _observe(word: str, release: str, checks: list[str]) -> Observed:

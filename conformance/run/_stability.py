@@ -8,6 +8,7 @@ next ones to flip), and exits 1 on any flip.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,14 +24,14 @@ def _busy_loop() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
 
 
-def run_once(pytest_args: list[str], report_dir: Path, timeout: float | None = None
-             ) -> tuple[float, dict[str, Any] | None, int]:
-    """One checklist run in a process of its own, writing into ``report_dir``: its wall time, its results document
-    (None when it wrote none) and pytest's exit code; TimeoutExpired past ``timeout``."""
+def run_once(pytest_args: list[str], report_dir: Path, timeout: float | None = None,
+             env: dict[str, str] | None = None) -> tuple[float, dict[str, Any] | None, int]:
+    """One checklist run in a process of its own (``env`` added to this one's), writing into ``report_dir``: its wall
+    time, its results document (None when it wrote none) and pytest's exit code; TimeoutExpired past ``timeout``."""
     started = time.perf_counter()
     completed = subprocess.run([sys.executable, "-m", "pytest", str(CHECKS_DIR), "-q", "-p", "no:cacheprovider",
                                 f"--report-dir={report_dir}", *pytest_args], capture_output=True, text=True,
-                               timeout=timeout)
+                               timeout=timeout, env={**os.environ, **(env or {})})
     elapsed = time.perf_counter() - started
     documents = sorted(report_dir.glob("run-*/results.json"))
     document = json.loads(documents[-1].read_text()) if documents else None

@@ -1,0 +1,71 @@
+"""A release of the Python SDK (``anthropic`` on PyPI) other than the harness's own, run in a process of its own: the
+drift watch compares what the newest release sends with what the installed one sends."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core._exceptions import PathError
+from ..core._install import cached_install, run_install_step
+from ..core._settings import child_environment
+
+# The calls a release makes, one JSON line per call: a message, a stream, a token count and the model list.
+_DRIVER = r"""
+import json, sys
+import anthropic
+spec = json.loads(sys.argv[1])
+client = anthropic.Anthropic(api_key=spec["api_key"], base_url=spec["base_url"], max_retries=0, timeout=30)
+body = {"model": spec["model"], "max_tokens": 32, "messages": [{"role": "user", "content": spec["prompt"]}]}
+calls = (("create", lambda: client.messages.create(**body)),
+         ("stream", lambda: client.messages.stream(**body).__enter__().get_final_message()),
+         ("count_tokens", lambda: client.messages.count_tokens(model=body["model"], messages=body["messages"])),
+         ("models", lambda: list(client.models.list())))
+for name, call in calls:
+    try:
+        call()
+        print(json.dumps({"call": name, "ok": True}), flush=True)
+    except Exception as exc:
+        print(json.dumps({"call": name, "ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}), flush=True)
+print(json.dumps({"version": anthropic.__version__}), flush=True)
+"""
+
+
+def python_sdk_folder(version: str, cache_dir: Path) -> Path:
+    """The cache folder that holds release ``version`` of the Python SDK (installed or not)."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise PathError(f"Python SDK version {version!r} is not a version number")
+    return cache_dir / f"python-sdk-{version}"
+
+
+def ensure_python_sdk(version: str, cache_dir: Path) -> Path:
+    """The folder holding ``anthropic==version`` and its dependencies (``pip install --target``), installed once."""
+
+    def install(folder: Path) -> None:
+        run_install_step([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                          "--target", str(folder), f"anthropic=={version}"], f"anthropic {version}")
+
+    return cached_install(python_sdk_folder(version, cache_dir), f"anthropic {version}", install)
+
+
+def run_python_sdk(folder: Path | None, base_url: str, api_key: str, model: str, prompt: str,
+                   timeout: float = 60.0) -> list[dict[str, Any]]:
+    """The driver's lines for the SDK in ``folder`` (None: the harness's own installed release)."""
+    env = child_environment()
+    if folder is not None:
+        env["PYTHONPATH"] = str(folder)
+    spec = json.dumps({"base_url": base_url, "api_key": api_key, "model": model, "prompt": prompt})
+    try:
+        completed = subprocess.run([sys.executable, "-c", _DRIVER, spec], capture_output=True, text=True,
+                                   timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        raise PathError(f"the Python SDK driver did not finish within {timeout:.0f} s") from None
+    lines = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = " | ".join(completed.stderr.strip().splitlines()[-2:])
+        raise PathError(f"the Python SDK driver failed: {tail[:300]}")
+    return lines
