@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import tomllib
 from pathlib import Path
 
@@ -141,21 +140,13 @@ def tests(session: nox.Session) -> None:
     releases = [f"litellm[version={v}]" for v in (LITELLM_VERSION, *LITELLM_TEST_RELEASES)]
     session.run("python", "-m", "conformance", "prepare", f"--target={','.join([*releases, *PINS['gateways']])}",
                 "--clients")
-    # The whole local matrix (about 200 s, most of it waiting on streams and clients) runs in its own process beside
-    # two xdist workers, which wait on subprocesses and streams about half of their time; what measures time to a
-    # few milliseconds runs alone afterwards (beside the other worker it read 3.2 ms off).
-    log = Path(session.create_tmp()) / "matrix.log"
-    with log.open("w") as out:
-        matrix = subprocess.Popen([str(Path(session.bin) / "python"), "-m", "pytest", "tests", "-m", "matrix",
-                                   *session.posargs], stdout=out, stderr=subprocess.STDOUT)
-        try:
-            session.run("pytest", "tests", "-n", str(min(2, os.cpu_count() or 1)), "-m", "not alone and not matrix",
-                        *session.posargs)
-        finally:
-            code = matrix.wait()
-            print(log.read_text(), flush=True)
-    if code:
-        session.error(f"the whole local matrix failed (exit {code})")
+    # Two workers: the tests wait on subprocesses and streams about half of their time; then the whole local matrix
+    # (tests/test_matrix.py, about 200 s, itself 16 checks at a time) and what measures time to a few milliseconds,
+    # each alone. Beside the two workers the matrix took 280 s, the workers 510 s, and a Claude Code comparison
+    # through a benign path failed: three streams of work on two cores is past what the timing checks are built for.
+    session.run("pytest", "tests", "-n", str(min(2, os.cpu_count() or 1)), "-m", "not alone and not matrix",
+                *session.posargs)
+    session.run("pytest", "tests", "-m", "matrix", *session.posargs)
     session.run("pytest", "tests", "-m", "alone", *session.posargs)
 
 

@@ -21,8 +21,8 @@ SENTINELS = {
 }
 
 
-# 18 targets, Claude Code through most: about 200 s alone on two cores. nox -s tests starts it in a process of its
-# own beside the xdist workers (in their queue it would hold one of them to the end).
+# 18 targets, Claude Code through most: about 200 s alone on two cores. nox -s tests runs it by itself after the
+# parallel tests (in their queue it would hold one worker to the end; beside them, the machine is overloaded).
 @pytest.mark.matrix
 @pytest.mark.timeout(600)
 def test_the_whole_local_matrix_holds_its_expectations_and_shows_no_credential(tmp_path):

@@ -40,7 +40,7 @@ def test_run_writes_results_valid_against_the_schema(tmp_path):
     jsonschema.validate(document, load_schema())
     checks = {r["check"] for r in document["results"]}
     assert checks == {c for c in REGISTRY if "auth" in c or "headers" in c}
-    assert {r["verdict"] for r in document["results"]} == {"pass"}
+    assert {r["verdict"] for r in document["results"]} <= {"pass", "info"}
     assert "egress conformance" in process.stdout and "results:" in process.stdout
 
 
