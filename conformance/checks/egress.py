@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import ssl
 
+from ..core._exceptions import HarnessError
 from ._context import CheckContext
 from ._registry import Phase, check
 
@@ -33,6 +34,13 @@ def _exchange(address: tuple[str, int], request: bytes) -> str:
     except OSError as exc:
         return f"closed: {type(exc).__name__}"
     return data.split(b"\r\n", 1)[0].decode(errors="replace") if data else "closed without an answer"
+
+
+def _observed(outcome: str, target: str) -> str:
+    """A connect's outcome, or ``error`` when the attempt itself failed: "not connected" is then no evidence."""
+    if outcome.startswith("error"):
+        raise HarnessError(f"a connect to {target} from the agent's sandbox could not be tried: {outcome[:300]}")
+    return outcome
 
 
 @check(
@@ -128,7 +136,7 @@ def direct_blocked(ctx: CheckContext) -> None:
         ctx.expect(outcomes[f"{gateway} (the gateway)"] == "connected",
                    f"the agent cannot reach its gateway at {gateway} ({outcomes[f'{gateway} (the gateway)']})",
                    expected="connected", actual=outcomes[f"{gateway} (the gateway)"])
-    direct = outcomes[f"{API_ADDRESS}:443 (the API)"]
+    direct = _observed(outcomes[f"{API_ADDRESS}:443 (the API)"], f"{API_ADDRESS}:443")
     ctx.expect(direct != "connected", f"the agent reached the API directly at {API_ADDRESS}:443 ({direct}), "
                "bypassing the gateway", expected="unreachable or refused", actual=direct)
     ctx.note("outcomes", outcomes)
@@ -154,7 +162,7 @@ def only_allowed_hosts(ctx: CheckContext) -> None:
     others += [(API_ADDRESS, 80, "another port of the internet"), ("10.203.1.2", 443, "another host of the internet")]
     outcomes = {}
     for host, port, what in others:
-        outcome = sandbox.try_connect(host, port, timeout=1.0)
+        outcome = _observed(sandbox.try_connect(host, port, timeout=1.0), f"{host}:{port}")
         outcomes[f"{host}:{port} ({what})"] = outcome
         ctx.expect(outcome != "connected", f"{host}:{port} ({what}) connected from the agent",
                    expected="refused, unreachable or timeout", actual=outcome)

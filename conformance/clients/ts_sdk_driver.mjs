@@ -17,7 +17,10 @@ class HarnessAnthropic extends Anthropic {
 }
 
 function dispatcher() {
-  if (spec.proxy) return new undici.ProxyAgent({ uri: spec.proxy });
+  // The proxy the harness names, else the one the environment names (a sandbox such as srt sets HTTPS_PROXY, with
+  // its own credential in it, for every process inside).
+  const proxy = spec.proxy ?? process.env.HTTPS_PROXY ?? process.env.https_proxy;
+  if (proxy) return new undici.ProxyAgent({ uri: proxy });
   if (spec.connect_to) {
     const [host, port] = spec.connect_to;
     return new undici.Agent({

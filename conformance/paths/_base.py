@@ -5,13 +5,16 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..core._http import HarnessClient
 from ..core._settings import Settings
 from ..core._vocab import COMMON_FEATURES, Feature
 from ..core._wire import OAUTH_BETA
+
+if TYPE_CHECKING:
+    from ._sandbox import AgentSandbox
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,11 @@ class EgressPath:
     def connection(self) -> Connection:
         """How any client (the harness's, the SDK) reaches the path."""
         return Connection(self.base_url)
+
+    def agent_sandbox(self) -> AgentSandbox | None:
+        """The sandbox the path itself runs agents in (srt's), or None: then the run makes one where the path needs
+        it (``sandbox_for``)."""
+        return None
 
     def usage_records(self) -> list[dict[str, Any]] | None:
         """The usage records the path's own accounting kept so far (one per request it logged), or None when the

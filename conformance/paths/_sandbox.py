@@ -231,6 +231,11 @@ def sandbox_for(path: EgressPath, tls_port: int | None, http_port: int) -> Agent
     the gateway published; and of ``direct``: open, the API itself reachable (the negative control of the egress
     checks). The API's address is the reference upstream (``tls_port``, plain ``http_port``). None, with the reason
     in the path's unsupported features, where it cannot be made."""
+    own = path.agent_sandbox()
+    if own is not None:
+        path.features = path.features | {Feature.SANDBOX}
+        path.metadata["sandbox"] = {"agent": own.agent, "open": own.open, "gateway": None}
+        return own
     connection = path.connection()
     gateway = connection.connect_to or _proxy_address(connection.proxy)
     if gateway is None and path.family != "direct":
