@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
+import sys
+
+from ..core._exceptions import HarnessError
 from ..core._wire import API_KEY_HEADER, AUTHORIZATION, OAUTH_BETA
 from ._context import CheckContext, json_or_none
-from ._registry import check
+from ._registry import Phase, check
 from ._requirements import API_ERRORS, CLAUDE_CODE_GATEWAY, OAUTH, WIRE_DOC
 
 _CREDENTIAL_HEADERS = (API_KEY_HEADER, AUTHORIZATION)
@@ -172,3 +178,71 @@ def no_proxy_credential(ctx: CheckContext) -> None:
 def _json(data: bytes) -> dict:
     value = json_or_none(data)
     return value if isinstance(value, dict) else {}
+
+
+# The variables an agent's Anthropic credential lives in (Claude Code and the SDKs read these), with their kind.
+AGENT_CREDENTIAL_VARIABLES = {"CLAUDE_CODE_OAUTH_TOKEN": "oauth", "ANTHROPIC_API_KEY": "api-key"}
+# Run inside the agent's sandbox: what it can read of its environment, as digests (the real values are never sent in).
+_AGENT_VIEW = r"""
+import hashlib, json, os
+def digest(v): return hashlib.sha256(v.encode()).hexdigest()
+environ = open("/proc/self/environ", "rb").read().decode(errors="replace")
+print(json.dumps({"env": {k: {"sha256": digest(v), "length": len(v), "head": v[:11]} for k, v in os.environ.items()},
+                  "everything": [digest(part.split("=", 1)[-1]) for part in environ.split("\0") if part]}))
+"""
+
+
+@check(
+    id="auth.credential-masked-in-sandbox",
+    faults={"srt-unmasked": "fail"},
+    phase=Phase.SLOW,
+    title="Does the agent hold only a placeholder for its Anthropic credential while the upstream receives the real "
+          "one (OAuth as Bearer with its beta)?",
+    requirement="A path that masks credentials keeps the real token out of the agent's sandbox and puts it back, "
+                "in the header the API expects, only on the way to api.anthropic.com.",
+    source="issue #32; @anthropic-ai/sandbox-runtime README (credentials, mode: \"mask\")",
+    features=("masked-credential", "sandbox", "claude-code", "oauth"),
+    evidence="digests of what the agent's environment holds (never the values), and the upstream's Authorization",
+    failure_example="inside the agent's sandbox CLAUDE_CODE_OAUTH_TOKEN is the real credential, not a placeholder",
+    bound_s=120.0,
+)
+def credential_masked(ctx: CheckContext) -> None:
+    from ..core._settings import child_environment
+    from ..upstream import make_directive
+    from ._client_runs import claude_run, turn_ok
+
+    sandbox = ctx.run.sandbox
+    assert sandbox is not None  # the feature says so
+    credentials = ctx.run.observer.credentials
+    real = {"CLAUDE_CODE_OAUTH_TOKEN": credentials.oauth_token, "ANTHROPIC_API_KEY": credentials.api_key}
+    argv = [*sandbox.exec_prefix(), sys.executable, "-c", _AGENT_VIEW]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=child_environment(real))
+        view = json.loads(done.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError):
+        raise HarnessError("the agent's environment could not be read from inside its sandbox") from None
+    held = {}
+    for name, value in real.items():
+        inside = view["env"].get(name)
+        secret = hashlib.sha256(value.encode()).hexdigest()
+        held[name] = "missing" if inside is None else "the real credential" if inside["sha256"] == secret else \
+            f"a placeholder of {inside['length']} characters"
+        ctx.expect(inside is not None and inside["sha256"] != secret,
+                   f"inside the agent's sandbox {name} is {held[name]}, not a placeholder",
+                   expected="a placeholder", actual=held[name])
+        ctx.expect(secret not in view["everything"], f"the real {AGENT_CREDENTIAL_VARIABLES[name]} credential is "
+                   "readable in the agent's environment", expected="nowhere", actual="in /proc/self/environ")
+    ctx.note("agent_holds", held)
+    cid = ctx.new_cid()
+    run = claude_run(ctx, f"Say hi {make_directive(cid=cid)}", kind="oauth")
+    if not turn_ok(ctx, run, "masked oauth turn"):
+        return
+    entries = ctx.journal(cid)
+    bearer = [e.headers.get(AUTHORIZATION) == f"Bearer {credentials.oauth_token}" for e in entries]
+    betas = [OAUTH_BETA in e.headers.betas() for e in entries]
+    ctx.expect(bool(entries) and all(bearer) and not any(e.headers.get(API_KEY_HEADER) for e in entries),
+               "the upstream did not receive the real OAuth token as Authorization: Bearer on every request "
+               f"({sum(bearer)} of {len(entries)})", expected="Bearer <the real token>",
+               actual=f"{sum(bearer)} of {len(entries)} requests")
+    ctx.expect(all(betas), f"the oauth beta was missing on {betas.count(False)} of {len(entries)} requests",
+               expected=OAUTH_BETA, actual=f"{sum(betas)} of {len(entries)}")

@@ -21,6 +21,8 @@ class Feature(StrEnum):
     """The agents run in a network of their own whose only way out is the path (set up by the run)."""
     SNI_ALLOWLIST = "sni-allowlist"
     CONNECT_ALLOWLIST = "connect-allowlist"
+    MASKED_CREDENTIAL = "masked-credential"
+    """Agents hold a placeholder for the Anthropic credential; the path puts the real one in on the way out."""
 
 
 COMMON_FEATURES = frozenset({Feature.MESSAGES, Feature.STREAMING, Feature.COUNT_TOKENS, Feature.MODELS,

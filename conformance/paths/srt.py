@@ -5,6 +5,10 @@ through the listed domains (here only api.anthropic.com) and answers anything el
 * ``srt``: HTTPS is an opaque CONNECT tunnel through srt's proxy (its default). Claude Code and the TypeScript SDK
   run inside the sandbox, unmodified: srt gives them ``HTTPS_PROXY`` with a credential of its own. The harness's
   own client uses that same proxy, with that credential, as a process inside would.
+* ``srt-tls``: ``network.tlsTerminate`` (experimental in srt): srt terminates TLS with a CA of its own and masks the
+  Anthropic credentials (``credentials.envVars`` ``mode: "mask"``): the agent's environment holds a placeholder and
+  srt's proxy puts the real value back into requests to api.anthropic.com. ``srt-tls[mask=off]`` leaves the real
+  credential in the agent's environment (a leak the masked-credential check must catch).
 
 There is no DNS here: srt runs in a mount namespace of its own whose /etc/hosts names the reference upstream's
 loopback address for api.anthropic.com, and that ``address:443`` is listed beside the name, as srt's README says to
@@ -30,7 +34,7 @@ from ..core._exceptions import PathError, PathUnsupported
 from ..core._fixtures import FIXTURES_DIR
 from ..core._install import is_installed, npm_install
 from ..core._settings import Settings, load_pins
-from ..core._vocab import COMMON_FEATURES
+from ..core._vocab import COMMON_FEATURES, Feature
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import Connection, EgressPath, UpstreamSide
 from ._family import Family
@@ -41,6 +45,7 @@ from ._system import apt_install
 PACKAGES = ["bubblewrap", "socat", "ripgrep"]
 BINARIES = ["bwrap", "socat", "rg"]
 PROD_SETTINGS = FIXTURES_DIR / "srt" / "prod" / "srt-settings.json"
+PROD_SETTINGS_TLS = FIXTURES_DIR / "srt" / "prod" / "srt-settings-tls.json"
 # The proxy srt gives its child is written here by the child itself (it holds srt's per-run proxy credential, which
 # must not reach a log).
 _ANNOUNCE = ('printf "%s %s\\n" "$CLAUDE_CODE_HOST_HTTP_PROXY_PORT" "$HTTPS_PROXY" > {file}.tmp && '
@@ -116,6 +121,8 @@ class SrtPath(GatewayProcess):
     Code or SDK run starts an srt of its own with the same settings."""
 
     forward_proxy: bool = True
+    terminate_tls: bool = False
+    mask: bool = False
     proxy_url: str = ""
     prefix: list[str] = field(default_factory=list)
     run_dir: Path | None = None
@@ -139,16 +146,21 @@ class SrtPath(GatewayProcess):
         self.run_dir = Path(tempfile.mkdtemp(prefix="egress-srt-"))
         os.chmod(self.run_dir, 0o700)
         (self.run_dir / "hosts").write_text(f"127.0.0.1 localhost\n{address} {UPSTREAM_HOSTNAME}\n")
-        settings = json.loads(PROD_SETTINGS.read_text())
+        settings = json.loads((PROD_SETTINGS_TLS if self.terminate_tls else PROD_SETTINGS).read_text())
         settings["network"]["allowedDomains"] = [*settings["network"]["allowedDomains"], f"{address}:443"]
         settings["filesystem"]["allowWrite"] = ["/tmp", str(self.run_dir)]
+        env = {"NODE_EXTRA_CA_CERTS": upstream.ca_pem}  # srt's own connections to the API trust the upstream's CA
+        if self.terminate_tls:
+            settings["network"]["tlsTerminate"] = self._terminating_ca(upstream.ca_pem)
+            if not self.mask:
+                settings.pop("credentials", None)
         (self.run_dir / "srt-settings.json").write_text(json.dumps(settings, indent=1))
         self.prefix = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                        f'mount --bind {self.run_dir / "hosts"} /etc/hosts && exec "$0" "$@"',
                        node, cli, "--settings", str(self.run_dir / "srt-settings.json"), "--"]
         # "--": srt's own options end there (without it, a client's "-c" or "-p" is read as srt's).
         announce = self.run_dir / "proxy"
-        self.process = ManagedProcess(self.name, [*self.prefix, "sh", "-c", _ANNOUNCE.format(file=announce)])
+        self.process = ManagedProcess(self.name, [*self.prefix, "sh", "-c", _ANNOUNCE.format(file=announce)], env=env)
         self.process.start()
         seconds = self.process.wait_ready(announce.exists, timeout=20)
         port, proxy = announce.read_text().split()
@@ -159,6 +171,20 @@ class SrtPath(GatewayProcess):
         self.metadata.update({"startup_to_ready_s": round(seconds, 3), "rss_mb": self.process.rss_mb(),
                               "settings": "fixtures/srt/prod/srt-settings.json (+ the upstream's address:443)",
                               "node": Path(node).parents[1].name})
+
+    def _terminating_ca(self, upstream_ca: str) -> dict[str, str]:
+        """A CA of srt's own (RSA: srt signs with node-forge); ``ca_pem`` becomes a bundle of it and the upstream's,
+        trusted by the harness's client and by srt itself (its connections to the API)."""
+        import trustme
+
+        assert self.run_dir is not None
+        ca = trustme.CA(organization_name="egress-conformance srt CA", key_type=trustme.KeyType.RSA)
+        cert, key, bundle = (self.run_dir / n for n in ("srt-ca.pem", "srt-ca-key.pem", "trust.pem"))
+        ca.cert_pem.write_to_path(str(cert))
+        ca.private_key_pem.write_to_path(str(key))
+        bundle.write_text(Path(upstream_ca).read_text() + cert.read_text())
+        self.ca_pem = str(bundle)
+        return {"caCertPath": str(cert), "caKeyPath": str(key)}
 
     def connection(self) -> Connection:
         assert self.ca_pem is not None
@@ -178,5 +204,14 @@ def make_srt(name: str, options: dict[str, str]) -> EgressPath:
     return SrtPath(name=name, mode="sandbox-runtime-connect", features=COMMON_FEATURES)
 
 
-FAMILY = Family("srt", {"srt": make_srt}, prepare=prepare,
-                production_configs=lambda: {PROD_SETTINGS: PROD_SETTINGS.read_text()})
+def make_srt_tls(name: str, options: dict[str, str]) -> EgressPath:
+    mask = options.get("mask", "on")
+    if mask not in ("on", "off"):
+        raise PathError(f"{name}: mask={mask!r} (on or off)")
+    features = COMMON_FEATURES | {Feature.MASKED_CREDENTIAL}
+    return SrtPath(name=name, mode="sandbox-runtime-tls-terminate", features=features, terminate_tls=True,
+                   mask=mask == "on")
+
+
+FAMILY = Family("srt", {"srt": make_srt, "srt-tls": make_srt_tls}, prepare=prepare,
+                production_configs=lambda: {p: p.read_text() for p in (PROD_SETTINGS, PROD_SETTINGS_TLS)})
