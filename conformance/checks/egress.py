@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import ssl
+from urllib.parse import unquote, urlsplit
 
 from ..core._exceptions import HarnessError
 from ._context import CheckContext
 from ._registry import Phase, check
 
 ALLOWED = "api.anthropic.com"
+# What a CONNECT allowlist is asked, and whether it should tunnel: the API's port only; other hosts, other ports of
+# the API's name, loopback and the cloud metadata address (a path that dials what a name resolves to must not reach
+# either through a name it allows) refused.
+CONNECT_CASES = ((f"{ALLOWED}:443", True), ("example.com:443", False), (f"{ALLOWED}:8443", False),
+                 (f"{ALLOWED}:80", False), ("127.0.0.1:443", False), ("169.254.169.254:80", False))
 
 
 def _handshake(address: tuple[str, int], sni: str | None) -> tuple[bool, str]:
@@ -77,6 +84,15 @@ def allowlist_sni(ctx: CheckContext) -> None:
     ctx.note("outcomes", outcomes)
 
 
+def _proxy_login(proxy: str | None) -> str:
+    """The Proxy-Authorization line for a proxy URL that carries a login, else nothing."""
+    parts = urlsplit(proxy or "")
+    if not (parts.username and parts.password):
+        return ""
+    login = f"{unquote(parts.username)}:{unquote(parts.password)}".encode()
+    return f"Proxy-Authorization: Basic {base64.b64encode(login).decode()}\r\n"
+
+
 @check(
     id="egress.allowlist-connect",
     faults={"open-connect-proxy": "fail"},
@@ -89,10 +105,11 @@ def allowlist_sni(ctx: CheckContext) -> None:
 )
 def allowlist_connect(ctx: CheckContext) -> None:
     address = ctx.path.reach_address()
+    # A proxy that authenticates its clients (srt gives each sandboxed process a credential) is asked with it.
+    login = _proxy_login(ctx.path.connection().proxy)
     outcomes = {}
-    cases = ((f"{ALLOWED}:443", True), ("example.com:443", False), (f"{ALLOWED}:8443", False), (f"{ALLOWED}:80", False))
-    for target, allowed in cases:
-        answer = _exchange(address, f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    for target, allowed in CONNECT_CASES:
+        answer = _exchange(address, f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n{login}\r\n".encode())
         outcomes[target] = answer
         tunnelled = answer.startswith("HTTP/") and answer.split(" ")[1:2] == ["200"]
         ctx.expect(
@@ -101,7 +118,8 @@ def allowlist_connect(ctx: CheckContext) -> None:
             expected="200" if allowed else "refused",
             actual=answer,
         )
-    answer = _exchange(address, b"GET http://api.anthropic.com/v1/models HTTP/1.1\r\nHost: api.anthropic.com\r\n\r\n")
+    request = f"GET http://api.anthropic.com/v1/models HTTP/1.1\r\nHost: api.anthropic.com\r\n{login}\r\n"
+    answer = _exchange(address, request.encode())
     outcomes["absolute-form GET"] = answer
     ctx.expect(
         " 200 " not in answer + " ",

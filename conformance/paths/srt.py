@@ -201,14 +201,14 @@ class SrtPath(GatewayProcess):
 
 
 def make_srt(name: str, options: dict[str, str]) -> EgressPath:
-    return SrtPath(name=name, mode="sandbox-runtime-connect", features=COMMON_FEATURES)
+    return SrtPath(name=name, mode="sandbox-runtime-connect", features=COMMON_FEATURES | {Feature.CONNECT_ALLOWLIST})
 
 
 def make_srt_tls(name: str, options: dict[str, str]) -> EgressPath:
     mask = options.get("mask", "on")
     if mask not in ("on", "off"):
         raise PathError(f"{name}: mask={mask!r} (on or off)")
-    features = COMMON_FEATURES | {Feature.MASKED_CREDENTIAL}
+    features = COMMON_FEATURES | {Feature.MASKED_CREDENTIAL, Feature.CONNECT_ALLOWLIST}
     return SrtPath(name=name, mode="sandbox-runtime-tls-terminate", features=features, terminate_tls=True,
                    mask=mask == "on")
 
