@@ -75,6 +75,8 @@ def test_the_report_answers_first_and_lists_the_changes():
     assert "- sends beta `b-2026-01-01`" in text and "`sse.not-buffered` on `litellm`: pass → fail" in text
     quiet = drift_markdown("2026-12-07", pairs, RunDiff(), "direct")
     assert quiet.splitlines()[2].startswith("**No new failure** on direct; 1 change(s) on the wire")
+    wire_only = drift_markdown("2026-12-07", pairs, None, "direct")
+    assert wire_only.splitlines()[2].startswith("**Verdicts not compared**")
 
 
 def _drift(*args: str, path: str) -> subprocess.CompletedProcess[str]:

@@ -44,6 +44,9 @@ def drift_markdown(date: str, pairs: list[ReleasePair], verdicts: RunDiff | None
                   f"on {targets}. Do not move the pins until the path is fixed.")
     elif not moved:
         answer = "**No newer release**: every pinned release is the newest; nothing to compare."
+    elif verdicts is None:
+        answer = ("**Verdicts not compared** (--no-verdicts, or a run could not be made); "
+                  f"{sum(len(p.changes) for p in moved)} change(s) on the wire (below).")
     else:
         answer = (f"**No new failure** on {targets}; {sum(len(p.changes) for p in moved)} change(s) on the wire "
                   "(below): a path that strips them would break the newest clients.")
