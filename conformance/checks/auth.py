@@ -215,9 +215,8 @@ def credential_masked(ctx: CheckContext) -> None:
     assert sandbox is not None  # the feature says so
     credentials = ctx.run.observer.credentials
     real = {"CLAUDE_CODE_OAUTH_TOKEN": credentials.oauth_token, "ANTHROPIC_API_KEY": credentials.api_key}
-    argv = [*sandbox.exec_prefix(), sys.executable, "-c", _AGENT_VIEW]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=child_environment(real))
+        done = sandbox.run_inside([sys.executable, "-c", _AGENT_VIEW], child_environment(real), timeout=30)
         view = json.loads(done.stdout.strip().splitlines()[-1])
     except (subprocess.TimeoutExpired, ValueError, IndexError):
         raise HarnessError("the agent's environment could not be read from inside its sandbox") from None

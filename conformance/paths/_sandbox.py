@@ -18,6 +18,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -193,6 +194,13 @@ class AgentSandbox:
     def exec_prefix(self) -> list[str]:
         """The argv prefix that runs a command as the agent (its network, its /etc/hosts)."""
         return ["ip", "netns", "exec", self.agent]
+
+    def run_inside(self, argv: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` as the agent, in a folder of its own (srt writes and removes files in its working folder,
+        so two runs sharing one race each other); TimeoutExpired past ``timeout``."""
+        with tempfile.TemporaryDirectory(prefix="egress-agent-") as folder:
+            return subprocess.run([*self.exec_prefix(), *argv], capture_output=True, text=True, timeout=timeout,
+                                  env=env, cwd=folder)
 
     def try_connect(self, host: str, port: int, timeout: float = 3.0) -> str:
         """What a TCP connect from the agent to ``host:port`` does: ``connected``, ``refused``, ``unreachable``

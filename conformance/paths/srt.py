@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from ..core._exceptions import PathError, PathUnsupported
 from ..core._fixtures import FIXTURES_DIR
 from ..core._install import is_installed, npm_install
-from ..core._settings import Settings, load_pins
+from ..core._settings import Settings, child_environment, load_pins
 from ..core._vocab import COMMON_FEATURES, Feature
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import Connection, EgressPath, UpstreamSide
@@ -104,8 +104,8 @@ class SrtSandbox(AgentSandbox):
     def try_connect(self, host: str, port: int, timeout: float = 3.0) -> str:
         """What a TCP connect from inside the sandbox to ``host:port`` does (``connected``, ``refused``, …)."""
         try:
-            out = subprocess.run([*self._prefix, sys.executable, "-c", _CONNECT, host, str(port), str(timeout)],
-                                 capture_output=True, text=True, timeout=timeout + 20)
+            out = self.run_inside([sys.executable, "-c", _CONNECT, host, str(port), str(timeout)],
+                                  child_environment(), timeout + 20)
         except subprocess.TimeoutExpired:
             return "timeout"
         lines = out.stdout.strip().splitlines()
@@ -160,7 +160,9 @@ class SrtPath(GatewayProcess):
                        node, cli, "--settings", str(self.run_dir / "srt-settings.json"), "--"]
         # "--": srt's own options end there (without it, a client's "-c" or "-p" is read as srt's).
         announce = self.run_dir / "proxy"
-        self.process = ManagedProcess(self.name, [*self.prefix, "sh", "-c", _ANNOUNCE.format(file=announce)], env=env)
+        # Its own working folder: srt creates and removes files in it (two srt sharing one race each other).
+        self.process = ManagedProcess(self.name, [*self.prefix, "sh", "-c", _ANNOUNCE.format(file=announce)], env=env,
+                                      cwd=str(self.run_dir))
         self.process.start()
         seconds = self.process.wait_ready(announce.exists, timeout=20)
         port, proxy = announce.read_text().split()
