@@ -75,6 +75,9 @@ def test_the_report_answers_first_and_lists_the_changes():
     assert "- sends beta `b-2026-01-01`" in text and "`sse.not-buffered` on `litellm`: pass → fail" in text
     quiet = drift_markdown("2026-12-07", pairs, RunDiff(), "direct")
     assert quiet.splitlines()[2].startswith("**No new failure** on direct; 1 change(s) on the wire")
+    same_wire = [ReleasePair("Claude Code", "2.1.332", "2.1.337", [], (4, 4))]
+    assert drift_markdown("2026-12-07", same_wire, RunDiff(), "direct").splitlines()[2] == \
+        "**No new failure** on direct; nothing new on the wire."
     wire_only = drift_markdown("2026-12-07", pairs, None, "direct")
     assert wire_only.splitlines()[2].startswith("**Verdicts not compared**")
 

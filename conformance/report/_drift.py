@@ -48,8 +48,10 @@ def drift_markdown(date: str, pairs: list[ReleasePair], verdicts: RunDiff | None
         answer = ("**Verdicts not compared** (--no-verdicts, or a run could not be made); "
                   f"{sum(len(p.changes) for p in moved)} change(s) on the wire (below).")
     else:
-        answer = (f"**No new failure** on {targets}; {sum(len(p.changes) for p in moved)} change(s) on the wire "
-                  "(below): a path that strips them would break the newest clients.")
+        changes = sum(len(p.changes) for p in moved)
+        wire = (f"{changes} change(s) on the wire (below): a path that strips them would break the newest clients."
+                if changes else "nothing new on the wire.")
+        answer = f"**No new failure** on {targets}; {wire}"
     out = [f"# Drift watch — {date}", "", answer, "",
            "| release | pinned | newest | on the wire (new / gone) |", "|---|---|---|---|"]
     for p in pairs:
