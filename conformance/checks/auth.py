@@ -182,13 +182,22 @@ def _json(data: bytes) -> dict:
 
 # The variables an agent's Anthropic credential lives in (Claude Code and the SDKs read these), with their kind.
 AGENT_CREDENTIAL_VARIABLES = {"CLAUDE_CODE_OAUTH_TOKEN": "oauth", "ANTHROPIC_API_KEY": "api-key"}
-# Run inside the agent's sandbox: what it can read of its environment, as digests (the real values are never sent in).
+# Run inside the agent's sandbox: its environment, and every environment and command line it can see in /proc, as
+# digests (the real values are never sent in, and never come out).
 _AGENT_VIEW = r"""
-import hashlib, json, os
+import glob, hashlib, json, os
 def digest(v): return hashlib.sha256(v.encode()).hexdigest()
-environ = open("/proc/self/environ", "rb").read().decode(errors="replace")
-print(json.dumps({"env": {k: {"sha256": digest(v), "length": len(v), "head": v[:11]} for k, v in os.environ.items()},
-                  "everything": [digest(part.split("=", 1)[-1]) for part in environ.split("\0") if part]}))
+seen = {}
+for path in glob.glob("/proc/[0-9]*/environ") + glob.glob("/proc/[0-9]*/cmdline"):
+    try:
+        parts = open(path, "rb").read().decode(errors="replace").split("\0")
+    except OSError:
+        continue
+    for part in filter(None, parts):
+        for value in {part, part.split("=", 1)[-1]}:
+            seen.setdefault(digest(value), path)
+print(json.dumps({"env": {k: {"sha256": digest(v), "length": len(v)} for k, v in os.environ.items()},
+                  "everything": seen}))
 """
 
 
@@ -202,7 +211,8 @@ print(json.dumps({"env": {k: {"sha256": digest(v), "length": len(v), "head": v[:
                 "in the header the API expects, only on the way to api.anthropic.com.",
     source="issue #32; @anthropic-ai/sandbox-runtime README (credentials, mode: \"mask\")",
     features=("masked-credential", "sandbox", "claude-code", "oauth"),
-    evidence="digests of what the agent's environment holds (never the values), and the upstream's Authorization",
+    evidence="what the agent's environment holds (described, never shown) and whether a real credential is in any "
+             "environment or command line visible in its /proc; the upstream's Authorization",
     failure_example="inside the agent's sandbox CLAUDE_CODE_OAUTH_TOKEN is the real credential, not a placeholder",
     bound_s=120.0,
 )
@@ -229,8 +239,9 @@ def credential_masked(ctx: CheckContext) -> None:
         ctx.expect(inside is not None and inside["sha256"] != secret,
                    f"inside the agent's sandbox {name} is {held[name]}, not a placeholder",
                    expected="a placeholder", actual=held[name])
-        ctx.expect(secret not in view["everything"], f"the real {AGENT_CREDENTIAL_VARIABLES[name]} credential is "
-                   "readable in the agent's environment", expected="nowhere", actual="in /proc/self/environ")
+        where = view["everything"].get(secret)
+        ctx.expect(where is None, f"the real {AGENT_CREDENTIAL_VARIABLES[name]} credential is readable inside the "
+                   f"agent's sandbox ({where})", expected="nowhere", actual=where)
     ctx.note("agent_holds", held)
     cid = ctx.new_cid()
     run = claude_run(ctx, f"Say hi {make_directive(cid=cid)}", kind="oauth")
