@@ -152,7 +152,7 @@ def test_check_catches_its_fault(shared_upstream, tmp_path, check_id, faults, ex
                 result = _run(shared_upstream, proxy, check_id, COMMON_FEATURES | {Feature.SANDBOX}, sandbox)
         finally:
             sandbox.close()
-    elif check_id == "egress.claude-code-auxiliary":
+    elif check_id in ("egress.claude-code-auxiliary", "client.sdk.inside-sandbox"):  # run as the agent, inside
         result = _run_behind_a_sandboxed_gateway(shared_upstream, check_id, faults)
     elif faults[0] in OPEN_PATHS:
         kind, feature = OPEN_PATHS[faults[0]]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core._exceptions import HarnessError
 from ..core._redact import redact
 from ..core._threads import parallel
 from ..paths import Connection
 from ..upstream import make_directive
 from ._context import CheckContext
-from ._registry import check
+from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_GATEWAY, RETRY_HEADERS, WIRE_DOC
 
 # (status, x-should-retry): the SDK's policy differs in each (reference doc §2.4).
@@ -157,3 +158,56 @@ def auth_styles(ctx: CheckContext) -> None:
                        actual=redact(repr(exc))[:300])
         finally:
             client.close()
+
+
+@check(
+    id="client.sdk.inside-sandbox",
+    faults={"mutate-text": "fail"},
+    phase=Phase.SLOW,
+    title="Run as the agent, inside its sandbox, does the SDK get the same message, stream, token count and model "
+          "list as straight to the upstream?",
+    requirement="An agent's SDK reaches the API the way the sandbox lets it: by name (DNS) or through HTTPS_PROXY "
+                "(a proxy's own login included), trusting the CA its users trust (SSL_CERT_FILE).",
+    source="issue #32; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
+    features=("sandbox", "messages", "streaming", "count_tokens", "models"),
+    evidence="each call's outcome inside the sandbox and direct (text, stop reason, token count, model count)",
+    failure_example="stream: inside the sandbox {'text': 'Hello FAULT'} (direct {'text': 'Hello'})",
+    bound_s=90.0,
+)
+def inside_sandbox(ctx: CheckContext) -> None:
+    import subprocess
+    import sys
+
+    from ..clients._python_sdk import DRIVER, driver_lines, driver_spec
+    from ..core._settings import child_environment
+    from ..paths import PathError
+
+    connection, prefix = ctx.client_connection()
+    sandbox = ctx.run.sandbox
+    if sandbox is None or not prefix:
+        ctx.unsupported("the agent does not run inside a sandbox of this path (an open network)")
+    headers = ctx.auth_headers("api-key")
+    if [name.lower() for name, _ in headers] != ["x-api-key"]:
+        ctx.unsupported("the path needs headers beyond the API key, which an SDK inside a sandbox is not given here")
+    key, prompt = headers[0][1], f"Say hi {make_directive(cid=ctx.new_cid())}"
+    env = {"SSL_CERT_FILE": getattr(ctx.path, "ca_pem", None) or "", "HTTPS_PROXY": connection.proxy or ""}
+    try:
+        inside = driver_lines(sandbox.run_inside([sys.executable, "-c", DRIVER, driver_spec(
+            connection.base_url, key, ctx.run.model, prompt)], child_environment({k: v for k, v in env.items() if v}),
+            timeout=60))
+        direct = driver_lines(subprocess.run(
+            [sys.executable, "-c", DRIVER, driver_spec(ctx.run.observer.base_url, ctx.direct_auth("api-key")[0][1],
+                                                      ctx.run.model, prompt)],
+            capture_output=True, text=True, timeout=60, env=child_environment()))
+    except (PathError, subprocess.TimeoutExpired) as exc:
+        raise HarnessError(f"the SDK could not be run: {exc}") from None
+    ours, theirs = ({d["call"]: d for d in lines if "call" in d} for lines in (inside, direct))
+    for call, answer in theirs.items():
+        got = ours.get(call, {"ok": False, "error": "not reached"})
+        ctx.expect(got.get("ok") is True, f"{call}: inside the sandbox {redact(str(got.get('error')))[:200]}",
+                   expected="answered", actual=redact(str(got))[:300])
+        if got.get("ok") and answer.get("ok"):
+            ctx.expect(got["summary"] == answer["summary"], f"{call}: inside the sandbox {got['summary']} (direct "
+                       f"{answer['summary']})", expected=answer["summary"], actual=got["summary"])
+    ctx.note("sdk_inside", inside)
+    ctx.note("sdk_direct", direct)

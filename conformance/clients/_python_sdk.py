@@ -14,21 +14,26 @@ from ..core._exceptions import PathError
 from ..core._install import cached_install, run_install_step
 from ..core._settings import child_environment
 
-# The calls a release makes, one JSON line per call: a message, a stream, a token count and the model list.
-_DRIVER = r"""
+# The calls a release makes, one JSON line per call with what must agree between two runs of it (ids are volatile):
+# a message, a stream, a token count and the model list.
+DRIVER = r"""
 import json, sys
 import anthropic
 spec = json.loads(sys.argv[1])
 client = anthropic.Anthropic(api_key=spec["api_key"], base_url=spec["base_url"], max_retries=0, timeout=30)
 body = {"model": spec["model"], "max_tokens": 32, "messages": [{"role": "user", "content": spec["prompt"]}]}
-calls = (("create", lambda: client.messages.create(**body)),
-         ("stream", lambda: client.messages.stream(**body).__enter__().get_final_message()),
-         ("count_tokens", lambda: client.messages.count_tokens(model=body["model"], messages=body["messages"])),
-         ("models", lambda: list(client.models.list())))
+def message(m): return {"text": "".join(getattr(b, "text", "") for b in m.content), "stop_reason": m.stop_reason}
+def stream():
+    with client.messages.stream(**body) as events:
+        return message(events.get_final_message())
+calls = (("create", lambda: message(client.messages.create(**body))),
+         ("stream", stream),
+         ("count_tokens", lambda: {"input_tokens": client.messages.count_tokens(
+             model=body["model"], messages=body["messages"]).input_tokens}),
+         ("models", lambda: {"models": len(list(client.models.list()))}))
 for name, call in calls:
     try:
-        call()
-        print(json.dumps({"call": name, "ok": True}), flush=True)
+        print(json.dumps({"call": name, "ok": True, "summary": call()}), flush=True)
     except Exception as exc:
         print(json.dumps({"call": name, "ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}), flush=True)
 print(json.dumps({"version": anthropic.__version__}), flush=True)
@@ -58,12 +63,22 @@ def run_python_sdk(folder: Path | None, base_url: str, api_key: str, model: str,
     env = child_environment()
     if folder is not None:
         env["PYTHONPATH"] = str(folder)
-    spec = json.dumps({"base_url": base_url, "api_key": api_key, "model": model, "prompt": prompt})
+    spec = driver_spec(base_url, api_key, model, prompt)
     try:
-        completed = subprocess.run([sys.executable, "-c", _DRIVER, spec], capture_output=True, text=True,
+        completed = subprocess.run([sys.executable, "-c", DRIVER, spec], capture_output=True, text=True,
                                    timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         raise PathError(f"the Python SDK driver did not finish within {timeout:.0f} s") from None
+    return driver_lines(completed)
+
+
+def driver_spec(base_url: str, api_key: str, model: str, prompt: str) -> str:
+    """The driver's one argument."""
+    return json.dumps({"base_url": base_url, "api_key": api_key, "model": model, "prompt": prompt})
+
+
+def driver_lines(completed: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    """What the driver printed, a dict per line; PathError with its stderr when it printed nothing."""
     lines = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
     if not lines:
         tail = " | ".join(completed.stderr.strip().splitlines()[-2:])

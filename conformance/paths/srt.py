@@ -157,10 +157,12 @@ class SrtPath(GatewayProcess):
             if not self.mask:
                 settings.pop("credentials", None)
         (self.run_dir / "srt-settings.json").write_text(json.dumps(settings, indent=1))
+        # srt itself trusts the reference upstream's CA (whatever CA the client run asks for); "--": srt's own
+        # options end there (without it, a client's "-c" or "-p" is read as srt's).
         self.prefix = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                        f'mount --bind {self.run_dir / "hosts"} /etc/hosts && exec "$0" "$@"',
+                       "env", f"NODE_EXTRA_CA_CERTS={self.ca_pem}",
                        node, cli, "--settings", str(self.run_dir / "srt-settings.json"), "--"]
-        # "--": srt's own options end there (without it, a client's "-c" or "-p" is read as srt's).
         announce = self.run_dir / "proxy"
         # Its own working folder: srt creates and removes files in it (two srt sharing one race each other).
         self.process = ManagedProcess(self.name, [*self.prefix, "sh", "-c", _ANNOUNCE.format(file=announce)], env=env,
