@@ -235,6 +235,16 @@ def test_every_check_passes_through_a_benign_change(shared_upstream, identity_up
         assert next(r for r in results if r.check_id == check_id).verdict is verdict
 
 
+@pytest.mark.parametrize("change", BENIGN_VARIANTS)
+def test_the_sdk_inside_a_sandbox_passes_through_a_benign_change(shared_upstream, change):
+    """
+    The checklist's benign runs have no agent sandbox, so client.sdk.inside-sandbox (unsupported there) goes through
+    each benign change behind a sandboxed gateway here, as its fault does: it passes.
+    """
+    result = _run_behind_a_sandboxed_gateway(shared_upstream, "client.sdk.inside-sandbox", tuple(change.split("+")))
+    assert result.verdict is Verdict.PASS, result.message
+
+
 @pytest.mark.parametrize("check_id", ["sse.not-buffered", "client.claude-code.stream-unbuffered"])
 def test_buffering_is_caught_behind_an_uncompressed_upstream_too(identity_upstream, check_id):
     """

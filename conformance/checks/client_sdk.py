@@ -175,11 +175,7 @@ def auth_styles(ctx: CheckContext) -> None:
     bound_s=90.0,
 )
 def inside_sandbox(ctx: CheckContext) -> None:
-    import subprocess
-    import sys
-
-    from ..clients._python_sdk import DRIVER, driver_lines, driver_spec
-    from ..core._settings import child_environment
+    from ..clients._python_sdk import run_python_sdk
     from ..paths import PathError
 
     connection, prefix = ctx.client_connection()
@@ -192,14 +188,11 @@ def inside_sandbox(ctx: CheckContext) -> None:
     key, prompt = headers[0][1], f"Say hi {make_directive(cid=ctx.new_cid())}"
     env = {"SSL_CERT_FILE": getattr(ctx.path, "ca_pem", None) or "", "HTTPS_PROXY": connection.proxy or ""}
     try:
-        inside = driver_lines(sandbox.run_inside([sys.executable, "-c", DRIVER, driver_spec(
-            connection.base_url, key, ctx.run.model, prompt)], child_environment({k: v for k, v in env.items() if v}),
-            timeout=60))
-        direct = driver_lines(subprocess.run(
-            [sys.executable, "-c", DRIVER, driver_spec(ctx.run.observer.base_url, ctx.direct_auth("api-key")[0][1],
-                                                      ctx.run.model, prompt)],
-            capture_output=True, text=True, timeout=60, env=child_environment()))
-    except (PathError, subprocess.TimeoutExpired) as exc:
+        inside = run_python_sdk(None, connection.base_url, key, ctx.run.model, prompt,
+                                extra_env={k: v for k, v in env.items() if v}, runner=sandbox.run_inside)
+        direct = run_python_sdk(None, ctx.run.observer.base_url, ctx.direct_auth("api-key")[0][1], ctx.run.model,
+                                prompt)
+    except PathError as exc:
         raise HarnessError(f"the SDK could not be run: {exc}") from None
     ours, theirs = ({d["call"]: d for d in lines if "call" in d} for lines in (inside, direct))
     for call, answer in theirs.items():

@@ -7,12 +7,15 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..core._exceptions import PathError
 from ..core._install import cached_install, run_install_step
 from ..core._settings import child_environment
+
+Runner = Callable[[list[str], dict[str, str], float], "subprocess.CompletedProcess[str]"]
 
 # The calls a release makes, one JSON line per call with what must agree between two runs of it (ids are volatile):
 # a message, a stream, a token count and the model list.
@@ -58,18 +61,23 @@ def ensure_python_sdk(version: str, cache_dir: Path) -> Path:
 
 
 def run_python_sdk(folder: Path | None, base_url: str, api_key: str, model: str, prompt: str,
-                   timeout: float = 60.0) -> list[dict[str, Any]]:
-    """The driver's lines for the SDK in ``folder`` (None: the harness's own installed release)."""
-    env = child_environment()
+                   timeout: float = 60.0, *, extra_env: dict[str, str] | None = None,
+                   runner: Runner | None = None) -> list[dict[str, Any]]:
+    """The driver's lines for the SDK in ``folder`` (None: the harness's own installed release); ``runner`` runs it
+    elsewhere (an agent sandbox's ``run_inside``), ``extra_env`` beside the machine's basics."""
+    env = child_environment(extra_env)
     if folder is not None:
         env["PYTHONPATH"] = str(folder)
-    spec = driver_spec(base_url, api_key, model, prompt)
+    argv = [sys.executable, "-c", DRIVER, driver_spec(base_url, api_key, model, prompt)]
     try:
-        completed = subprocess.run([sys.executable, "-c", DRIVER, spec], capture_output=True, text=True,
-                                   timeout=timeout, env=env)
+        completed = (runner or _run_here)(argv, env, timeout)
     except subprocess.TimeoutExpired:
         raise PathError(f"the Python SDK driver did not finish within {timeout:.0f} s") from None
     return driver_lines(completed)
+
+
+def _run_here(argv: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def driver_spec(base_url: str, api_key: str, model: str, prompt: str) -> str:

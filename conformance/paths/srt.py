@@ -151,7 +151,6 @@ class SrtPath(GatewayProcess):
         settings = json.loads((PROD_SETTINGS_TLS if self.terminate_tls else PROD_SETTINGS).read_text())
         settings["network"]["allowedDomains"] = [*settings["network"]["allowedDomains"], f"{address}:443"]
         settings["filesystem"]["allowWrite"] = ["/tmp", str(self.run_dir)]
-        env = {"NODE_EXTRA_CA_CERTS": upstream.ca_pem}  # srt's own connections to the API trust the upstream's CA
         if self.terminate_tls:
             settings["network"]["tlsTerminate"] = self._terminating_ca(upstream.ca_pem)
             if not self.mask:
@@ -165,7 +164,7 @@ class SrtPath(GatewayProcess):
                        node, cli, "--settings", str(self.run_dir / "srt-settings.json"), "--"]
         announce = self.run_dir / "proxy"
         # Its own working folder: srt creates and removes files in it (two srt sharing one race each other).
-        self.process = ManagedProcess(self.name, [*self.prefix, "sh", "-c", _ANNOUNCE.format(file=announce)], env=env,
+        self.process = ManagedProcess(self.name, [*self.prefix, "sh", "-c", _ANNOUNCE.format(file=announce)],
                                       cwd=str(self.run_dir))
         self.process.start()
         seconds = self.process.wait_ready(announce.exists, timeout=20)
