@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from ..core._exceptions import PathError, PathUnsupported, ToolMissing
 from ..core._fixtures import FIXTURES_DIR
 from ..core._install import is_installed, npm_install
+from ..core._redact import register_secret
 from ..core._settings import Settings, child_environment, load_pins
 from ..core._vocab import COMMON_FEATURES, Feature
 from ..upstream import UPSTREAM_HOSTNAME
@@ -170,6 +171,7 @@ class SrtPath(GatewayProcess):
         seconds = self.process.wait_ready(announce.exists, timeout=20)
         port, proxy = announce.read_text().split()
         parts = urlsplit(proxy)
+        register_secret(parts.password or "")  # srt's per-run proxy login: never in a report or a log
         self.listen_port = int(port)
         self.proxy_url = f"http://{parts.username}:{parts.password}@127.0.0.1:{port}"
         self.base_url = f"https://{UPSTREAM_HOSTNAME}"
