@@ -4,9 +4,12 @@ The checklist as a user runs it: pytest with the plugin, results.json, bad input
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -15,6 +18,7 @@ import pytest
 from conformance.checks import REGISTRY
 from conformance.core._verdict import Verdict
 from conformance.paths import COMMON_FEATURES, EgressPath
+from conformance.paths._process import GatewayProcess, ManagedProcess
 from conformance.results._document import load_schema
 from conformance.run._engine import run_check
 
@@ -90,6 +94,44 @@ def test_path_that_dies_mid_run_gives_error_with_cause(session_upstream):
         result = run_check(REGISTRY["request.metadata-kept"], run, timeout=20)
         assert result.verdict is Verdict.ERROR
         assert "unreachable" in result.message and "ConnectError" in result.message
+
+
+def test_a_started_path_whose_process_died_gives_error_naming_the_exit_and_leaves_nothing(session_upstream):
+    """
+    A path the harness started whose process is killed: its checks are errors naming the exit (not failures of
+    what it would have done), and stopping it reaps what the dead process had started in its group.
+    """
+    proxy = FaultProxy(session_upstream.base_url).start()
+    gateway = GatewayProcess(name="killed", base_url=proxy.base_url)
+    gateway.process = ManagedProcess("killed", ["sh", "-c", "sleep 300 & exec sleep 300"])
+    gateway.process.start()
+    try:
+        with target_run(session_upstream, gateway, direct=False, timeout=5) as run:
+            assert run_check(REGISTRY["request.metadata-kept"], run).verdict is Verdict.PASS
+            leader = gateway.process.process
+            assert leader is not None
+            time.sleep(0.3)  # the child sleep is started
+            os.kill(leader.pid, signal.SIGKILL)
+            leader.wait(5)
+            result = run_check(REGISTRY["request.metadata-kept"], run, timeout=20)
+        assert result.verdict is Verdict.ERROR and result.message == "killed exited with code -9"
+    finally:
+        gateway.process.stop()
+        proxy.stop()
+    time.sleep(0.2)
+    assert not _alive_in_group(leader.pid)  # nothing of its group runs on (a zombie awaits its reaper, no more)
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
 
 
 def test_users_own_gateway_against_a_standalone_upstream(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,19 @@ class EgressPath:
         """The processes this path runs (their memory is the path's); none for a path the harness did not start."""
         process = getattr(getattr(self, "process", None), "process", None)
         return [process.pid] if process is not None else []
+
+    def exit_reason(self, settle: float = 0.0) -> str | None:
+        """Why a path the harness started is gone (its process exited), or None while it runs or when it was not
+        started here; ``settle`` seconds are given to a process whose sockets closed a moment before it exits."""
+        managed = getattr(self, "process", None)
+        process = getattr(managed, "process", None)
+        if process is None:
+            return None
+        try:
+            process.wait(settle) if settle else process.poll()
+        except subprocess.TimeoutExpired:
+            pass
+        return None if process.returncode is None else f"{self.name} exited with code {process.returncode}"
 
     def reach_address(self) -> tuple[str, int]:
         """Where a client's TCP connect goes (for the start-up reachability probe and the allowlist checks)."""

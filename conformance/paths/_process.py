@@ -59,6 +59,7 @@ class ManagedProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
         self.ready_after: float | None = None
+        self._group_reaped = False
 
     def start(self) -> None:
         log = self.log_path.open("wb")
@@ -124,6 +125,12 @@ class ManagedProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait(5)
+        elif process is not None and not self._group_reaped:
+            # The leader died first (killed, crashed): what it started is still in its group (srt's socat bridges
+            # and bubblewrap outlived a killed srt). The group keeps its id reserved while any member lives.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        self._group_reaped = True
         if process is not None:
             _reaper.untrack(process)
             # Its tail is in the path's metadata or error by now; kept, every run left a file per process in /tmp.

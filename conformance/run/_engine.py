@@ -54,6 +54,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# A path killed under a check closes its sockets a moment before its process is seen to exit: a failure waits this
+# long for that before it counts as the path's behaviour.
+PATH_EXIT_SETTLE_S = 0.3
+
+
 def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
               stop: threading.Event | None = None) -> CheckResult:
     """Run ``check`` on ``run``'s target; never raises, never takes longer than ``timeout`` seconds.
@@ -84,7 +89,7 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
 
     if run.startup_error:
         return result(Verdict.UNSUPPORTED if run.startup_unsupported else Verdict.ERROR, run.startup_error)
-    dead = run.liveness.dead_reason
+    dead = run.liveness.dead_reason or run.path.exit_reason()
     if dead:
         return result(Verdict.ERROR, dead)
     missing = sorted(check.features - run.path.features)
@@ -131,5 +136,8 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
     if not ctx.findings:
         return result(Verdict.ERROR, "the check made no observation", ctx)
     verdict, message = verdict_of(ctx.findings, check.level)
+    gone = run.path.exit_reason(settle=PATH_EXIT_SETTLE_S) if verdict is Verdict.FAIL else None
+    if gone:  # what it saw was the path going away under it (a refused connect, a cut stream), not its behaviour
+        return result(Verdict.ERROR, f"{gone} during the check ({message})", ctx)
     return result(verdict, message, ctx)
 
