@@ -12,26 +12,17 @@ from ..core._wire import API_KEY_HEADER, AUTHORIZATION, OAUTH_BETA
 from ._context import CheckContext, json_or_none
 from ._registry import Phase, check
 from ._requirements import API_ERRORS, CLAUDE_CODE_GATEWAY, OAUTH, WIRE_DOC
+from ._verify import answered, holds, same, upstream_answered
 
 _CREDENTIAL_HEADERS = (API_KEY_HEADER, AUTHORIZATION)
 
 
 def _answered(ctx: CheckContext, kind: str) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), auth=kind, label=f"{kind} request"))
-    ctx.expect(
-        exchange.status == 200,
-        f"a request with credential kind {kind} was answered {exchange.status}",
-        expected=200,
-        actual=f"{exchange.status} {exchange.body[:300]!r}",
-    )
+    answered(ctx, exchange, f"a request with credential kind {kind} was answered {exchange.status}")
     entry = ctx.upstream_entry(exchange)
     if entry is not None:
-        ctx.expect(
-            entry.status == 200,
-            f"the upstream answered {entry.status} to the {kind} request",
-            expected=200,
-            actual=f"{entry.status} {entry.response_body[:300]!r}",
-        )
+        upstream_answered(ctx, entry, f"the upstream answered {entry.status} to the {kind} request")
 
 
 @check(
@@ -80,13 +71,8 @@ def header_kind_preserved(ctx: CheckContext) -> None:
             continue
         name, value = ctx.path.expected_upstream_auth(kind, ctx.run.observer.credentials)
         got = [(k.lower(), v) for k, v in entry.headers if k.lower() in _CREDENTIAL_HEADERS]
-        ctx.expect(
-            got == [(name, value)],
-            f"{kind}: expected {name}: {value[:20]}… upstream, got "
-            + (", ".join(f"{k}: {v[:20]}…" for k, v in got) or "no credential"),
-            expected=[(name, value)],
-            actual=got,
-        )
+        same(ctx, got, [(name, value)], f"{kind}: expected {name}: {value[:20]}… upstream, got "
+             + (", ".join(f"{k}: {v[:20]}…" for k, v in got) or "no credential"))
 
 
 @check(
@@ -103,12 +89,8 @@ def oauth_beta_once(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), auth="oauth", headers=[("anthropic-beta", extra)]))
     entry = ctx.received(exchange)
     received = entry.headers.betas()
-    ctx.expect(
-        received.count(OAUTH_BETA) == 1,
-        f"the oauth beta arrived {received.count(OAUTH_BETA)} times",
-        expected=1,
-        actual=received,
-    )
+    same(ctx, received.count(OAUTH_BETA), 1, f"the oauth beta arrived {received.count(OAUTH_BETA)} times",
+         shown=received)
     if ctx.path.holds_credential is None:
         ctx.expect(extra in received, f"the client's beta {extra} did not arrive", expected=extra, actual=received)
 
@@ -131,24 +113,13 @@ def invalid_credential(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(body, auth="", headers=headers, label="invalid credential"))
     data = exchange.json_or_none() or {}
     error = data.get("error") if isinstance(data, dict) else None
-    ctx.expect(
-        exchange.status == 401, f"invalid credential answered {exchange.status}", expected=401, actual=exchange.status
-    )
-    ctx.expect(
-        isinstance(error, dict) and error.get("type") == "authentication_error",
-        "the 401 body is not an authentication_error envelope",
-        expected="authentication_error",
-        actual=exchange.body[:300],
-    )
+    same(ctx, exchange.status, 401, f"invalid credential answered {exchange.status}")
+    holds(ctx, isinstance(error, dict) and error.get("type") == "authentication_error",
+          "the 401 body is not an authentication_error envelope", "authentication_error", exchange.body[:300])
     entry = ctx.upstream_entry(exchange)
     if entry is not None and isinstance(error, dict):
         upstream_error = _json(entry.response_body).get("error", {})
-        ctx.expect(
-            error.get("message") == upstream_error.get("message"),
-            "the 401 message differs from the upstream's",
-            expected=upstream_error.get("message"),
-            actual=error.get("message"),
-        )
+        same(ctx, error.get("message"), upstream_error.get("message"), "the 401 message differs from the upstream's")
 
 
 @check(
@@ -167,12 +138,7 @@ def no_proxy_credential(ctx: CheckContext) -> None:
     secrets = [s.split(" ", 1)[-1] for s in secrets]
     leaked = [(k, "…") for k, v in entry.headers if any(s and s in v for s in secrets)]
     leaked += [("x-litellm-api-key", "…") for _ in entry.headers.get_all("x-litellm-api-key")]
-    ctx.expect(
-        not leaked,
-        f"the upstream received proxy credentials in {sorted({k for k, _ in leaked})}",
-        expected=[],
-        actual=leaked,
-    )
+    same(ctx, leaked, [], f"the upstream received proxy credentials in {sorted({k for k, _ in leaked})}")
 
 
 def _json(data: bytes) -> dict:

@@ -10,6 +10,7 @@ from ._context import CheckContext
 from ._payloads import cached_body
 from ._registry import check
 from ._requirements import API_CACHING, CACHE_USAGE, FORWARD_UNCHANGED
+from ._verify import holds, same
 
 USAGE_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation")
 # Long enough for every model's minimum cacheable prefix in the reference upstream's token estimate.
@@ -45,20 +46,12 @@ def _write_then_read(ctx: CheckContext, stream: bool) -> None:
             for key in USAGE_KEYS:
                 if key in usage:
                     got = ours.get(where, {}).get(key)
-                    ctx.expect(
-                        got == usage[key],
-                        f"cache {turn}, {where}: {key} {got!r}, upstream sent {usage[key]!r}",
-                        expected=usage[key],
-                        actual=got,
-                    )
+                    same(ctx, got, usage[key], f"cache {turn}, {where}: {key} {got!r}, upstream sent {usage[key]!r}")
         field = "cache_creation_input_tokens" if turn == "write" else "cache_read_input_tokens"
         first = next(iter(theirs.values()), {})
-        ctx.expect(
-            first.get(field, 0) > 0,
-            f"cache {turn}: the upstream reported no {field} (the path changed the prefix between calls?)",
-            expected="> 0",
-            actual=first.get(field),
-        )
+        holds(ctx, first.get(field, 0) > 0,
+              f"cache {turn}: the upstream reported no {field} (the path changed the prefix between calls?)", "> 0",
+              first.get(field))
 
 
 @check(
@@ -92,12 +85,7 @@ def control_forwarded(ctx: CheckContext) -> None:
     ]
     for where, sent, got in pairs:
         got_control = got.get("cache_control") if isinstance(got, dict) else None
-        ctx.expect(
-            got_control == sent["cache_control"],
-            f"{where}.cache_control {got_control} != {sent['cache_control']}",
-            expected=sent["cache_control"],
-            actual=got_control,
-        )
+        same(ctx, got_control, sent["cache_control"], f"{where}.cache_control {got_control} != {sent['cache_control']}")
 
 
 def _first(value: Any) -> Any:

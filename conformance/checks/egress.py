@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 from ..core._exceptions import HarnessError
 from ._context import CheckContext
 from ._registry import Phase, check
+from ._verify import holds
 
 ALLOWED = "api.anthropic.com"
 # What a CONNECT allowlist is asked, and whether it should tunnel: the API's port only; other hosts, other ports of
@@ -67,20 +68,11 @@ def allowlist_sni(ctx: CheckContext) -> None:
     for sni, allowed in ((ALLOWED, True), ("example.com", False), ("evil.api.anthropic.com", False), (None, False)):
         done, detail = _handshake(address, sni)
         outcomes[str(sni)] = detail
-        ctx.expect(
-            done == allowed,
-            f"SNI {sni!r}: {detail}" + ("" if allowed else " — not refused"),
-            expected="handshake" if allowed else "refused",
-            actual=detail,
-        )
+        holds(ctx, done == allowed, f"SNI {sni!r}: {detail}" + ("" if allowed else " — not refused"),
+              "handshake" if allowed else "refused", detail)
     answer = _exchange(address, b"GET /v1/models HTTP/1.1\r\nHost: api.anthropic.com\r\n\r\n")
     outcomes["plaintext"] = answer
-    ctx.expect(
-        not answer.startswith("HTTP/"),
-        f"plaintext HTTP answered {answer!r} — not refused",
-        expected="refused",
-        actual=answer,
-    )
+    holds(ctx, not answer.startswith("HTTP/"), f"plaintext HTTP answered {answer!r} — not refused", "refused", answer)
     ctx.note("outcomes", outcomes)
 
 
@@ -112,21 +104,14 @@ def allowlist_connect(ctx: CheckContext) -> None:
         answer = _exchange(address, f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n{login}\r\n".encode())
         outcomes[target] = answer
         tunnelled = answer.startswith("HTTP/") and answer.split(" ")[1:2] == ["200"]
-        ctx.expect(
-            tunnelled == allowed,
-            f"CONNECT {target} answered {answer!r}" + ("" if allowed else " — not refused"),
-            expected="200" if allowed else "refused",
-            actual=answer,
-        )
+        holds(ctx, tunnelled == allowed,
+              f"CONNECT {target} answered {answer!r}" + ("" if allowed else " — not refused"),
+              "200" if allowed else "refused", answer)
     request = f"GET http://api.anthropic.com/v1/models HTTP/1.1\r\nHost: api.anthropic.com\r\n{login}\r\n"
     answer = _exchange(address, request.encode())
     outcomes["absolute-form GET"] = answer
-    ctx.expect(
-        " 200 " not in answer + " ",
-        f"an absolute-form GET answered {answer!r} — not refused",
-        expected="refused",
-        actual=answer,
-    )
+    holds(ctx, " 200 " not in answer + " ", f"an absolute-form GET answered {answer!r} — not refused", "refused",
+          answer)
     ctx.note("outcomes", outcomes)
 
 

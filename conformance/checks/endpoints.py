@@ -7,31 +7,21 @@ import json
 from ._context import CheckContext
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, WIRE_DOC
+from ._verify import answered, holds
 
 
 def _same(ctx: CheckContext, label: str, exchange, entry) -> None:  # type: ignore[no-untyped-def]
     # An endpoint the path does not serve (404/405) is the check's own question, graded at its level; any other
     # failure (a 5xx, an HTML error page) is the path failing the request, which no level grades as a partial pass.
     not_served = exchange.status in (404, 405)
-    ctx.expect(
-        exchange.status == 200,
-        f"{label} answered {exchange.status}",
-        expected=200,
-        actual=f"{exchange.status} {exchange.body[:200]!r}",
-        level=None if not_served else "must",
-    )
+    answered(ctx, exchange, f"{label} answered {exchange.status}", level=None if not_served else "must")
     if entry is None:
         return
     try:
         same = json.loads(exchange.body) == json.loads(entry.response_body)
     except ValueError:
         same = False
-    ctx.expect(
-        same,
-        f"{label}: the body differs from the upstream's",
-        expected=entry.response_body[:300],
-        actual=exchange.body[:300],
-    )
+    holds(ctx, same, f"{label}: the body differs from the upstream's", entry.response_body[:300], exchange.body[:300])
 
 
 @check(

@@ -11,6 +11,7 @@ from ._context import CheckContext, json_or_none
 from ._registry import Phase, check
 from ._requirements import API_ERRORS, API_RATE_LIMITS, CLAUDE_CODE_GATEWAY, ERROR_ENVELOPE, ERRORS_UNMODIFIED
 from ._shared import error_sweep
+from ._verify import body_same, holds, same
 
 SCHEMA = json.loads((SCHEMAS_DIR / "error-envelope.schema.json").read_text())
 
@@ -26,12 +27,8 @@ SCHEMA = json.loads((SCHEMAS_DIR / "error-envelope.schema.json").read_text())
 def status_preserved(ctx: CheckContext) -> None:
     for status, (exchange, entry) in error_sweep(ctx).items():
         upstream_status = entry.status if entry else status
-        ctx.expect(
-            exchange.status == upstream_status,
-            f"upstream {upstream_status} reached the client as {exchange.status}",
-            expected=upstream_status,
-            actual=exchange.status,
-        )
+        same(ctx, exchange.status, upstream_status,
+             f"upstream {upstream_status} reached the client as {exchange.status}")
 
 
 @check(
@@ -73,18 +70,9 @@ def type_preserved(ctx: CheckContext) -> None:
         ours = json_or_none(exchange.body)
         ours = ours.get("error") if isinstance(ours, dict) else None
         ours = ours if isinstance(ours, dict) else {}
-        ctx.expect(
-            ours.get("type") == theirs.get("type"),
-            f"upstream {status}: error.type {ours.get('type')!r} != {theirs.get('type')!r}",
-            expected=theirs.get("type"),
-            actual=ours.get("type"),
-        )
-        ctx.expect(
-            ours.get("message") == theirs.get("message"),
-            f"upstream {status}: error.message changed",
-            expected=theirs.get("message"),
-            actual=ours.get("message"),
-        )
+        same(ctx, ours.get("type"), theirs.get("type"),
+             f"upstream {status}: error.type {ours.get('type')!r} != {theirs.get('type')!r}")
+        same(ctx, ours.get("message"), theirs.get("message"), f"upstream {status}: error.message changed")
 
 
 @check(
@@ -106,12 +94,7 @@ def body_identical(ctx: CheckContext) -> None:
                               f"{exchange.status} with a body that is not JSON", expected=entry.response_body[:300],
                               actual=exchange.body[:300], level="must"):
                 continue
-            ctx.expect(
-                exchange.body == entry.response_body,
-                f"upstream {status}: body bytes differ",
-                expected=entry.response_body[:300],
-                actual=exchange.body[:300],
-            )
+            body_same(ctx, exchange.body, entry.response_body, f"upstream {status}: body bytes differ")
 
 
 @check(
@@ -129,12 +112,8 @@ def retry_headers(ctx: CheckContext) -> None:
         for name in ("retry-after", "x-should-retry"):
             theirs = entry.response_headers.get_all(name)
             ours = exchange.header_all(name)
-            ctx.expect(
-                ours == theirs,
-                f"upstream {status}: {name} {theirs[0] if theirs else None!r} became {ours[0] if ours else None!r}",
-                expected=theirs,
-                actual=ours,
-            )
+            same(ctx, ours, theirs,
+                 f"upstream {status}: {name} {theirs[0] if theirs else None!r} became {ours[0] if ours else None!r}")
 
 
 @check(
@@ -150,19 +129,11 @@ def stream_request_json(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(stream=True, status=429), label="stream:true, upstream 429"))
     entry = ctx.upstream_entry(exchange)
     ctx.expect(exchange.status == 429, f"answered {exchange.status}", expected=429, actual=exchange.status)
-    ctx.expect(
-        "application/json" in (exchange.header("content-type") or ""),
-        f"content-type {exchange.header('content-type')!r}",
-        expected="application/json",
-        actual=exchange.header("content-type"),
-    )
+    holds(ctx, "application/json" in (exchange.header("content-type") or ""),
+          f"content-type {exchange.header('content-type')!r}", "application/json", exchange.header("content-type"))
     if entry is not None:
-        ctx.expect(
-            json_or_none(exchange.body) == json_or_none(entry.response_body),
-            "the error JSON differs from the upstream's",
-            expected=entry.response_body[:300],
-            actual=exchange.body[:300],
-        )
+        holds(ctx, json_or_none(exchange.body) == json_or_none(entry.response_body),
+              "the error JSON differs from the upstream's", entry.response_body[:300], exchange.body[:300])
 
 
 @check(

@@ -11,6 +11,7 @@ from ._context import CheckContext, json_or_none
 from ._payloads import claude_code_session
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
+from ._verify import answered, holds, same
 
 
 @check(
@@ -29,20 +30,11 @@ def body_unchanged(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(body, content=content))
     entry = ctx.received(exchange)
     received = json_or_none(entry.body)
-    if not ctx.expect(
-        received == body,
-        "the body upstream is not JSON-equal" + _diff(body, received),
-        expected=body,
-        actual=received if received is not None else entry.body[:300],
-    ):
+    if not holds(ctx, received == body, "the body upstream is not JSON-equal" + _diff(body, received), body,
+                 received if received is not None else entry.body[:300]):
         return
-    ctx.expect(
-        entry.body == content,
-        "the body upstream is JSON-equal but not byte-identical (re-serialised)",
-        expected=content[:200],
-        actual=entry.body[:200],
-        level="should",
-    )
+    holds(ctx, entry.body == content, "the body upstream is JSON-equal but not byte-identical (re-serialised)",
+          content[:200], entry.body[:200], level="should")
 
 
 def _diff(sent: Any, got: Any) -> str:
@@ -65,21 +57,12 @@ def version_and_beta(ctx: CheckContext) -> None:
     beta = "interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
     exchange = ctx.reached(ctx.send(ctx.body(), headers=[("anthropic-beta", beta)]))
     entry = ctx.received(exchange)
-    ctx.expect(
-        entry.headers.get_all("anthropic-version") == [ctx.run.version],
-        f"anthropic-version upstream {entry.headers.get_all('anthropic-version')} (sent once)",
-        expected=[ctx.run.version],
-        actual=entry.headers.get_all("anthropic-version"),
-    )
+    same(ctx, entry.headers.get_all("anthropic-version"), [ctx.run.version],
+         f"anthropic-version upstream {entry.headers.get_all('anthropic-version')} (sent once)")
     betas = entry.headers.get_all("anthropic-beta")
     ours = [b.strip() for v in betas for b in v.split(",")]
     sent = beta.split(",")
-    ctx.expect(
-        all(ours.count(b) == 1 for b in sent),
-        f"anthropic-beta upstream {betas} (sent {beta!r})",
-        expected=sent,
-        actual=ours,
-    )
+    holds(ctx, all(ours.count(b) == 1 for b in sent), f"anthropic-beta upstream {betas} (sent {beta!r})", sent, ours)
 
 
 @check(
@@ -95,12 +78,8 @@ def beta_query(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), path="/v1/messages?beta=true"))
     entry = ctx.upstream_entry(exchange)
     if entry is not None:
-        ctx.expect(
-            "beta=true" in entry.query.split("&"),
-            f"the upstream received query {entry.query!r} for /v1/messages?beta=true",
-            expected="beta=true",
-            actual=entry.query,
-        )
+        holds(ctx, "beta=true" in entry.query.split("&"),
+              f"the upstream received query {entry.query!r} for /v1/messages?beta=true", "beta=true", entry.query)
 
 
 @check(
@@ -118,12 +97,7 @@ def metadata_kept(ctx: CheckContext) -> None:
     entry = ctx.upstream_entry(exchange)
     if entry is not None:
         got = (json_or_none(entry.body) or {}).get("metadata")
-        ctx.expect(
-            got == body["metadata"],
-            f"metadata upstream {got} (sent {body['metadata']})",
-            expected=body["metadata"],
-            actual=got,
-        )
+        same(ctx, got, body["metadata"], f"metadata upstream {got} (sent {body['metadata']})")
 
 
 @check(
@@ -158,12 +132,7 @@ def realistic_payload(ctx: CheckContext) -> None:
     body = claude_code_session(ctx)
     exchange = ctx.reached(ctx.send(body, label="claude-code-sized request"))
     ctx.note("payload_bytes", len(exchange.request_body))
-    ctx.expect(
-        exchange.status == 200,
-        f"Claude-Code-sized request answered {exchange.status}",
-        expected=200,
-        actual=f"{exchange.status} {exchange.body[:300]!r}",
-    )
+    answered(ctx, exchange, f"Claude-Code-sized request answered {exchange.status}")
     entry = ctx.upstream_entry(exchange)
     if entry is not None:
         received = json_or_none(entry.body)
@@ -190,9 +159,4 @@ def upstream_sni(ctx: CheckContext) -> None:
         ctx.unsupported("the path reached the upstream over plain HTTP (no TLS, no SNI to check)")
     ctx.note("upstream_sni", entry.sni)
     ctx.note("upstream_host", entry.headers.get_all("host"))
-    ctx.expect(
-        entry.sni == "api.anthropic.com",
-        f"the upstream saw SNI {entry.sni!r}",
-        expected="api.anthropic.com",
-        actual=entry.sni,
-    )
+    same(ctx, entry.sni, "api.anthropic.com", f"the upstream saw SNI {entry.sni!r}")

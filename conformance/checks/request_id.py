@@ -6,6 +6,7 @@ from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_ERRORS, REQUEST_ID
 from ._shared import error_sweep
+from ._verify import same
 
 
 @check(
@@ -25,12 +26,8 @@ def header_equal(ctx: CheckContext) -> None:
             continue
         theirs = entry.response_headers.get_all("request-id")
         ours = ex.header_all("request-id")
-        ctx.expect(
-            ours == theirs,
-            f"{label}: request-id {ours[0] if ours else None}, upstream sent {theirs[0] if theirs else None}",
-            expected=theirs,
-            actual=ours,
-        )
+        same(ctx, ours, theirs,
+             f"{label}: request-id {ours[0] if ours else None}, upstream sent {theirs[0] if theirs else None}")
     carriers = sorted({k for k, v in exchange.headers if pairs[0][2] and v == pairs[0][2].request_id})
     ctx.note("headers carrying the upstream request id", carriers)
 

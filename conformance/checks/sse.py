@@ -10,6 +10,7 @@ from ..upstream import JournalEntry
 from ._context import CheckContext
 from ._registry import Phase, check
 from ._requirements import API_STREAMING, CLAUDE_CODE_GATEWAY, SSE_FRAMING, STREAM_AS_ARRIVED, WIRE_DOC
+from ._verify import answered, holds, same
 
 FEATURES = ("messages", "streaming")
 
@@ -40,13 +41,7 @@ def _upstream_events(entry: JournalEntry) -> list[SseEvent]:
 
 def _need(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None) -> bool:
     """The stream was answered 200: without it a ``should`` check has nothing to grade, so this is a ``must``."""
-    ctx.expect(
-        exchange.status == 200,
-        f"the stream was answered {exchange.status}",
-        expected=200,
-        actual=f"{exchange.status} {exchange.body[:200]!r}",
-        level="must",
-    )
+    answered(ctx, exchange, f"the stream was answered {exchange.status}", level="must")
     return entry is not None and exchange.status == 200
 
 
@@ -65,19 +60,10 @@ def content_type(ctx: CheckContext) -> None:
         return
     assert entry is not None
     theirs = entry.response_headers.get_all("content-type")
-    ctx.expect(
-        "text/event-stream" in (exchange.header("content-type") or ""),
-        f"content-type {exchange.header('content-type')!r} (upstream: {theirs[0] if theirs else None!r})",
-        expected=theirs,
-        actual=exchange.header("content-type"),
-    )
-    ctx.expect(
-        exchange.header_all("content-type") == theirs,
-        "content-type parameters changed",
-        expected=theirs,
-        actual=exchange.header_all("content-type"),
-        level="should",
-    )
+    holds(ctx, "text/event-stream" in (exchange.header("content-type") or ""),
+          f"content-type {exchange.header('content-type')!r} (upstream: {theirs[0] if theirs else None!r})", theirs,
+          exchange.header("content-type"))
+    same(ctx, exchange.header_all("content-type"), theirs, "content-type parameters changed", level="should")
 
 
 @check(
@@ -125,18 +111,13 @@ def data_json_equal(ctx: CheckContext) -> None:
     assert entry is not None
     ours = [e for e in decode_events(exchange.body) if e.data]
     theirs = [e for e in decode_events(entry.response_body) if e.data]
-    ctx.expect(
-        len(ours) == len(theirs),
-        f"{len(ours)} data events, upstream sent {len(theirs)}",
-        expected=len(theirs),
-        actual=len(ours),
-    )
+    same(ctx, len(ours), len(theirs), f"{len(ours)} data events, upstream sent {len(theirs)}")
     for index, (a, b) in enumerate(zip(ours, theirs, strict=False)):
         try:
-            same = a.json() == b.json()
+            equal = a.json() == b.json()
         except ValueError:
-            same = False
-        if not same:
+            equal = False
+        if not equal:
             ctx.expect(False, f"event {index} ({b.name}): data differs", expected=b.data[:300], actual=a.data[:300])
             return
     ctx.expect(True, "every data payload is JSON-equal")
@@ -159,12 +140,7 @@ def bytes_identical(ctx: CheckContext) -> None:
     assert entry is not None
     ours, theirs = exchange.body, entry.response_body
     at = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs)))
-    ctx.expect(
-        ours == theirs,
-        f"stream bytes differ from byte {at}",
-        expected=theirs[at : at + 120],
-        actual=ours[at : at + 120],
-    )
+    holds(ctx, ours == theirs, f"stream bytes differ from byte {at}", theirs[at : at + 120], ours[at : at + 120])
 
 
 _PADDING = re.compile(rb"( *)\}\n?$")
@@ -189,12 +165,9 @@ def padding_and_ping(ctx: CheckContext) -> None:
     theirs = decode_events(entry.response_body)
     our_pings = [e for e in ours if e.name == "ping"]
     their_pings = [e for e in theirs if e.name == "ping"]
-    ctx.expect(
-        len(our_pings) == len(their_pings) and all(e.data.encode() == PING_DATA for e in our_pings),
-        f"{len(their_pings)} pings upstream, {len(our_pings)} reached the client as sent",
-        expected=[e.data for e in their_pings],
-        actual=[e.data for e in our_pings],
-    )
+    holds(ctx, len(our_pings) == len(their_pings) and all(e.data.encode() == PING_DATA for e in our_pings),
+          f"{len(their_pings)} pings upstream, {len(our_pings)} reached the client as sent",
+          [e.data for e in their_pings], [e.data for e in our_pings])
     pad = [_pad(e) for e in ours if e.name != "ping"]
     their_pad = [_pad(e) for e in theirs if e.name != "ping"]
     changed = sum(a != b for a, b in zip(pad, their_pad, strict=False)) + abs(len(pad) - len(their_pad))
@@ -211,12 +184,8 @@ def _complete(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None,
         return
     names = event_names(decode_events(exchange.body))
     ctx.expect(exchange.error is None, f"{what}: the client's stream broke: {exchange.error}", actual=exchange.error)
-    ctx.expect(
-        names[-1:] == ["message_stop"],
-        f"{what}: the stream ended with {names[-1:] or 'nothing'}, not message_stop",
-        expected="message_stop",
-        actual=names[-3:],
-    )
+    holds(ctx, names[-1:] == ["message_stop"],
+          f"{what}: the stream ended with {names[-1:] or 'nothing'}, not message_stop", "message_stop", names[-3:])
     ctx.note("stream_seconds", round((exchange.chunks[-1][0] - exchange.sent_at) if exchange.chunks else 0, 2))
 
 
@@ -266,16 +235,8 @@ def midstream_error(ctx: CheckContext) -> None:
     assert entry is not None
     ours = [e for e in decode_events(exchange.body) if e.name]
     theirs = [e for e in decode_events(entry.response_body) if e.name]
-    ctx.expect(
-        bool(ours) and ours[-1].name == "error",
-        f"the last event is {ours[-1].name if ours else None!r}, not 'error'",
-        expected="error",
-        actual=[e.name for e in ours[-3:]],
-    )
+    holds(ctx, bool(ours) and ours[-1].name == "error",
+          f"the last event is {ours[-1].name if ours else None!r}, not 'error'", "error", [e.name for e in ours[-3:]])
     if ours and theirs and ours[-1].name == "error":
-        ctx.expect(
-            ours[-1].json() == theirs[-1].json(),
-            "the error event's data differs",
-            expected=theirs[-1].data,
-            actual=ours[-1].data,
-        )
+        holds(ctx, ours[-1].json() == theirs[-1].json(), "the error event's data differs", theirs[-1].data,
+              ours[-1].data)

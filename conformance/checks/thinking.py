@@ -10,6 +10,7 @@ from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_THINKING, THINKING_UNCHANGED
 from ._shared import streamed_blocks
+from ._verify import holds
 
 
 def thinking_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> dict[str, Any]:
@@ -95,12 +96,9 @@ def replay_accepted(ctx: CheckContext) -> None:
         exchange = ctx.reached(ctx.send(body, label=f"replay {label}"))
         entry = ctx.upstream_entry(exchange)
         upstream_status = entry.status if entry else None
-        ctx.expect(
-            exchange.status == 200 and upstream_status == 200,
-            f"replaying {label}: {exchange.status} {exchange.body[:200].decode(errors='replace')}",
-            expected=200,
-            actual=upstream_status,
-        )
+        holds(ctx, exchange.status == 200 and upstream_status == 200,
+              f"replaying {label}: {exchange.status} {exchange.body[:200].decode(errors='replace')}", 200,
+              upstream_status)
 
 
 INTERLEAVED_BETA = "interleaved-thinking-2025-05-14"

@@ -9,6 +9,7 @@ from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_TOOLS, FORWARD_UNCHANGED, TOOL_USE
 from ._shared import streamed_blocks
+from ._verify import holds, same
 
 TOOLS = [
     {
@@ -77,18 +78,9 @@ def tool_use_intact(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(tool_body(ctx, tool="get_weather")))
     entry = ctx.received(exchange)
     ours, theirs = json_or_none(exchange.body) or {}, json_or_none(entry.response_body) or {}
-    ctx.expect(
-        ours.get("stop_reason") == theirs.get("stop_reason") == "tool_use",
-        f"stop_reason {ours.get('stop_reason')!r}",
-        expected="tool_use",
-        actual=ours.get("stop_reason"),
-    )
-    ctx.expect(
-        ours.get("content") == theirs.get("content"),
-        "tool_use content differs from the upstream's",
-        expected=theirs.get("content"),
-        actual=ours.get("content"),
-    )
+    holds(ctx, ours.get("stop_reason") == theirs.get("stop_reason") == "tool_use",
+          f"stop_reason {ours.get('stop_reason')!r}", "tool_use", ours.get("stop_reason"))
+    same(ctx, ours.get("content"), theirs.get("content"), "tool_use content differs from the upstream's")
 
 
 @check(
@@ -120,18 +112,9 @@ def parallel(ctx: CheckContext) -> None:
     entry = ctx.received(exchange)
     ours = [b for b in (json_or_none(exchange.body) or {}).get("content", []) if b.get("type") == "tool_use"]
     theirs = [b for b in (json_or_none(entry.response_body) or {}).get("content", []) if b.get("type") == "tool_use"]
-    ctx.expect(
-        len(ours) == len(theirs) == 2,
-        f"{len(theirs)} tool_use blocks upstream, {len(ours)} reached the client",
-        expected=len(theirs),
-        actual=len(ours),
-    )
-    ctx.expect(
-        [b.get("id") for b in ours] == [b.get("id") for b in theirs],
-        "tool_use ids differ",
-        expected=[b.get("id") for b in theirs],
-        actual=[b.get("id") for b in ours],
-    )
+    holds(ctx, len(ours) == len(theirs) == 2, f"{len(theirs)} tool_use blocks upstream, {len(ours)} reached the client",
+          len(theirs), len(ours))
+    same(ctx, [b.get("id") for b in ours], [b.get("id") for b in theirs], "tool_use ids differ")
 
 
 @check(
@@ -169,16 +152,9 @@ def result_roundtrip(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(body, label="tool_result turn"))
     entry = ctx.received(exchange)
     received = (json_or_none(entry.body) or {}).get("messages")
-    ctx.expect(
-        received == body["messages"],
-        "messages upstream differ from what the client sent",
-        expected=body["messages"][-1],
-        actual=(received or [None])[-1],
-    )
+    holds(ctx, received == body["messages"], "messages upstream differ from what the client sent", body["messages"][-1],
+          (received or [None])[-1])
     ours, theirs = json_or_none(exchange.body) or {}, json_or_none(entry.response_body) or {}
-    ctx.expect(
-        exchange.status == 200 and ours.get("content") == theirs.get("content"),
-        f"the final answer differs ({exchange.status})",
-        expected=theirs.get("content"),
-        actual=ours.get("content") or exchange.body[:300],
-    )
+    holds(ctx, exchange.status == 200 and ours.get("content") == theirs.get("content"),
+          f"the final answer differs ({exchange.status})", theirs.get("content"),
+          ours.get("content") or exchange.body[:300])
