@@ -21,7 +21,7 @@ PACKAGE = ROOT / "conformance"
 LAYERS = ["core", "upstream", "paths", "clients", "checks", "results", "run", "report"]
 ENTRY = {"plugin", "__main__", "cli"}
 # A check area may share helpers only through these modules, never another area's private names.
-CHECK_SHARED = {"_context", "_registry", "_requirements", "_payloads", "_probes", "_shared", "_client_runs"}
+CHECK_SHARED = {"_context", "_registry", "_requirements", "_payloads", "_probes", "_shared", "_client_runs", "_verify"}
 # pytest's door into the checklist: collected with it, they are entry points that start a session.
 PYTEST_ENTRY = {"checks/conftest.py", "checks/test_checklist.py"}
 
