@@ -24,7 +24,8 @@ import httpx
 from ..core import _reaper
 from ..core._exceptions import PathError
 from ..core._settings import child_environment
-from ._base import Connection, EgressPath
+from ..upstream import UPSTREAM_HOSTNAME
+from ._base import Connection, EgressPath, UpstreamSide
 
 
 def listening(port: int, host: str = "127.0.0.1") -> bool:
@@ -152,8 +153,10 @@ def proc_status_mb(pid: int, field: str) -> float | None:
 
 @dataclass
 class GatewayProcess(EgressPath):
-    """A path that is one gateway process listening on a free loopback port (nginx, HAProxy, Squid, mitmproxy,
-    Portkey): started, waited for, described, reaped the same way; a forward proxy sets ``forward_proxy``."""
+    """A path that is one gateway process listening on a free loopback port (Envoy, nginx, HAProxy, Squid,
+    mitmproxy, Portkey, srt): started, waited for, described, reaped the same way. A client reaches it at its own
+    URL, or keeps api.anthropic.com's and goes through it as its HTTPS proxy (``forward_proxy``) or with only its
+    TCP connect redirected to it (``sni_front``)."""
 
     process: ManagedProcess | None = None
     listen_port: int = 0
@@ -161,23 +164,37 @@ class GatewayProcess(EgressPath):
     """The CA a client trusts on this path (the upstream's, or an inspecting proxy's own)."""
     forward_proxy: bool = False
     """Clients reach api.anthropic.com through it as their HTTPS proxy (CONNECT), not at its own URL."""
+    sni_front: bool = False
+    """Clients keep api.anthropic.com's URL, SNI and certificate check; only their TCP connect goes to it."""
+
+    def require_tls_upstream(self, upstream: UpstreamSide) -> None:
+        """PathError unless the upstream is served over TLS: this gateway talks TLS to api.anthropic.com."""
+        if upstream.tls_port is None or upstream.ca_pem is None:
+            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
 
     def launch(self, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 20,
                ready: Callable[[], bool] | None = None, work_dir: Path | None = None, **metadata: str) -> None:
-        """Start ``argv`` and wait until it listens (and ``ready()``, when given); record start-up time and RSS.
-        ``work_dir`` (its config and temp files) is removed when it stops."""
+        """Start ``argv`` and wait until it listens (and ``ready()``, when given); record start-up time and RSS, and
+        set the base URL clients use. ``work_dir`` (its config and temp files) is removed when it stops."""
         self.process = ManagedProcess(self.name, argv, env=env, work_dir=work_dir)
         self.process.start()
         seconds = self.process.wait_ready(lambda: listening(self.listen_port) and (ready is None or ready()),
                                           timeout=timeout)
         self.metadata.update({"startup_to_ready_s": round(seconds, 3), "rss_mb": self.process.rss_mb(), **metadata})
+        in_front = self.forward_proxy or self.sni_front
+        self.base_url = f"https://{UPSTREAM_HOSTNAME}" if in_front else f"http://127.0.0.1:{self.listen_port}"
+
+    def trust(self) -> ssl.SSLContext:
+        """The TLS context of a client that keeps api.anthropic.com's certificate check on this path."""
+        assert self.ca_pem is not None
+        return ssl.create_default_context(cafile=self.ca_pem)
 
     def connection(self) -> Connection:
-        if not self.forward_proxy:
-            return super().connection()
-        assert self.ca_pem is not None
-        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem),
-                          proxy=f"http://127.0.0.1:{self.listen_port}")
+        if self.forward_proxy:
+            return Connection(self.base_url, verify=self.trust(), proxy=f"http://127.0.0.1:{self.listen_port}")
+        if self.sni_front:
+            return Connection(self.base_url, verify=self.trust(), connect_to=("127.0.0.1", self.listen_port))
+        return super().connection()
 
     def reach_address(self) -> tuple[str, int]:
         return "127.0.0.1", self.listen_port

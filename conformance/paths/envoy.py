@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -27,9 +26,9 @@ from ..core._exceptions import PathError
 from ..core._fixtures import FIXTURES_DIR
 from ..core._vocab import COMMON_FEATURES, Feature
 from ..upstream import UPSTREAM_HOSTNAME
-from ._base import Connection, EgressPath, UpstreamSide
+from ._base import EgressPath, UpstreamSide
 from ._family import ConfigTemplates, Family
-from ._process import ManagedProcess, free_port
+from ._process import GatewayProcess, free_port
 
 ENVOY_DIR = FIXTURES_DIR / "envoy"
 # The production variant: LOGICAL_DNS api.anthropic.com:443, the system CA, timeouts set for long streams.
@@ -54,63 +53,30 @@ def envoy_version(binary: str) -> str:
 
 
 @dataclass
-class EnvoyPath(EgressPath):
+class EnvoyPath(GatewayProcess):
     """One Envoy instance in one of the modes; subclasses say how a client reaches it."""
 
     template: str = "reverse"
-    process: ManagedProcess | None = None
-    listen_port: int = 0
     admin_port: int = 0
-    ca_pem: str | None = None
     config_path: Path | None = field(default=None, repr=False)
 
     def start(self, upstream: UpstreamSide) -> None:
-        if upstream.tls_port is None or upstream.ca_pem is None:
-            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
+        self.require_tls_upstream(upstream)
         binary = envoy_binary()
         self.version = envoy_version(binary)
         self.listen_port, self.admin_port, self.ca_pem = free_port(), free_port(), upstream.ca_pem
-        config = TEMPLATES.render(
-            self.template,
-            LISTEN_ADDRESS="127.0.0.1",
-            LISTEN_PORT=str(self.listen_port),
-            ADMIN_PORT=str(self.admin_port),
-            UPSTREAM_HOST=upstream.tls_host,
-            UPSTREAM_TLS_PORT=str(upstream.tls_port),
-            CA_PEM=upstream.ca_pem,
-        )
+        config = TEMPLATES.render(self.template, LISTEN_ADDRESS="127.0.0.1", LISTEN_PORT=str(self.listen_port),
+                                  ADMIN_PORT=str(self.admin_port), UPSTREAM_HOST=upstream.tls_host,
+                                  UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem)
         self.config_path = Path(tempfile.mkdtemp(prefix="egress-envoy-")) / f"{self.template}.yaml"
         self.config_path.write_text(config)
-        self.process = ManagedProcess(
-            self.name,
-            [binary, "-c", str(self.config_path), "--concurrency", "1", "--disable-hot-restart", "--log-level", "warn"],
-            env={"ENVOY_NO_TELEMETRY": "1"}, work_dir=self.config_path.parent,
-        )
-        self.process.start()
-        ready = self.process.wait_ready(self._ready, timeout=20)
-        self.metadata.update(
-            {"startup_to_ready_s": round(ready, 3), "rss_mb": self.process.rss_mb(), "config": self.template}
-        )
-        self.base_url = self._base_url()
-
-    def reach_address(self) -> tuple[str, int]:
-        return "127.0.0.1", self.listen_port
+        self.launch([binary, "-c", str(self.config_path), "--concurrency", "1", "--disable-hot-restart",
+                     "--log-level", "warn"], env={"ENVOY_NO_TELEMETRY": "1"}, ready=self._ready,
+                    work_dir=self.config_path.parent, config=self.template)
 
     def _ready(self) -> bool:
         response = httpx.get(f"http://127.0.0.1:{self.admin_port}/ready", timeout=1, trust_env=False, verify=False)
         return response.status_code == 200
-
-    def _base_url(self) -> str:
-        return f"http://127.0.0.1:{self.listen_port}"
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.metadata["access_log_tail"] = self.process.log_tail(3)
-            self.process.stop()
-
-    def _trust(self) -> ssl.SSLContext:
-        assert self.ca_pem is not None
-        return ssl.create_default_context(cafile=self.ca_pem)
 
 
 @dataclass
@@ -123,12 +89,7 @@ class EnvoySniPath(EnvoyPath):
     """Mode B: the client talks TLS to api.anthropic.com; only the TCP connect is redirected to Envoy."""
 
     template: str = "sni"
-
-    def _base_url(self) -> str:
-        return f"https://{UPSTREAM_HOSTNAME}"
-
-    def connection(self) -> Connection:
-        return Connection(self.base_url, verify=self._trust(), connect_to=("127.0.0.1", self.listen_port))
+    sni_front: bool = True
 
 
 @dataclass
@@ -136,12 +97,7 @@ class EnvoyConnectPath(EnvoyPath):
     """Mode C: the client uses Envoy as its HTTPS proxy (``HTTPS_PROXY``)."""
 
     template: str = "connect"
-
-    def _base_url(self) -> str:
-        return f"https://{UPSTREAM_HOSTNAME}"
-
-    def connection(self) -> Connection:
-        return Connection(self.base_url, verify=self._trust(), proxy=f"http://127.0.0.1:{self.listen_port}")
+    forward_proxy: bool = True
 
 
 def make_envoy(name: str, options: dict[str, str]) -> EgressPath:

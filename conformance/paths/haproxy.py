@@ -6,16 +6,14 @@
 
 from __future__ import annotations
 
-import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core._exceptions import PathError
 from ..core._fixtures import FIXTURES_DIR
 from ..core._vocab import COMMON_FEATURES, Feature
 from ..upstream import UPSTREAM_HOSTNAME
-from ._base import Connection, EgressPath, UpstreamSide
+from ._base import EgressPath, UpstreamSide
 from ._family import ConfigTemplates, Family, apt_prepare
 from ._process import GatewayProcess, free_port
 from ._system import system_binary, tool_version
@@ -31,8 +29,7 @@ class HaproxyPath(GatewayProcess):
     template: str = "reverse"
 
     def start(self, upstream: UpstreamSide) -> None:
-        if upstream.tls_port is None or upstream.ca_pem is None:
-            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
+        self.require_tls_upstream(upstream)
         binary = system_binary("haproxy", PACKAGE)
         self.version = tool_version(binary, r"version (\S+)")
         self.listen_port, self.ca_pem = free_port(), upstream.ca_pem
@@ -43,10 +40,6 @@ class HaproxyPath(GatewayProcess):
                                  UPSTREAM_TLS_PORT=str(upstream.tls_port), CA_PEM=upstream.ca_pem))
         # -db: stay in the foreground, in the process group the reaper kills.
         self.launch([binary, "-db", "-f", str(config)], work_dir=run_dir, config=self.template, package=PACKAGE)
-        self.base_url = self._base_url()
-
-    def _base_url(self) -> str:
-        return f"http://127.0.0.1:{self.listen_port}"
 
 
 @dataclass
@@ -54,14 +47,7 @@ class HaproxySniPath(HaproxyPath):
     """The client talks TLS to api.anthropic.com; only its TCP connect goes to HAProxy."""
 
     template: str = "sni"
-
-    def _base_url(self) -> str:
-        return f"https://{UPSTREAM_HOSTNAME}"
-
-    def connection(self) -> Connection:
-        assert self.ca_pem is not None
-        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem),
-                          connect_to=("127.0.0.1", self.listen_port))
+    sni_front: bool = True
 
 
 def make_haproxy(name: str, options: dict[str, str]) -> EgressPath:

@@ -18,11 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core._exceptions import PathError, ToolMissing
+from ..core._exceptions import ToolMissing
 from ..core._fixtures import FIXTURES_DIR
 from ..core._install import cached_install, is_installed, run_install_step
 from ..core._settings import Settings, load_pins
-from ..upstream import UPSTREAM_HOSTNAME
 from ._base import EgressPath, UpstreamSide
 from ._family import ConfigTemplates, Family
 from ._process import GatewayProcess, free_port
@@ -69,8 +68,7 @@ class MitmproxyPath(GatewayProcess):
     forward_proxy: bool = True
 
     def start(self, upstream: UpstreamSide) -> None:
-        if upstream.tls_port is None or upstream.ca_pem is None:
-            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
+        self.require_tls_upstream(upstream)
         venv = _venv(upstream.settings.cache_dir)
         if not is_installed(venv):
             raise ToolMissing(f"mitmproxy {_release()} not installed (python -m conformance prepare "
@@ -87,7 +85,6 @@ class MitmproxyPath(GatewayProcess):
                      str(MITMPROXY_DIR / "route_to_upstream.py")], env=env, timeout=30,
                     ready=lambda: Path(self.ca_pem or "").exists(), work_dir=confdir,
                     config="defaults" if self.defaults else "config")
-        self.base_url = f"https://{UPSTREAM_HOSTNAME}"
 
 
 def make_mitmproxy(name: str, options: dict[str, str]) -> EgressPath:

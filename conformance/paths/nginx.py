@@ -12,7 +12,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core._exceptions import PathError
 from ..core._fixtures import FIXTURES_DIR
 from ..upstream import UPSTREAM_HOSTNAME
 from ._base import EgressPath, UpstreamSide
@@ -33,8 +32,7 @@ class NginxPath(GatewayProcess):
     template: str = "reverse"
 
     def start(self, upstream: UpstreamSide) -> None:
-        if upstream.tls_port is None or upstream.ca_pem is None:
-            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
+        self.require_tls_upstream(upstream)
         binary = system_binary("nginx", PACKAGE)
         self.version = tool_version(binary, r"nginx/(\S+)")
         self.listen_port = free_port()
@@ -47,7 +45,6 @@ class NginxPath(GatewayProcess):
         (run_dir / "nginx.conf").write_text(config)
         self.launch([binary, "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir), "-e", str(run_dir / "error.log")],
                     work_dir=run_dir, config=self.template, package=PACKAGE)
-        self.base_url = f"http://127.0.0.1:{self.listen_port}"
 
 
 def make_nginx(name: str, options: dict[str, str]) -> EgressPath:

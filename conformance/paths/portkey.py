@@ -72,7 +72,6 @@ class PortkeyPath(GatewayProcess):
                      f"--port={self.listen_port}", "--headless"], timeout=30, package="@portkey-ai/gateway")
         self.route_headers = [("x-portkey-provider", "anthropic"),
                               ("x-portkey-custom-host", f"{upstream.base_url}/v1")]
-        self.base_url = f"http://127.0.0.1:{self.listen_port}"
 
 
 def make_portkey(name: str, options: dict[str, str]) -> EgressPath:

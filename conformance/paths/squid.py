@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from ..core._exceptions import PathError, PathUnsupported
+from ..core._exceptions import PathUnsupported
 from ..core._fixtures import FIXTURES_DIR
 from ..core._vocab import COMMON_FEATURES, Feature
 from ..upstream import UPSTREAM_HOSTNAME
@@ -42,8 +42,7 @@ class SquidConnectPath(GatewayProcess):
     forward_proxy: bool = True
 
     def start(self, upstream: UpstreamSide) -> None:
-        if upstream.tls_port is None or upstream.ca_pem is None:
-            raise PathError(f"{self.name} needs the upstream served over TLS (not available with this upstream)")
+        self.require_tls_upstream(upstream)
         binary = system_binary("squid", PACKAGE)
         self.version = tool_version(binary, r"Version (\S+)")
         address = None
@@ -63,7 +62,6 @@ class SquidConnectPath(GatewayProcess):
                                  RUN_DIR=str(run_dir), LOG_DIR=str(run_dir), SHUTDOWN_LIFETIME="1 seconds",
                                  ROUTE_LINES=route))
         self.launch([binary, "-N", "-f", str(config)], work_dir=run_dir, config=self.template, package=PACKAGE)
-        self.base_url = f"https://{UPSTREAM_HOSTNAME}"
 
 
 def _give_to_squid_user(folder: Path) -> None:

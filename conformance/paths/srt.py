@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -195,7 +194,7 @@ class SrtPath(GatewayProcess):
 
     def connection(self) -> Connection:
         assert self.ca_pem is not None
-        return Connection(self.base_url, verify=ssl.create_default_context(cafile=self.ca_pem), proxy=self.proxy_url)
+        return Connection(self.base_url, verify=self.trust(), proxy=self.proxy_url)
 
     def agent_sandbox(self) -> AgentSandbox | None:
         return SrtSandbox(self.prefix, f"srt:{self.name}") if self.prefix else None
