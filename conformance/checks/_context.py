@@ -19,7 +19,7 @@ from ..core._evidence import body_excerpt
 from ..core._exceptions import CheckCancelled, ConformanceError, HarnessError, Unsupported
 from ..core._http import Exchange, HarnessClient
 from ..core._settings import Settings
-from ..core._wire import API_BASE_URL, BETA_HEADER, KNOWN_VERSIONS, OAUTH_BETA, Headers
+from ..core._wire import API_BASE_URL, BETA_HEADER, KNOWN_VERSIONS, Headers
 from ..paths import Connection, EgressPath
 from ..paths._sandbox import AgentSandbox
 from ..upstream import JournalEntry, make_directive
@@ -214,11 +214,7 @@ class CheckContext:
     def direct_auth(self, kind: str) -> list[tuple[str, str]]:
         """Headers for credential ``kind`` when talking straight to the upstream (the oracle run)."""
         credentials = self.run.observer.credentials
-        if kind == "oauth":
-            return [("authorization", f"Bearer {credentials.oauth_token}"), (BETA_HEADER, OAUTH_BETA)]
-        if kind == "api-key-bearer":
-            return [("authorization", f"Bearer {credentials.api_key}")]
-        return [("x-api-key", credentials.api_key)] if kind else []
+        return (credentials.headers(kind) or credentials.headers("api-key") or []) if kind else []
 
     def reached(self, exchange: Exchange) -> Exchange:
         """The exchange, or verdict ``error`` when the path could not be reached at all."""

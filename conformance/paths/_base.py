@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from ..core._http import HarnessClient
 from ..core._settings import Settings
 from ..core._vocab import COMMON_FEATURES, Feature
-from ..core._wire import OAUTH_BETA
+from ..core._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER, OAUTH_BETA
 
 if TYPE_CHECKING:
     from ._sandbox import AgentSandbox
@@ -35,6 +35,18 @@ class Credentials:
 
     api_key: str
     oauth_token: str
+
+    def headers(self, kind: str) -> list[tuple[str, str]] | None:
+        """The headers credential ``kind`` is sent as (``api-key``: x-api-key; ``api-key-bearer``: the key as
+        Bearer; ``oauth``: the token as Bearer with its beta), or None for a kind there is no such credential for.
+        The one place that maps a kind to headers: clients, paths and the direct oracle all ask here."""
+        if kind == "api-key":
+            return [(API_KEY_HEADER, self.api_key)]
+        if kind == "api-key-bearer":
+            return [(AUTHORIZATION, f"Bearer {self.api_key}")]
+        if kind == "oauth":
+            return [(AUTHORIZATION, f"Bearer {self.oauth_token}"), (BETA_HEADER, OAUTH_BETA)]
+        return None
 
 
 @dataclass
@@ -131,24 +143,15 @@ class EgressPath:
         """
         if self.holds_credential is not None:
             return list(self.proxy_headers) + list(self.route_headers)
-        if kind == "api-key":
-            own = [("x-api-key", credentials.api_key)]
-        elif kind == "api-key-bearer":
-            own = [("authorization", f"Bearer {credentials.api_key}")]
-        elif kind == "oauth":
-            own = [("authorization", f"Bearer {credentials.oauth_token}"), ("anthropic-beta", OAUTH_BETA)]
-        else:
+        own = credentials.headers(kind)
+        if own is None:
             return None
         return own + list(self.proxy_headers) + list(self.route_headers)
 
     def expected_upstream_auth(self, kind: str, credentials: Credentials) -> tuple[str, str]:
         """``(header name, value)`` the upstream should receive when the client used credential ``kind``."""
-        effective = self.holds_credential or kind
-        if effective == "api-key":
-            return "x-api-key", credentials.api_key
-        if effective == "api-key-bearer":
-            return "authorization", f"Bearer {credentials.api_key}"
-        return "authorization", f"Bearer {credentials.oauth_token}"
+        headers = credentials.headers(self.holds_credential or kind) or credentials.headers("oauth") or []
+        return headers[0]
 
     def describe(self) -> dict[str, Any]:
         """Run metadata for the report."""
