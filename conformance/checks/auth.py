@@ -20,9 +20,8 @@ _CREDENTIAL_HEADERS = (API_KEY_HEADER, AUTHORIZATION)
 def _answered(ctx: CheckContext, kind: str) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), auth=kind, label=f"{kind} request"))
     answered(ctx, exchange, f"a request with credential kind {kind} was answered {exchange.status}")
-    entry = ctx.upstream_entry(exchange)
-    if entry is not None:
-        upstream_answered(ctx, entry, f"the upstream answered {entry.status} to the {kind} request")
+    entry = ctx.received(exchange)
+    upstream_answered(ctx, entry, f"the upstream answered {entry.status} to the {kind} request")
 
 
 @check(

@@ -76,10 +76,9 @@ def version_and_beta(ctx: CheckContext) -> None:
 )
 def beta_query(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), path="/v1/messages?beta=true"))
-    entry = ctx.upstream_entry(exchange)
-    if entry is not None:
-        holds(ctx, "beta=true" in entry.query.split("&"),
-              f"the upstream received query {entry.query!r} for /v1/messages?beta=true", "beta=true", entry.query)
+    entry = ctx.received(exchange)
+    holds(ctx, "beta=true" in entry.query.split("&"),
+          f"the upstream received query {entry.query!r} for /v1/messages?beta=true", "beta=true", entry.query)
 
 
 @check(
@@ -94,10 +93,8 @@ def metadata_kept(ctx: CheckContext) -> None:
     body = ctx.body()
     body["metadata"] = {"user_id": "user_conformance_0123456789abcdef_account__session_1"}
     exchange = ctx.reached(ctx.send(body))
-    entry = ctx.upstream_entry(exchange)
-    if entry is not None:
-        got = (json_or_none(entry.body) or {}).get("metadata")
-        same(ctx, got, body["metadata"], f"metadata upstream {got} (sent {body['metadata']})")
+    got = (json_or_none(ctx.received(exchange).body) or {}).get("metadata")
+    same(ctx, got, body["metadata"], f"metadata upstream {got} (sent {body['metadata']})")
 
 
 @check(
@@ -133,14 +130,10 @@ def realistic_payload(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(body, label="claude-code-sized request"))
     ctx.note("payload_bytes", len(exchange.request_body))
     answered(ctx, exchange, f"Claude-Code-sized request answered {exchange.status}")
-    entry = ctx.upstream_entry(exchange)
-    if entry is not None:
-        received = json_or_none(entry.body)
-        ctx.expect(
-            received == body,
-            "the Claude-Code-sized body changed on the way" + _diff(body, received),
-            actual=entry.body[:300],
-        )
+    entry = ctx.received(exchange)
+    received = json_or_none(entry.body)
+    ctx.expect(received == body, "the Claude-Code-sized body changed on the way" + _diff(body, received),
+               actual=entry.body[:300])
 
 
 @check(
