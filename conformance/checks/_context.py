@@ -213,8 +213,10 @@ class CheckContext:
 
     def direct_auth(self, kind: str) -> list[tuple[str, str]]:
         """Headers for credential ``kind`` when talking straight to the upstream (the oracle run)."""
+        if not kind:
+            return []
         credentials = self.run.observer.credentials
-        return (credentials.headers(kind) or credentials.headers("api-key") or []) if kind else []
+        return credentials.headers(kind) or credentials.headers("api-key") or []
 
     def reached(self, exchange: Exchange) -> Exchange:
         """The exchange, or verdict ``error`` when the path could not be reached at all."""

@@ -18,10 +18,10 @@ def _same(ctx: CheckContext, label: str, exchange, entry) -> None:  # type: igno
     if entry is None:
         return
     try:
-        same = json.loads(exchange.body) == json.loads(entry.response_body)
+        equal = json.loads(exchange.body) == json.loads(entry.response_body)
     except ValueError:
-        same = False
-    holds(ctx, same, f"{label}: the body differs from the upstream's", entry.response_body[:300], exchange.body[:300])
+        equal = False
+    holds(ctx, equal, f"{label}: the body differs from the upstream's", entry.response_body[:300], exchange.body[:300])
 
 
 @check(
