@@ -128,6 +128,20 @@ def test_unknown_envoy_mode_name_lists_the_known_targets():
         resolve_target("envoy-snii")
 
 
+def test_an_option_a_target_does_not_take_is_refused_with_the_ones_it_does():
+    """
+    A target option its family does not declare is one error naming the family's options, not silently ignored
+    (``envoy[mode=sni]`` would otherwise run the reverse proxy); the declared ones still resolve.
+    """
+    with pytest.raises(PathError, match=r"target envoy\[mode=sni\]: unknown option mode \(options of envoy: none\)"):
+        resolve_target("envoy[mode=sni]")
+    with pytest.raises(PathError, match=r"unknown option versoin \(options of litellm: version: "):
+        resolve_target("litellm[versoin=1.90.1]")
+    for word in ("litellm[version=1.90.1,key=server-oauth,retries=default]", "shim-front[version=1.90.1]",
+                 "srt-tls[mask=off]"):
+        assert resolve_target(word).name == word
+
+
 @needs_envoy
 def test_ctrl_c_mid_run_reaps_envoy(tmp_path):
     """

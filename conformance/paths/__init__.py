@@ -107,6 +107,10 @@ def resolve_target(
     if base_url:
         path = EgressPath(name=word, base_url=base_url, proxy_headers=list(proxy_headers or []))
     elif (family := _family_of(name)) is not None:
+        unknown = sorted(set(options) - set(family.options))
+        if unknown:  # a misspelt option silently ignored would run another target than the one asked for
+            takes = "; ".join(f"{k}: {v}" for k, v in family.options.items()) or "none"
+            raise PathError(f"target {word}: unknown option {', '.join(unknown)} (options of {name}: {takes})")
         path = family.targets[name](word, options)
         path.family = family.name  # set here, not in start(): a target that cannot start still says what it is
     else:

@@ -26,6 +26,8 @@ class Family:
     """Installs what a target needs before the run (a LiteLLM release, a Debian package); never inside a check."""
     production_configs: Callable[[], dict[Path, str]] | None = None
     """The deployable configs (``python -m conformance prod-configs``): path → text."""
+    options: Mapping[str, str] = field(default_factory=dict)
+    """The ``name[key=value]`` options its targets take, each with what it sets; any other is refused."""
 
 
 @dataclass(frozen=True)

@@ -186,4 +186,9 @@ def prepare(options: dict[str, str], settings: Settings, say: Callable[[str], No
     ensure_release(options.get("version") or settings.litellm_version, settings.cache_dir, say=say)
 
 
-FAMILY = Family("litellm", {"litellm": make_litellm, "litellm-unified": make_litellm_unified}, prepare=prepare)
+# The options of every target that starts a LiteLLM (the shim's start one too).
+OPTIONS = {"version": "the LiteLLM release (default: the pin or --litellm-version)",
+           "key": f"where the upstream credential is held ({', '.join(KEY_PLACEMENTS)})",
+           "retries": "LiteLLM's own retries (off or default)"}
+FAMILY = Family("litellm", {"litellm": make_litellm, "litellm-unified": make_litellm_unified}, prepare=prepare,
+                options=OPTIONS)

@@ -81,4 +81,5 @@ def make_shim_front(name: str, options: dict[str, str]) -> EgressPath:
 
 
 # The shim targets run a LiteLLM release: the same one is installed first.
-FAMILY = Family("shim", {"shim": make_shim, "shim-front": make_shim_front}, prepare=litellm.prepare)
+FAMILY = Family("shim", {"shim": make_shim, "shim-front": make_shim_front}, prepare=litellm.prepare,
+                options={"version": litellm.OPTIONS["version"]})

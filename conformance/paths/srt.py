@@ -220,4 +220,5 @@ def make_srt_tls(name: str, options: dict[str, str]) -> EgressPath:
 
 
 FAMILY = Family("srt", {"srt": make_srt, "srt-tls": make_srt_tls}, prepare=prepare,
+                options={"mask": "srt-tls: the agent holds a placeholder for its credential (on, the default, or off)"},
                 production_configs=lambda: {p: p.read_text() for p in (PROD_SETTINGS, PROD_SETTINGS_TLS)})
