@@ -10,6 +10,7 @@ from ..core._exceptions import HarnessError
 from ..core._redact import redact
 from ..core._wire import API_KEY_HEADER, AUTHORIZATION, BETA_HEADER
 from ._context import CheckContext
+from ._verify import holds
 
 if TYPE_CHECKING:
     from ..paths import Connection
@@ -92,7 +93,7 @@ def turn_ok(ctx: CheckContext, run: Any, label: str) -> bool:
         raise HarnessError(f"{label}: Claude Code got no answer through {ctx.path.name} and was stopped at its "
                            "time bound")
     ok = run.returncode == 0 and run.result.get("is_error") is False
-    ctx.expect(ok, f"{label}: Claude Code ended with code {run.returncode}"
-               + (" (timed out)" if run.timed_out else "") + f": {redact(str(run.result.get('result', '')))[:160]}",
-               expected="a completed turn", actual=redact(str(run.result))[:300])
+    holds(ctx, ok, f"{label}: Claude Code ended with code {run.returncode}"
+          + (" (timed out)" if run.timed_out else "") + f": {redact(str(run.result.get('result', '')))[:160]}",
+          "a completed turn", redact(str(run.result))[:300])
     return ok

@@ -18,6 +18,7 @@ from ._context import CheckContext
 from ._payloads import cached_body, server_tool_body
 from ._registry import check
 from ._requirements import API_CACHING, CACHE_USAGE, WIRE_DOC
+from ._verify import holds, same
 
 RECORD_WAIT_S = 15.0
 """How long a callback may take to write its record after the response (LiteLLM logs asynchronously)."""
@@ -109,21 +110,18 @@ def _judge(ctx: CheckContext, label: str, body: dict[str, Any], keys: tuple[str,
     stream = bool(body.get("stream"))
     exchange = ctx.reached(ctx.send(body, label=label))
     entry = ctx.upstream_entry(exchange)
-    if entry is None or not ctx.expect(exchange.status == 200, f"{label}: answered {exchange.status}",
-                                       expected=200, actual=exchange.status):
+    if entry is None or not same(ctx, exchange.status, 200, f"{label}: answered {exchange.status}"):
         return None
     upstream = upstream_usage(entry.response_body, stream)
     records = [r for r in recorded(ctx, exchange.cid or "") if r.get("event") == "success"]
     ctx.note(f"{label} records", records[:3])
-    if not ctx.expect(len(records) == 1, f"{label}: {len(records)} usage records for one request",
-                      expected=1, actual=len(records)):
+    if not same(ctx, len(records), 1, f"{label}: {len(records)} usage records for one request"):
         return None
     got, want = figures(records[0], upstream), _expected(upstream)
     for key in keys:
         if want[key] is None:
             continue  # the upstream did not report it: nothing to account
-        ctx.expect(got[key] == want[key], f"{label}: {key} recorded {got[key]!r}, the upstream reported "
-                   f"{want[key]!r}", expected=want[key], actual=got[key])
+        same(ctx, got[key], want[key], f"{label}: {key} recorded {got[key]!r}, the upstream reported {want[key]!r}")
     return records[0]
 
 
@@ -205,16 +203,13 @@ def error_and_cut(ctx: CheckContext) -> None:
     ctx.auth_headers("api-key")
     exchange = ctx.reached(ctx.send(ctx.body("Fail.", status=429, retry_after=0), label="429"))
     # What never reached the client as the upstream's 429 cannot be graded as a partial pass.
-    if not ctx.expect(exchange.status == 429, f"429: the path answered {exchange.status}", expected=429,
-                      actual=exchange.status, level="must"):
+    if not same(ctx, exchange.status, 429, f"429: the path answered {exchange.status}", level="must"):
         return
     records = recorded(ctx, exchange.cid or "")
     ctx.note("429 records", records[:3])
-    ctx.expect(bool(records), "429: nothing was recorded for a failed request", expected="a failure record",
-               actual="none")
+    holds(ctx, bool(records), "429: nothing was recorded for a failed request", "a failure record", "none")
     for record in records:
-        ctx.expect(record.get("event") == "failure", f"429: recorded as {record.get('event')}",
-                   expected="failure", actual=record.get("event"))
+        same(ctx, record.get("event"), "failure", f"429: recorded as {record.get('event')}")
     # A cut stream's true bill is not on the wire (no final message_delta); what was recorded is reported as found.
     exchange = ctx.reached(ctx.send(ctx.body("Cut.", stream=True, deltas=6, cut=1, after=2), label="cut stream"))
     records = recorded(ctx, exchange.cid or "", wait_s=3)
@@ -241,16 +236,14 @@ def cost_uses_cache_prices(ctx: CheckContext) -> None:
     nonce, costs, headers = ctx.new_cid(), {}, {}
     for turn in ("write", "read"):
         exchange = ctx.reached(ctx.send(cached_body(ctx, nonce), label=f"cache {turn}"))
-        if not ctx.expect(exchange.status == 200, f"cache {turn}: answered {exchange.status}", expected=200,
-                          actual=exchange.status, level="must"):
+        if not same(ctx, exchange.status, 200, f"cache {turn}: answered {exchange.status}", level="must"):
             return
         records = [r for r in recorded(ctx, exchange.cid or "") if r.get("event") == "success"]
         costs[turn] = records[0].get("response_cost") if records else None
         headers[turn] = exchange.headers.get("x-litellm-response-cost")
     ctx.note("costs", {"recorded": costs, "x-litellm-response-cost": headers})
-    if not ctx.expect(all(isinstance(c, (int, float)) and c > 0 for c in costs.values()),
-                      f"no cost recorded (write {costs['write']!r}, read {costs['read']!r})",
-                      expected="a cost per request", actual=costs):
+    if not holds(ctx, all(isinstance(c, (int, float)) and c > 0 for c in costs.values()),
+                 f"no cost recorded (write {costs['write']!r}, read {costs['read']!r})", "a cost per request", costs):
         return
-    ctx.expect(costs["read"] < costs["write"], f"cache read cost {costs['read']} is not below the cache write's "
-               f"{costs['write']}", expected=f"< {costs['write']}", actual=costs["read"])
+    holds(ctx, costs["read"] < costs["write"], f"cache read cost {costs['read']} is not below the cache write's "
+          f"{costs['write']}", f"< {costs['write']}", costs["read"])

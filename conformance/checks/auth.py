@@ -91,7 +91,7 @@ def oauth_beta_once(ctx: CheckContext) -> None:
     same(ctx, received.count(OAUTH_BETA), 1, f"the oauth beta arrived {received.count(OAUTH_BETA)} times",
          shown=received)
     if ctx.path.holds_credential is None:
-        ctx.expect(extra in received, f"the client's beta {extra} did not arrive", expected=extra, actual=received)
+        holds(ctx, extra in received, f"the client's beta {extra} did not arrive", extra, received)
 
 
 @check(
@@ -201,12 +201,11 @@ def credential_masked(ctx: CheckContext) -> None:
         secret = hashlib.sha256(value.encode()).hexdigest()
         held[name] = "missing" if inside is None else "the real credential" if inside["sha256"] == secret else \
             f"a placeholder of {inside['length']} characters"
-        ctx.expect(inside is not None and inside["sha256"] != secret,
-                   f"inside the agent's sandbox {name} is {held[name]}, not a placeholder",
-                   expected="a placeholder", actual=held[name])
+        holds(ctx, inside is not None and inside["sha256"] != secret,
+              f"inside the agent's sandbox {name} is {held[name]}, not a placeholder", "a placeholder", held[name])
         where = view["everything"].get(secret)
-        ctx.expect(where is None, f"the real {AGENT_CREDENTIAL_VARIABLES[name]} credential is readable inside the "
-                   f"agent's sandbox ({where})", expected="nowhere", actual=where)
+        holds(ctx, where is None, f"the real {AGENT_CREDENTIAL_VARIABLES[name]} credential is readable inside the "
+              f"agent's sandbox ({where})", "nowhere", where)
     ctx.note("agent_holds", held)
     cid = ctx.new_cid()
     run = claude_run(ctx, f"Say hi {make_directive(cid=cid)}", kind="oauth")
@@ -215,9 +214,8 @@ def credential_masked(ctx: CheckContext) -> None:
     entries = ctx.journal(cid)
     bearer = [e.headers.get(AUTHORIZATION) == f"Bearer {credentials.oauth_token}" for e in entries]
     betas = [OAUTH_BETA in e.headers.betas() for e in entries]
-    ctx.expect(bool(entries) and all(bearer) and not any(e.headers.get(API_KEY_HEADER) for e in entries),
-               "the upstream did not receive the real OAuth token as Authorization: Bearer on every request "
-               f"({sum(bearer)} of {len(entries)})", expected="Bearer <the real token>",
-               actual=f"{sum(bearer)} of {len(entries)} requests")
-    ctx.expect(all(betas), f"the oauth beta was missing on {betas.count(False)} of {len(entries)} requests",
-               expected=OAUTH_BETA, actual=f"{sum(betas)} of {len(entries)}")
+    holds(ctx, bool(entries) and all(bearer) and not any(e.headers.get(API_KEY_HEADER) for e in entries),
+          "the upstream did not receive the real OAuth token as Authorization: Bearer on every request "
+          f"({sum(bearer)} of {len(entries)})", "Bearer <the real token>", f"{sum(bearer)} of {len(entries)} requests")
+    holds(ctx, all(betas), f"the oauth beta was missing on {betas.count(False)} of {len(entries)} requests",
+          OAUTH_BETA, f"{sum(betas)} of {len(entries)}")

@@ -16,6 +16,7 @@ from ._client_runs import claude_run, first_party, turn_ok
 from ._context import CheckContext
 from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_GATEWAY, OAUTH, WIRE_DOC
+from ._verify import holds, same
 
 CLAUDE_FEATURES = ("messages", "streaming", "claude-code")
 # A Claude Code run is bounded at 40 s (_claude_code.run_claude) and a check makes up to four (midstream: two through
@@ -84,8 +85,7 @@ def claude_plain_turn(ctx: CheckContext) -> None:
     entries = ctx.journal(cid)
     if ctx.expect(bool(entries), "the upstream received no request from Claude Code"):
         answer = _upstream_text(entries)
-        ctx.expect(run.result.get("result") == answer, "Claude Code's answer is not the upstream's",
-                   expected=answer, actual=run.result.get("result"))
+        same(ctx, run.result.get("result"), answer, "Claude Code's answer is not the upstream's")
 
 
 @check(
@@ -111,8 +111,8 @@ def claude_stream_unbuffered(ctx: CheckContext) -> None:
     if not turn_ok(ctx, run, "plain turn"):
         return
     lags, sent = _delta_lags(ctx, cid, run)
-    ctx.expect(sent > 0 and len(lags) >= sent, f"{len(lags)} text deltas reached Claude Code, upstream sent {sent}",
-               expected=sent, actual=len(lags))
+    holds(ctx, sent > 0 and len(lags) >= sent, f"{len(lags)} text deltas reached Claude Code, upstream sent {sent}",
+          sent, len(lags))
     if not lags:
         return
     direct_lags_first: list[float] = []
@@ -139,10 +139,9 @@ def claude_stream_unbuffered(ctx: CheckContext) -> None:
                         "direct_lag_ms_p50": round(median(direct_lags_first) * 1000, 1) if direct_lags_first
                         else None})
     ctx.note("added_delay_ms_series", added)
-    ctx.expect(verdict.ok, f"half the text deltas reached Claude Code more than {middle:.0f} ms later than direct "
-               f"(bound {CLAUDE_ADDED_BOUND_MS:.0f} ms; worst {max(added, default=0.0):.0f} ms; "
-               f"{len(verdict.measured)} measurement(s))",
-               expected=f"median added <= {CLAUDE_ADDED_BOUND_MS} ms", actual=middle)
+    holds(ctx, verdict.ok, f"half the text deltas reached Claude Code more than {middle:.0f} ms later than direct "
+          f"(bound {CLAUDE_ADDED_BOUND_MS:.0f} ms; worst {max(added, default=0.0):.0f} ms; "
+          f"{len(verdict.measured)} measurement(s))", f"median added <= {CLAUDE_ADDED_BOUND_MS} ms", middle)
 
 
 @check(
@@ -167,18 +166,17 @@ def claude_tool_turn(ctx: CheckContext) -> None:
     if not turn_ok(ctx, run, "tool turn"):
         return
     entries = ctx.journal(cid)
-    if not ctx.expect(len(entries) >= 2, f"the upstream saw {len(entries)} request(s), expected the tool_use turn "
-                      "and the tool_result turn", expected=">= 2", actual=len(entries)):
+    if not holds(ctx, len(entries) >= 2, f"the upstream saw {len(entries)} request(s), expected the tool_use turn "
+                 "and the tool_result turn", ">= 2", len(entries)):
         return
     asked = [e.json()["content_block"]["id"] for e in decode_events(entries[0].response_body)
              if e.name == "content_block_start" and e.json()["content_block"]["type"] == "tool_use"]
     body = _json.loads(entries[1].body)
     answered = [b.get("tool_use_id") for m in body.get("messages", [])[-1:] for b in m.get("content", [])
                 if isinstance(b, dict) and b.get("type") == "tool_result"]
-    ctx.expect(bool(asked) and answered == asked, "the tool_result that reached the upstream does not answer the "
-               "tool_use it sent", expected=asked, actual=answered)
-    ctx.expect(run.result.get("result") == _upstream_text(entries), "Claude Code's final answer is not the "
-               "upstream's", expected=_upstream_text(entries), actual=run.result.get("result"))
+    holds(ctx, bool(asked) and answered == asked, "the tool_result that reached the upstream does not answer the "
+          "tool_use it sent", asked, answered)
+    same(ctx, run.result.get("result"), _upstream_text(entries), "Claude Code's final answer is not the upstream's")
 
 
 @check(
@@ -226,15 +224,14 @@ def claude_error_text(ctx: CheckContext) -> None:
     ours, theirs = _error_turns(ctx, "claude.error-text", status=400)
     counts, shown = [ours[0], theirs[0]], [ours[1], theirs[1]]
     message = "messages.0: Input does not match the expected shape."
-    ctx.expect(message in shown[1], "direct, Claude Code did not show the upstream's message (harness problem?)",
-               expected=message, actual=redact(shown[1])[:300])
-    ctx.expect(shown[0] == shown[1], "Claude Code showed a different error than direct", expected=shown[1][:300],
-               actual=redact(shown[0])[:300])
+    holds(ctx, message in shown[1], "direct, Claude Code did not show the upstream's message (harness problem?)",
+          message, redact(shown[1])[:300])
+    holds(ctx, shown[0] == shown[1], "Claude Code showed a different error than direct", shown[1][:300],
+          redact(shown[0])[:300])
     ctx.note("upstream_attempts", {"path": counts[0], "direct": counts[1]})
     if first_party(ctx):
         return
-    ctx.expect(counts[0] == counts[1], f"{counts[0]} upstream attempts through the path, {counts[1]} direct",
-               expected=counts[1], actual=counts[0])
+    same(ctx, counts[0], counts[1], f"{counts[0]} upstream attempts through the path, {counts[1]} direct")
 
 
 @check(
@@ -260,11 +257,10 @@ def claude_recovery_wording(ctx: CheckContext) -> None:
     exact wording, fails; a path that replaces the message fails both."""
     ours, theirs = _error_turns(ctx, "claude.recovery-wording", wording="prompt_too_long")
     ctx.note("upstream_attempts", {"path": ours[0], "direct": theirs[0]})
-    ctx.expect(ours[1] == theirs[1], "Claude Code showed a different result than direct", expected=theirs[1][:300],
-               actual=redact(ours[1])[:300])
+    holds(ctx, ours[1] == theirs[1], "Claude Code showed a different result than direct", theirs[1][:300],
+          redact(ours[1])[:300])
     if not first_party(ctx):
-        ctx.expect(ours[0] == theirs[0], f"{ours[0]} upstream attempts through the path, {theirs[0]} direct",
-                   expected=theirs[0], actual=ours[0])
+        same(ctx, ours[0], theirs[0], f"{ours[0]} upstream attempts through the path, {theirs[0]} direct")
 
 
 @check(
@@ -316,7 +312,6 @@ def claude_midstream_fallback(ctx: CheckContext) -> None:
     # The two settings side by side: each run mostly sleeps through Claude Code's back-off.
     for (setting, _), counts in zip(settings, parallel(both, settings), strict=True):
         observed[setting] = {"path": counts[0], "direct": counts[1]}
-        ctx.expect(counts[0] == counts[1], f"{setting}: the upstream saw {counts[0][0]} streaming + {counts[0][1]} "
-                   f"non-streaming requests through the path, direct {counts[1][0]} + {counts[1][1]}",
-                   expected=counts[1], actual=counts[0])
+        same(ctx, counts[0], counts[1], f"{setting}: the upstream saw {counts[0][0]} streaming + {counts[0][1]} "
+             f"non-streaming requests through the path, direct {counts[1][0]} + {counts[1][1]}")
     ctx.note("requests_by_setting", observed)

@@ -16,6 +16,7 @@ from ..upstream import make_directive
 from ._context import CheckContext
 from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_GATEWAY, RETRY_HEADERS, WIRE_DOC
+from ._verify import holds, same
 
 # (status, x-should-retry): the SDK's policy differs in each (reference doc §2.4).
 RETRY_CASES = ((429, "none"), (429, "false"), (529, "true"), (500, "false"), (400, "true"))
@@ -80,11 +81,10 @@ def create_and_stream(ctx: CheckContext) -> None:
     for label, call in (("messages.create", create), ("messages.stream", stream)):
         ours, theirs = _both(ctx, call)
         if isinstance(ours, Exception) or isinstance(theirs, Exception):
-            ctx.expect(type(ours) is type(theirs), f"{label}: {redact(str(ours))[:200]}", expected=repr(theirs)[:200],
-                       actual=redact(repr(ours))[:300])
+            holds(ctx, type(ours) is type(theirs), f"{label}: {redact(str(ours))[:200]}", repr(theirs)[:200],
+                  redact(repr(ours))[:300])
             continue
-        ctx.expect(_summary(ours) == _summary(theirs), f"{label}: the message differs from direct",
-                   expected=_summary(theirs), actual=_summary(ours))
+        same(ctx, _summary(ours), _summary(theirs), f"{label}: the message differs from direct")
 
 
 @check(
@@ -127,12 +127,12 @@ def retry_behaviour(ctx: CheckContext) -> None:
         ours, theirs = ours_by_case[case], direct[case]
         label = f"{case[0]} + x-should-retry {case[1]}"
         table[label] = {"path": ours, "direct": theirs}
-        ctx.expect(ours["attempts"] == theirs["attempts"], f"{label}: {ours['attempts']} upstream attempts through "
-                   f"the path, {theirs['attempts']} direct", expected=theirs["attempts"], actual=ours["attempts"])
-        ctx.expect(ours["exception"] == theirs["exception"], f"{label}: the SDK raised {ours['exception']}, direct "
-                   f"{theirs['exception']}", expected=theirs["exception"], actual=ours["exception"])
-        ctx.expect(ours["request_id_known"], f"{label}: the exception's request_id is not the upstream's",
-                   expected=True, actual=ours["request_id_known"])
+        same(ctx, ours["attempts"], theirs["attempts"], f"{label}: {ours['attempts']} upstream attempts through "
+             f"the path, {theirs['attempts']} direct")
+        same(ctx, ours["exception"], theirs["exception"], f"{label}: the SDK raised {ours['exception']}, direct "
+             f"{theirs['exception']}")
+        holds(ctx, ours["request_id_known"], f"{label}: the exception's request_id is not the upstream's", True,
+              ours["request_id_known"])
     ctx.note("retry_table", table)
 
 
@@ -154,8 +154,8 @@ def auth_styles(ctx: CheckContext) -> None:
             message = client.messages.create(model=ctx.run.model, max_tokens=8, messages=_message(ctx, "hi"))
             ctx.expect(message.stop_reason is not None, f"{kind}: answered")
         except Exception as exc:  # the SDK's exception is the observation
-            ctx.expect(False, f"{kind}: {type(exc).__name__} {redact(str(exc))[:160]}", expected="a message",
-                       actual=redact(repr(exc))[:300])
+            holds(ctx, False, f"{kind}: {type(exc).__name__} {redact(str(exc))[:160]}", "a message",
+                  redact(repr(exc))[:300])
         finally:
             client.close()
 
@@ -197,10 +197,10 @@ def inside_sandbox(ctx: CheckContext) -> None:
     ours, theirs = ({d["call"]: d for d in lines if "call" in d} for lines in (inside, direct))
     for call, answer in theirs.items():
         got = ours.get(call, {"ok": False, "error": "not reached"})
-        ctx.expect(got.get("ok") is True, f"{call}: inside the sandbox {redact(str(got.get('error')))[:200]}",
-                   expected="answered", actual=redact(str(got))[:300])
+        holds(ctx, got.get("ok") is True, f"{call}: inside the sandbox {redact(str(got.get('error')))[:200]}",
+              "answered", redact(str(got))[:300])
         if got.get("ok") and answer.get("ok"):
-            ctx.expect(got["summary"] == answer["summary"], f"{call}: inside the sandbox {got['summary']} (direct "
-                       f"{answer['summary']})", expected=answer["summary"], actual=got["summary"])
+            same(ctx, got["summary"], answer["summary"], f"{call}: inside the sandbox {got['summary']} (direct "
+                 f"{answer['summary']})")
     ctx.note("sdk_inside", inside)
     ctx.note("sdk_direct", direct)

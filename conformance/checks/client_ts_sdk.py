@@ -17,6 +17,7 @@ from ._client_runs import prepared_client
 from ._context import CheckContext
 from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_GATEWAY, OAUTH, RETRY_HEADERS, WIRE_DOC
+from ._verify import holds, same
 
 TS_FEATURES = ("messages", "streaming")
 # Two node processes (path, direct), each making up to six calls with retries.
@@ -78,8 +79,8 @@ def _text(ctx: CheckContext, words: str, **directive: Any) -> list[dict[str, Any
 
 def _compare(ctx: CheckContext, labels: list[str], ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> None:
     for label, mine, direct in zip(labels, ours, theirs, strict=True):
-        ctx.expect(summary(mine) == summary(direct), f"{label}: what the SDK returned differs from direct",
-                   expected=summary(direct), actual=redact(str(summary(mine)))[:600])
+        holds(ctx, summary(mine) == summary(direct), f"{label}: what the SDK returned differs from direct",
+              summary(direct), redact(str(summary(mine)))[:600])
 
 
 @check(
@@ -138,8 +139,7 @@ def tool_round_trip(ctx: CheckContext) -> None:
         direct = {**theirs, "message": _own_ids(theirs, key)} if theirs.get("ok") else theirs
         _compare(ctx, [label], [mine], [direct])
     if ours.get("ok"):
-        ctx.expect(ours["first"].get("stop_reason") == "tool_use", "the first turn did not end in tool_use",
-                   expected="tool_use", actual=ours["first"].get("stop_reason"))
+        same(ctx, ours["first"].get("stop_reason"), "tool_use", "the first turn did not end in tool_use")
 
 
 def _own_ids(answer: dict[str, Any], key: str) -> dict[str, Any]:
@@ -189,10 +189,8 @@ def retry_behaviour(ctx: CheckContext) -> None:
     for case in RETRY_CASES:
         label, mine, theirs = _label(case), ours[_label(case)], direct[_label(case)]
         for key in ("attempts", "class", "status"):
-            ctx.expect(mine[key] == theirs[key], f"{label}: {key} {mine[key]} through the path, {theirs[key]} direct",
-                       expected=theirs[key], actual=mine[key])
-        ctx.expect(mine["request_id_known"], f"{label}: the error's request id is not the upstream's",
-                   expected=True, actual=False)
+            same(ctx, mine[key], theirs[key], f"{label}: {key} {mine[key]} through the path, {theirs[key]} direct")
+        holds(ctx, mine["request_id_known"], f"{label}: the error's request id is not the upstream's", True, False)
     ctx.note("retry_table", {"path": ours, "direct": direct})
 
 
@@ -220,9 +218,9 @@ def auth_styles(ctx: CheckContext) -> None:
         answer = _ts(ctx, [{"op": "create", "params": {"model": ctx.run.model, "max_tokens": 8,
                                                        "messages": _text(ctx, "hi")}}], kind=kind)[0]
         error = answer.get("error") or {}
-        ctx.expect(bool(answer.get("ok")), f"{label}: {error.get('class')} {error.get('status')} "
-                   f"{redact(str(error.get('message')))[:160]}" if not answer.get("ok") else f"{label}: answered",
-                   expected="a message", actual=redact(str(error))[:300] if error else "a message")
+        holds(ctx, bool(answer.get("ok")), f"{label}: {error.get('class')} {error.get('status')} "
+              f"{redact(str(error.get('message')))[:160]}" if not answer.get("ok") else f"{label}: answered",
+              "a message", redact(str(error))[:300] if error else "a message")
 
 
 @check(
@@ -249,5 +247,5 @@ def midstream_error(ctx: CheckContext) -> None:
     ours = _ts(ctx, calls())[0]
     theirs = ctx.shared_direct("ts-sdk.midstream", lambda: _ts(ctx, calls(), direct=True))[0]
     _compare(ctx, ["the stream's error"], [ours], [theirs])
-    ctx.expect(not ours.get("ok"), "the SDK returned a message from a stream the upstream ended with an error",
-               expected="an error", actual="a message")
+    holds(ctx, not ours.get("ok"), "the SDK returned a message from a stream the upstream ended with an error",
+          "an error", "a message")

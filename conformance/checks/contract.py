@@ -18,6 +18,7 @@ from ..core._wire import OAUTH_BETA
 from ._context import CheckContext, json_or_none
 from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_PROTOCOL
+from ._verify import holds, same
 
 UNKNOWN_BETA = "egress-conformance-probe-2099-01-01"
 UNKNOWN_VERSION = "2099-01-01"
@@ -57,17 +58,15 @@ def unknown_beta_and_version(ctx: CheckContext) -> None:
     # The oauth beta belongs to the credential (auth.oauth-beta-once judges it): a path translating auth adds it.
     values_sent = set(exchange.request_headers.betas()) - {OAUTH_BETA}
     values_seen = set(entry.headers.betas()) - {OAUTH_BETA}
-    ctx.expect(values_seen == values_sent, f"anthropic-beta values upstream {sorted(values_seen)} (sent "
-               f"{sorted(values_sent)})", expected=sorted(values_sent), actual=sorted(values_seen))
-    ctx.expect(seen == sent, f"anthropic-beta not byte for byte: upstream {seen} (sent {sent})", level="should",
-               expected=sent, actual=seen)
+    same(ctx, sorted(values_seen), sorted(values_sent), f"anthropic-beta values upstream {sorted(values_seen)} "
+         f"(sent {sorted(values_sent)})")
+    same(ctx, seen, sent, f"anthropic-beta not byte for byte: upstream {seen} (sent {sent})", level="should")
     # The upstream refuses a version it does not know (400); the path must still have carried it unchanged.
     exchange = ctx.reached(ctx.send(ctx.body(), version=False, headers=[("anthropic-version", UNKNOWN_VERSION)],
                                     label="unknown version"))
     entry = ctx.received(exchange)
-    ctx.expect(entry.headers.get_all("anthropic-version") == [UNKNOWN_VERSION],
-               f"anthropic-version upstream {entry.headers.get_all('anthropic-version')} (sent {UNKNOWN_VERSION})",
-               expected=[UNKNOWN_VERSION], actual=entry.headers.get_all("anthropic-version"))
+    version = entry.headers.get_all("anthropic-version")
+    same(ctx, version, [UNKNOWN_VERSION], f"anthropic-version upstream {version} (sent {UNKNOWN_VERSION})")
 
 
 @check(
@@ -98,7 +97,7 @@ def unknown_fields_kept(ctx: CheckContext) -> None:
     tool = (sent.get("tools") or [{}])[0]
     if not isinstance(tool, dict) or tool.get("eager_input_streaming") is not True:
         lost.append("tools.0.eager_input_streaming")
-    ctx.expect(not lost, f"dropped on the way: {', '.join(lost)}", expected="every field", actual=lost)
+    holds(ctx, not lost, f"dropped on the way: {', '.join(lost)}", "every field", lost)
 
 
 @check(
@@ -120,13 +119,13 @@ def beta_and_field_together(ctx: CheckContext) -> None:
     fields = {"context_management": "context_management" in sent,
               "defer_loading": any(isinstance(t, dict) and "defer_loading" in t for t in sent.get("tools") or [])}
     for beta, field in PAIRS.items():
-        ctx.expect((beta in betas) == fields[field],
-                   f"{beta} arrived without {field}" if beta in betas else f"{field} arrived without {beta}",
-                   expected="both or neither", actual={"beta": beta in betas, "field": fields[field]})
+        holds(ctx, (beta in betas) == fields[field],
+              f"{beta} arrived without {field}" if beta in betas else f"{field} arrived without {beta}",
+              "both or neither", {"beta": beta in betas, "field": fields[field]})
     answer = json_or_none(exchange.body) or {}
-    ctx.expect(exchange.status == 200 and answer.get("context_management") == {"applied_edits": []},
-               f"the answer lost context_management or failed: {exchange.status} {exchange.body[:160]!r}",
-               expected={"applied_edits": []}, actual=answer.get("context_management"))
+    holds(ctx, exchange.status == 200 and answer.get("context_management") == {"applied_edits": []},
+          f"the answer lost context_management or failed: {exchange.status} {exchange.body[:160]!r}",
+          {"applied_edits": []}, answer.get("context_management"))
 
 
 @check(
@@ -148,8 +147,7 @@ def system_attribution_first(ctx: CheckContext) -> None:
     received = _sent(ctx.received(exchange)).get("system")
     first = received[0].get("text") if isinstance(received, list) and received and isinstance(received[0], dict) \
         else received
-    ctx.expect(received == system, f"system[0] upstream {str(first)[:80]!r} (sent the attribution block)",
-               expected=system, actual=received)
+    same(ctx, received, system, f"system[0] upstream {str(first)[:80]!r} (sent the attribution block)")
 
 
 @check(
@@ -163,8 +161,7 @@ def system_attribution_first(ctx: CheckContext) -> None:
 )
 def client_headers_tolerated(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), headers=list(CLIENT_HEADERS)))
-    ctx.expect(exchange.status == 200, f"refused: {exchange.status} {exchange.body[:120].decode(errors='replace')}",
-               expected=200, actual=exchange.status)
+    same(ctx, exchange.status, 200, f"refused: {exchange.status} {exchange.body[:120].decode(errors='replace')}")
     ctx.received(exchange)
 
 
@@ -180,8 +177,7 @@ def client_headers_tolerated(ctx: CheckContext) -> None:
 def user_agent_kept(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), headers=[("user-agent", CLAUDE_CODE_UA)]))
     seen = ctx.received(exchange).headers.get_all("user-agent")
-    ctx.expect(seen == [CLAUDE_CODE_UA], f"User-Agent upstream {seen} (sent {CLAUDE_CODE_UA})",
-               expected=[CLAUDE_CODE_UA], actual=seen)
+    same(ctx, seen, [CLAUDE_CODE_UA], f"User-Agent upstream {seen} (sent {CLAUDE_CODE_UA})")
 
 
 @check(
@@ -199,8 +195,8 @@ def recovery_error_wording(ctx: CheckContext) -> None:
         ctx.received(exchange)
         error = (json_or_none(exchange.body) or {}).get("error") or {}
         said = error.get("message") if isinstance(error, dict) else None
-        ctx.expect(exchange.status == 400 and said == message,
-                   f"{wording}: client read {str(said)[:80]!r} (upstream {message!r})", expected=message, actual=said)
+        holds(ctx, exchange.status == 400 and said == message,
+              f"{wording}: client read {str(said)[:80]!r} (upstream {message!r})", message, said)
 
 
 @check(
@@ -218,8 +214,7 @@ def head_probe_tolerated(ctx: CheckContext) -> None:
         probe = ctx.send(None, method="HEAD", path=path, auth="", version=False, timeout=10, label=f"HEAD {path}")
         ctx.expect(probe.status is not None, f"HEAD {path}: no HTTP answer ({probe.error})", actual=probe.error)
     after = ctx.reached(ctx.send(ctx.body(), label="after the probe"))
-    ctx.expect(after.status == 200, f"the request after the probe got {after.status}", expected=200,
-               actual=after.status, level="must")
+    same(ctx, after.status, 200, f"the request after the probe got {after.status}", level="must")
 
 
 @check(
@@ -258,21 +253,21 @@ def models_discovery(ctx: CheckContext) -> None:
     exchange.cid = cid
     added = timed["path"] - timed["direct"]
     ctx.note("took_s", {k: round(v, 3) for k, v in timed.items()})
-    ctx.expect(not 300 <= (exchange.status or 0) < 400,
-               f"GET /v1/models?limit=1000: {exchange.status} redirect (Claude Code fetches with redirect: error)",
-               expected="no redirect", actual=exchange.header("location"))
-    ctx.expect(added <= MODELS_BOUND_S, f"the path added {added:.1f} s (Claude Code gives up after 3 s)",
-               expected=f"<= {MODELS_BOUND_S} s", actual=round(added, 3))
+    holds(ctx, not 300 <= (exchange.status or 0) < 400,
+          f"GET /v1/models?limit=1000: {exchange.status} redirect (Claude Code fetches with redirect: error)",
+          "no redirect", exchange.header("location"))
+    holds(ctx, added <= MODELS_BOUND_S, f"the path added {added:.1f} s (Claude Code gives up after 3 s)",
+          f"<= {MODELS_BOUND_S} s", round(added, 3))
     if exchange.status == 404:
         return  # a clean "not implemented": Claude Code falls back to its built-in list
     data = (json_or_none(exchange.body) or {}).get("data")
     usable = [m for m in data or [] if isinstance(m, dict) and re.search("claude|anthropic", str(m.get("id")), re.I)
               and "display_name" in m]
-    ctx.expect(exchange.status == 200 and bool(usable), f"not a usable Anthropic models list: {exchange.status} "
-               f"{exchange.body[:120]!r}", expected="200 {data:[{id,display_name}]}", actual=exchange.status)
+    holds(ctx, exchange.status == 200 and bool(usable), f"not a usable Anthropic models list: {exchange.status} "
+          f"{exchange.body[:120]!r}", "200 {data:[{id,display_name}]}", exchange.status)
     entries = [e for e in ctx.upstream_entries(exchange) if "limit=1000" in e.query]
-    ctx.expect(len(entries) >= 2, "the path did not ask the upstream for limit=1000", expected="limit=1000",
-               actual=[e.query for e in ctx.upstream_entries(exchange)])
+    holds(ctx, len(entries) >= 2, "the path did not ask the upstream for limit=1000", "limit=1000",
+          [e.query for e in ctx.upstream_entries(exchange)])
 
 
 @check(
@@ -306,8 +301,8 @@ def tool_streaming_and_references(ctx: CheckContext) -> None:
                 if e.name == "content_block_start" and "tool_search_tool_result" in e.data]
 
     theirs, ours = pieces(entry.response_body or b""), pieces(exchange.body)
-    ctx.expect(bool(theirs) and ours == theirs, f"input_json_delta pieces differ: {len(ours)} reached the client "
-               f"of {len(theirs)}", expected=theirs[:8], actual=ours[:8])
+    holds(ctx, bool(theirs) and ours == theirs, f"input_json_delta pieces differ: {len(ours)} reached the client "
+          f"of {len(theirs)}", theirs[:8], ours[:8])
     theirs_refs, ours_refs = references(entry.response_body or b""), references(exchange.body)
-    ctx.expect(bool(theirs_refs) and ours_refs == theirs_refs, "tool_reference blocks differ from the upstream's",
-               expected=theirs_refs, actual=ours_refs)
+    holds(ctx, bool(theirs_refs) and ours_refs == theirs_refs, "tool_reference blocks differ from the upstream's",
+          theirs_refs, ours_refs)

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 from ..core._exceptions import HarnessError
 from ._context import CheckContext
 from ._registry import Phase, check
-from ._verify import holds
+from ._verify import holds, same
 
 ALLOWED = "api.anthropic.com"
 # What a CONNECT allowlist is asked, and whether it should tunnel: the API's port only; other hosts, other ports of
@@ -136,12 +136,11 @@ def direct_blocked(ctx: CheckContext) -> None:
         host, port = sandbox.gateway
         gateway = f"{host}:{port}"
         outcomes[f"{gateway} (the gateway)"] = sandbox.try_connect(host, port)
-        ctx.expect(outcomes[f"{gateway} (the gateway)"] == "connected",
-                   f"the agent cannot reach its gateway at {gateway} ({outcomes[f'{gateway} (the gateway)']})",
-                   expected="connected", actual=outcomes[f"{gateway} (the gateway)"])
+        reached = outcomes[f"{gateway} (the gateway)"]
+        same(ctx, reached, "connected", f"the agent cannot reach its gateway at {gateway} ({reached})")
     direct = _observed(outcomes[f"{API_ADDRESS}:443 (the API)"], f"{API_ADDRESS}:443")
-    ctx.expect(direct != "connected", f"the agent reached the API directly at {API_ADDRESS}:443 ({direct}), "
-               "bypassing the gateway", expected="unreachable or refused", actual=direct)
+    holds(ctx, direct != "connected", f"the agent reached the API directly at {API_ADDRESS}:443 ({direct}), "
+          "bypassing the gateway", "unreachable or refused", direct)
     ctx.note("outcomes", outcomes)
 
 
@@ -167,8 +166,8 @@ def only_allowed_hosts(ctx: CheckContext) -> None:
     for host, port, what in others:
         outcome = _observed(sandbox.try_connect(host, port, timeout=1.0), f"{host}:{port}")
         outcomes[f"{host}:{port} ({what})"] = outcome
-        ctx.expect(outcome != "connected", f"{host}:{port} ({what}) connected from the agent",
-                   expected="refused, unreachable or timeout", actual=outcome)
+        holds(ctx, outcome != "connected", f"{host}:{port} ({what}) connected from the agent",
+              "refused, unreachable or timeout", outcome)
     ctx.note("outcomes", outcomes)
 
 
@@ -209,7 +208,5 @@ def claude_code_auxiliary(ctx: CheckContext) -> None:
         turn_ok(ctx, run, f"non-essential traffic {setting}")
     ctx.note("turn_seconds", times)
     bound = times["disabled"] * (1 + AUXILIARY_EXTRA_SHARE) + AUXILIARY_EXTRA_S
-    ctx.expect(times["allowed"] <= bound,
-               f"with non-essential traffic allowed the turn took {times['allowed']:.1f} s against "
-               f"{times['disabled']:.1f} s (it waits on blocked hosts)",
-               expected=f"at most {bound:.1f} s", actual=times["allowed"])
+    holds(ctx, times["allowed"] <= bound, f"with non-essential traffic allowed the turn took {times['allowed']:.1f} s "
+          f"against {times['disabled']:.1f} s (it waits on blocked hosts)", f"at most {bound:.1f} s", times["allowed"])

@@ -55,8 +55,7 @@ def models(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(None, method="GET", path=f"/v1/models?ec_cid={cid}", headers=[("x-ec-cid", cid)]))
     exchange.cid = cid
     if exchange.status in (404, 405):  # not served by the path: the question this should-check asks, answered no
-        ctx.expect(False, f"models answered {exchange.status}", expected=200,
-                   actual=f"{exchange.status} {exchange.body[:200]!r}")
+        answered(ctx, exchange, f"models answered {exchange.status}")
         return
     _same(ctx, "models", exchange, ctx.upstream_entry(exchange))
 
@@ -71,11 +70,10 @@ def _served(ctx: CheckContext, label: str, exchange) -> bool:  # type: ignore[no
     """Whether the path served ``label``. One it answers itself with a 4xx, the upstream receiving nothing (a 404,
     or a route of its own that wants other fields), is not served: this should-check's answer, no."""
     if 400 <= (exchange.status or 0) < 500 and not ctx.upstream_entries(exchange):
-        ctx.expect(False, f"{label} answered {exchange.status} by the path itself (the upstream received nothing)",
-                   expected=200, actual=f"{exchange.status} {exchange.body[:200]!r}")
+        answered(ctx, exchange, f"{label} answered {exchange.status} by the path itself (the upstream received "
+                 "nothing)")
         return False
-    return ctx.expect(exchange.status == 200, f"{label} answered {exchange.status}", expected=200,
-                      actual=f"{exchange.status} {exchange.body[:200]!r}", level="must")
+    return answered(ctx, exchange, f"{label} answered {exchange.status}", level="must")
 
 
 def _resource(ctx: CheckContext, method: str, path: str, *, content: bytes | None = None,
@@ -110,8 +108,8 @@ def files_roundtrip(ctx: CheckContext) -> None:
         return
     entry = ctx.upstream_entry(upload)
     if entry is not None:
-        ctx.expect(entry.body == content, f"upload: the upstream received other bytes ({entry.body_length} bytes, "
-                   f"sent {len(content)})", expected=len(content), actual=entry.body_length, level="must")
+        holds(ctx, entry.body == content, f"upload: the upstream received other bytes ({entry.body_length} bytes, "
+              f"sent {len(content)})", len(content), entry.body_length, level="must")
         _same(ctx, "upload", upload, entry)
     file_id = (upload.json_or_none() or {}).get("id")
     if not ctx.expect(isinstance(file_id, str), "upload: no file id in the answer", actual=upload.body[:200]):
@@ -157,6 +155,5 @@ def batches_roundtrip(ctx: CheckContext) -> None:
     if entry is not None:
         ours = [json.loads(line) for line in results.body.splitlines() if line.strip()]
         theirs = [json.loads(line) for line in entry.response_body.splitlines() if line.strip()]
-        ctx.expect(ours == theirs and len(ours) == len(requests), f"results: {len(ours)} lines, the upstream sent "
-                   f"{len(theirs)}" + ("" if ours == theirs else " (they differ)"), expected=len(theirs),
-                   actual=len(ours), level="must")
+        holds(ctx, ours == theirs and len(ours) == len(requests), f"results: {len(ours)} lines, the upstream sent "
+              f"{len(theirs)}" + ("" if ours == theirs else " (they differ)"), len(theirs), len(ours), level="must")

@@ -90,9 +90,9 @@ def body_identical(ctx: CheckContext) -> None:
     business (errors.envelope-valid, errors.type-and-message-preserved)."""
     for status, (exchange, entry) in error_sweep(ctx).items():
         if entry is not None:
-            if not ctx.expect(json_or_none(exchange.body) is not None, f"upstream {status}: the client got "
-                              f"{exchange.status} with a body that is not JSON", expected=entry.response_body[:300],
-                              actual=exchange.body[:300], level="must"):
+            if not holds(ctx, json_or_none(exchange.body) is not None, f"upstream {status}: the client got "
+                         f"{exchange.status} with a body that is not JSON", entry.response_body[:300],
+                         exchange.body[:300], level="must"):
                 continue
             body_same(ctx, exchange.body, entry.response_body, f"upstream {status}: body bytes differ")
 
@@ -128,7 +128,7 @@ def retry_headers(ctx: CheckContext) -> None:
 def stream_request_json(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(stream=True, status=429), label="stream:true, upstream 429"))
     entry = ctx.upstream_entry(exchange)
-    ctx.expect(exchange.status == 429, f"answered {exchange.status}", expected=429, actual=exchange.status)
+    same(ctx, exchange.status, 429, f"answered {exchange.status}")
     holds(ctx, "application/json" in (exchange.header("content-type") or ""),
           f"content-type {exchange.header('content-type')!r}", "application/json", exchange.header("content-type"))
     if entry is not None:
@@ -161,10 +161,6 @@ def slow_response(ctx: CheckContext) -> None:
         if local
         else None,
     )
-    ctx.expect(
-        exchange.status == 200,
-        f"16 s answer: {exchange.status} {exchange.header('content-type')} "
-        f"{exchange.body[:120].decode(errors='replace')!r}" + (" (a local reply, not the upstream's)" if local else ""),
-        expected=200,
-        actual=exchange.status,
-    )
+    local_reply = " (a local reply, not the upstream's)" if local else ""
+    same(ctx, exchange.status, 200, f"16 s answer: {exchange.status} {exchange.header('content-type')} "
+         f"{exchange.body[:120].decode(errors='replace')!r}{local_reply}")

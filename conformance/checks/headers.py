@@ -8,6 +8,7 @@ from ..core._wire import PROXY_REWRITABLE
 from ._context import CheckContext
 from ._registry import check
 from ._requirements import CLAUDE_CODE_GATEWAY, FORWARD_UNCHANGED, WIRE_DOC
+from ._verify import same
 
 
 def _diff(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> dict[str, Any]:
@@ -82,5 +83,4 @@ def content_encoding_kept(ctx: CheckContext) -> None:
         ctx.note(f"{label.lower()}_encoding", {
             "upstream": theirs, "client": ours, "upstream_wire_bytes": len(entry.wire_body),
             "client_wire_bytes": len(exchange.raw_body), "decoded_bytes": len(exchange.body)})
-        ctx.expect(ours == theirs, f"{label}: the upstream sent {theirs}, the client got {ours}", expected=theirs,
-                   actual=ours)
+        same(ctx, ours, theirs, f"{label}: the upstream sent {theirs}, the client got {ours}")

@@ -18,6 +18,7 @@ from ..upstream import CID_HEADER, REPLAY_HEADER, make_directive
 from ._context import CheckContext, json_or_none
 from ._registry import Phase, check
 from ._requirements import FORWARD_UNCHANGED, WIRE_DOC
+from ._verify import holds
 
 # The response headers a client acts on: its request id, retry advice, rate-limit state, the body's type.
 MATTERING = ("request-id", "content-type", "retry-after", "x-should-retry", "anthropic-organization-id")
@@ -141,8 +142,8 @@ def recorded_exchanges(ctx: CheckContext) -> None:
     shown = " | ".join("; ".join(d.split("; ")[:2]) for d in differing[:SHOWN]) + (" | …" if len(differing) > SHOWN
                                                                                    else "")
     ctx.expect(sent > 0, "no recorded exchange could be sent through the path", actual=sent)
-    ctx.expect(not differing, f"{len(differing)} of {sent} recorded exchanges differ: {shown}",
-               expected="as recorded", actual=differing[:SHOWN])
+    holds(ctx, not differing, f"{len(differing)} of {sent} recorded exchanges differ: {shown}", "as recorded",
+          differing[:SHOWN])
     # The same JSON in other bytes breaks no parser, but it is no longer the recorded answer.
-    ctx.expect(not reworded, f"{len(reworded)} of {sent} exchanges came back as the same JSON in other bytes: "
-               f"{', '.join(reworded[:SHOWN])}", level="should", expected="recorded bytes", actual=reworded)
+    holds(ctx, not reworded, f"{len(reworded)} of {sent} exchanges came back as the same JSON in other bytes: "
+          f"{', '.join(reworded[:SHOWN])}", "recorded bytes", reworded, level="should")

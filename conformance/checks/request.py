@@ -111,7 +111,7 @@ def no_duplicates(ctx: CheckContext) -> None:
     sent = Counter(exchange.request_headers.names())
     got = Counter(entry.headers.names())
     duplicated = sorted(k for k, n in got.items() if n > max(sent.get(k, 0), 1) and k not in PROXY_REWRITABLE)
-    ctx.expect(not duplicated, f"duplicated upstream: {duplicated}", expected=[], actual=duplicated)
+    holds(ctx, not duplicated, f"duplicated upstream: {duplicated}", [], duplicated)
 
 
 @check(

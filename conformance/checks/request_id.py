@@ -47,6 +47,4 @@ def body_equal(ctx: CheckContext) -> None:
         theirs = (json_or_none(entry.response_body) or {}).get("request_id")
         ours = json_or_none(exchange.body)
         ours = ours.get("request_id") if isinstance(ours, dict) else None
-        ctx.expect(
-            ours == theirs, f"{status}: body request_id {ours}, upstream sent {theirs}", expected=theirs, actual=ours
-        )
+        same(ctx, ours, theirs, f"{status}: body request_id {ours}, upstream sent {theirs}")

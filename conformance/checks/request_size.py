@@ -8,6 +8,7 @@ from ._context import CheckContext, json_or_none
 from ._payloads import MIB, sized_body
 from ._registry import Phase, check
 from ._requirements import API_ERRORS, CLAUDE_CODE_GATEWAY
+from ._verify import holds
 
 # A long session with a document attached, and one just under the API's limit (32 MB, whether counted in 10^6 or
 # 2^20 bytes); past the limit by a margin either way.
@@ -46,20 +47,21 @@ def large_bodies_intact(ctx: CheckContext) -> None:
     for size in LARGE_SIZES:
         exchange = _send_sized(ctx, size)
         what = f"{_mb(exchange.request_body)} body"
-        answered = exchange.status == 200
-        ctx.expect(answered, f"{what} answered {exchange.status or exchange.error} "
-                   f"{exchange.header('content-type') or ''} (the API accepts up to 32 MB)".replace("  ", " "),
-                   expected=200, actual=exchange.status or exchange.error)
-        entry = ctx.upstream_entry(exchange) if answered else None
+        served = exchange.status == 200
+        holds(ctx, served, f"{what} answered {exchange.status or exchange.error} "
+              f"{exchange.header('content-type') or ''} (the API accepts up to 32 MB)".replace("  ", " "), 200,
+              exchange.status or exchange.error)
+        entry = ctx.upstream_entry(exchange) if served else None
         if entry is None:
             continue
         ctx.note(f"received_{size // MIB}mib", {"bytes": entry.body_length, "sha256": entry.body_sha256[:16]})
-        ctx.expect(entry.body_json_digest() == json_sha256(exchange.request_body),
-                   f"{what}: the upstream received other JSON ({entry.body_length} bytes, sent "
-                   f"{len(exchange.request_body)})", expected=len(exchange.request_body), actual=entry.body_length)
-        ctx.expect(entry.body_sha256 == sha256_hex(exchange.request_body),
-                   f"{what}: not byte for byte upstream ({entry.body_length} bytes, sent {len(exchange.request_body)})",
-                   level="should", expected=len(exchange.request_body), actual=entry.body_length)
+        sent = len(exchange.request_body)
+        holds(ctx, entry.body_json_digest() == json_sha256(exchange.request_body),
+              f"{what}: the upstream received other JSON ({entry.body_length} bytes, sent {sent})", sent,
+              entry.body_length)
+        holds(ctx, entry.body_sha256 == sha256_hex(exchange.request_body),
+              f"{what}: not byte for byte upstream ({entry.body_length} bytes, sent {sent})", sent, entry.body_length,
+              level="should")
 
 
 @check(
@@ -79,11 +81,11 @@ def oversize_answered_by_api(ctx: CheckContext) -> None:
     what = f"{_mb(exchange.request_body)} body"
     error = (json_or_none(exchange.body) or {}).get("error") if exchange.status else None
     kind = error.get("type") if isinstance(error, dict) else None
-    ctx.expect(exchange.status == 413 and kind == "request_too_large",
-               f"{what}: {exchange.status or exchange.error} {exchange.header('content-type') or ''} "
-               f"{exchange.body[:60].decode(errors='replace')!r} (not the API's error)",
-               expected="413 request_too_large", actual=f"{exchange.status} {kind}")
+    holds(ctx, exchange.status == 413 and kind == "request_too_large",
+          f"{what}: {exchange.status or exchange.error} {exchange.header('content-type') or ''} "
+          f"{exchange.body[:60].decode(errors='replace')!r} (not the API's error)", "413 request_too_large",
+          f"{exchange.status} {kind}")
     entry = ctx.upstream_entry(exchange)
     if entry is not None:
-        ctx.expect(exchange.body == entry.response_body, f"{what}: the 413 differs from the upstream's",
-                   level="should", expected=entry.response_body[:200], actual=exchange.body[:200])
+        holds(ctx, exchange.body == entry.response_body, f"{what}: the 413 differs from the upstream's",
+              entry.response_body[:200], exchange.body[:200], level="should")

@@ -11,6 +11,7 @@ from ._context import CheckContext, json_or_none
 from ._payloads import server_tool_body
 from ._registry import check
 from ._requirements import API_SERVER_TOOLS, SERVER_TOOLS
+from ._verify import holds, same
 
 PAUSING_CALLS = 11
 """One more search than the server runs in a turn, so the upstream pauses it (pause_turn)."""
@@ -32,12 +33,11 @@ def _compare(ctx: CheckContext, *, stream: bool) -> None:
         kinds = [b.get("type") for b in theirs.get("content", [])]
         ctx.note(f"{tool}_blocks", kinds)
         ctx.expect("server_tool_use" in kinds, f"{label}: the upstream ran no server tool", actual=kinds)
-        ctx.expect(ours.get("content") == theirs.get("content"),
-                   f"{label}: content differs from the upstream's (server_tool_use, results or citations)",
-                   expected=theirs.get("content"), actual=ours.get("content"))
+        same(ctx, ours.get("content"), theirs.get("content"),
+             f"{label}: content differs from the upstream's (server_tool_use, results or citations)")
         counts = [(m.get("usage") or {}).get("server_tool_use") for m in (theirs, ours)]
-        ctx.expect(counts[0] is not None and counts[0] == counts[1],
-                   f"{label}: usage.server_tool_use differs: {counts[1]}", expected=counts[0], actual=counts[1])
+        holds(ctx, counts[0] is not None and counts[0] == counts[1],
+              f"{label}: usage.server_tool_use differs: {counts[1]}", counts[0], counts[1])
 
 
 @check(
@@ -78,17 +78,17 @@ def pause_turn(ctx: CheckContext) -> None:
     first = ctx.reached(ctx.send(body, label="paused turn"))
     entry = ctx.received(first)
     theirs, ours = _message(entry.response_body or b"", False), _message(first.body, False)
-    if not ctx.expect(theirs.get("stop_reason") == "pause_turn" == ours.get("stop_reason"),
-                      f"stop_reason differs from the upstream's pause_turn: {ours.get('stop_reason')!r}",
-                      expected=theirs.get("stop_reason"), actual=ours.get("stop_reason")):
+    if not holds(ctx, theirs.get("stop_reason") == "pause_turn" == ours.get("stop_reason"),
+                 f"stop_reason differs from the upstream's pause_turn: {ours.get('stop_reason')!r}",
+                 theirs.get("stop_reason"), ours.get("stop_reason")):
         return
     body["messages"].append({"role": "assistant", "content": ours.get("content")})
     second = ctx.reached(ctx.send(body, label="continued turn"))
     entry = ctx.received(second)
     sent_back = (json_or_none(entry.body) or {}).get("messages", [{}])[-1].get("content")
-    ctx.expect(sent_back == theirs.get("content"), "the paused turn reached the upstream changed",
-               expected=json.dumps(theirs.get("content"))[:400], actual=json.dumps(sent_back)[:400])
+    holds(ctx, sent_back == theirs.get("content"), "the paused turn reached the upstream changed",
+          json.dumps(theirs.get("content"))[:400], json.dumps(sent_back)[:400])
     continued = _message(second.body, False)
-    ctx.expect(second.status == 200 and entry.status == 200 and continued.get("stop_reason") == "end_turn",
-               f"continuing the turn: {second.status} {second.body[:200].decode(errors='replace')}",
-               expected="200 end_turn", actual=(second.status, entry.status, continued.get("stop_reason")))
+    holds(ctx, second.status == 200 and entry.status == 200 and continued.get("stop_reason") == "end_turn",
+          f"continuing the turn: {second.status} {second.body[:200].decode(errors='replace')}", "200 end_turn",
+          (second.status, entry.status, continued.get("stop_reason")))

@@ -85,14 +85,8 @@ def event_sequence(ctx: CheckContext) -> None:
     position = next(
         (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs))
     )
-    ctx.expect(
-        ours == theirs,
-        f"event names differ at position {position}: "
-        f"{ours[position] if position < len(ours) else None!r} != "
-        f"{theirs[position] if position < len(theirs) else None!r}",
-        expected=theirs,
-        actual=ours,
-    )
+    mine, upstream = (names[position] if position < len(names) else None for names in (ours, theirs))
+    same(ctx, ours, theirs, f"event names differ at position {position}: {mine!r} != {upstream!r}")
 
 
 @check(
@@ -118,7 +112,7 @@ def data_json_equal(ctx: CheckContext) -> None:
         except ValueError:
             equal = False
         if not equal:
-            ctx.expect(False, f"event {index} ({b.name}): data differs", expected=b.data[:300], actual=a.data[:300])
+            holds(ctx, False, f"event {index} ({b.name}): data differs", b.data[:300], a.data[:300])
             return
     ctx.expect(True, "every data payload is JSON-equal")
 
@@ -171,7 +165,7 @@ def padding_and_ping(ctx: CheckContext) -> None:
     pad = [_pad(e) for e in ours if e.name != "ping"]
     their_pad = [_pad(e) for e in theirs if e.name != "ping"]
     changed = sum(a != b for a, b in zip(pad, their_pad, strict=False)) + abs(len(pad) - len(their_pad))
-    ctx.expect(changed == 0, f"padding changed on {changed} of {len(their_pad)} events", expected=their_pad, actual=pad)
+    holds(ctx, changed == 0, f"padding changed on {changed} of {len(their_pad)} events", their_pad, pad)
 
 
 def _pad(event: SseEvent) -> int:

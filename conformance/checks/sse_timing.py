@@ -28,6 +28,7 @@ from ..upstream import JournalEntry
 from ._context import CheckContext
 from ._registry import Phase, check
 from ._requirements import CLAUDE_CODE_GATEWAY, STREAM_AS_ARRIVED
+from ._verify import holds, same
 
 FEATURES = ("messages", "streaming")
 PACED_EVENTS = 100
@@ -81,8 +82,7 @@ def _measured(ctx: CheckContext, bound_ms: float) -> tuple[PacedPair, TimingVerd
     first is over ``bound_ms``: ``core._timing``), with the timing evidence noted; None when the paced stream was
     not answered 200 or never reached the upstream (recorded as such)."""
     pair = _paced(ctx)
-    ctx.expect(pair.path.status == 200, f"the paced stream was answered {pair.path.status}", expected=200,
-               actual=pair.path.status)
+    same(ctx, pair.path.status, 200, f"the paced stream was answered {pair.path.status}")
     ctx.expect(pair.path_entry is not None, "the upstream received no request for the paced stream")
     if pair.path.status != 200 or pair.path_entry is None:
         return pair, None
@@ -126,11 +126,10 @@ def not_buffered(ctx: CheckContext) -> None:
         return
     sent = len(decode_timed(pair.path_entry.decoded_chunks))
     got = len(pair.path_lags())
-    ctx.expect(got >= sent, f"{got} events arrived, upstream sent {sent}", expected=sent, actual=got)
+    holds(ctx, got >= sent, f"{got} events arrived, upstream sent {sent}", sent, got)
     middle = verdict.median / 1000
-    ctx.expect(middle <= BUFFERED_BOUND_S, f"half the events arrived more than {middle:.2f} s later than direct "
-               f"(bound {BUFFERED_BOUND_S} s): buffered", expected=f"median added <= {BUFFERED_BOUND_S} s",
-               actual=round(middle, 3))
+    holds(ctx, middle <= BUFFERED_BOUND_S, f"half the events arrived more than {middle:.2f} s later than direct "
+          f"(bound {BUFFERED_BOUND_S} s): buffered", f"median added <= {BUFFERED_BOUND_S} s", round(middle, 3))
 
 
 @check(
@@ -160,6 +159,6 @@ def per_event_delay(ctx: CheckContext) -> None:
         ctx.expect(False, "no event of the paced stream reached the client")
         return
     middle = verdict.median
-    ctx.expect(middle <= PER_EVENT_BOUND_MS, f"the path added {middle:.1f} ms per event at the median (bound "
-               f"{PER_EVENT_BOUND_MS:.0f} ms): about {middle * 500 / 1000:.0f} s over a 500-event turn",
-               expected=f"<= {PER_EVENT_BOUND_MS} ms", actual=middle)
+    holds(ctx, middle <= PER_EVENT_BOUND_MS, f"the path added {middle:.1f} ms per event at the median (bound "
+          f"{PER_EVENT_BOUND_MS:.0f} ms): about {middle * 500 / 1000:.0f} s over a 500-event turn",
+          f"<= {PER_EVENT_BOUND_MS} ms", middle)

@@ -10,6 +10,7 @@ from ..core._sse import assemble_message, decode_events
 from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_STOP_REASONS, STOP_SEQUENCE
+from ._verify import holds, same
 
 STOPS = ["</answer>", "\n\nHuman:"]
 
@@ -34,11 +35,9 @@ def sequence_kept(ctx: CheckContext) -> None:
         exchange: Exchange = ctx.reached(ctx.send(body, label=label))
         entry = ctx.received(exchange)
         sent = json_or_none(entry.body) or {}
-        ctx.expect(sent.get("stop_sequences") == STOPS, f"{label}: stop_sequences changed on the way",
-                   expected=STOPS, actual=sent.get("stop_sequences"))
+        same(ctx, sent.get("stop_sequences"), STOPS, f"{label}: stop_sequences changed on the way")
         theirs = _stop(entry.response_body or b"", stream)
         ours = _stop(exchange.body, stream)
-        ctx.expect(theirs[0] == "stop_sequence" and ours == theirs,
-                   f"{label}: stop_reason/stop_sequence differ from the upstream's: {ours}",
-                   expected=theirs, actual=ours)
+        holds(ctx, theirs[0] == "stop_sequence" and ours == theirs,
+              f"{label}: stop_reason/stop_sequence differ from the upstream's: {ours}", theirs, ours)
         ctx.note(f"{label}_stop", json.dumps(ours))

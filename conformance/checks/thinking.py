@@ -10,7 +10,7 @@ from ._context import CheckContext, json_or_none
 from ._registry import check
 from ._requirements import API_THINKING, THINKING_UNCHANGED
 from ._shared import streamed_blocks
-from ._verify import holds
+from ._verify import holds, same
 
 
 def thinking_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> dict[str, Any]:
@@ -34,9 +34,7 @@ def _compare(ctx: CheckContext, label: str, **directive: Any) -> None:
         for b in json.loads(entry.response_body or b"{}").get("content", [])
         if b.get("type") in ("thinking", "redacted_thinking")
     ]
-    ctx.expect(
-        bool(theirs) and ours == theirs, f"{label}: blocks differ from the upstream's", expected=theirs, actual=ours
-    )
+    holds(ctx, bool(theirs) and ours == theirs, f"{label}: blocks differ from the upstream's", theirs, ours)
 
 
 @check(
@@ -66,7 +64,7 @@ def streamed_signature(ctx: CheckContext) -> None:
     entry = ctx.received(exchange)
     ours = _rebuilt(exchange.body)
     theirs = _rebuilt(entry.response_body)
-    ctx.expect(bool(theirs) and ours == theirs, "streamed thinking block differs", expected=theirs, actual=ours)
+    holds(ctx, bool(theirs) and ours == theirs, "streamed thinking block differs", theirs, ours)
 
 
 def _rebuilt(data: bytes) -> list[dict[str, Any]]:
@@ -135,8 +133,8 @@ def signature_only_kept(ctx: CheckContext) -> None:
         exchange = ctx.reached(ctx.send(body, label=label))
         entry = ctx.received(exchange)
         theirs, ours = _thinking_of(entry.response_body or b"", stream), _thinking_of(exchange.body, stream)
-        ctx.expect(bool(theirs) and theirs[0].get("thinking") == "" and ours == theirs,
-                   f"{label}: signature-only thinking differs from the upstream's", expected=theirs, actual=ours)
+        holds(ctx, bool(theirs) and theirs[0].get("thinking") == "" and ours == theirs,
+              f"{label}: signature-only thinking differs from the upstream's", theirs, ours)
         if not stream:
             content = _blocks_of(exchange.body)
     if not content:
@@ -148,10 +146,10 @@ def signature_only_kept(ctx: CheckContext) -> None:
     entry = ctx.received(exchange)
     sent = json_or_none(entry.body) or {}
     history = (sent.get("messages") or [{}, {}])[1].get("content") if len(sent.get("messages") or []) > 1 else None
-    ctx.expect(history == content, "replayed history: the signature-only thinking block reached the upstream "
-               "changed or dropped", expected=content, actual=history)
-    ctx.expect(exchange.status == 200 and entry.status == 200, f"replay: {exchange.status}",
-               expected=200, actual=(exchange.status, entry.status))
+    same(ctx, history, content, "replayed history: the signature-only thinking block reached the upstream changed "
+         "or dropped")
+    holds(ctx, exchange.status == 200 and entry.status == 200, f"replay: {exchange.status}", 200,
+          (exchange.status, entry.status))
 
 
 @check(
@@ -180,15 +178,14 @@ def interleaved_kept(ctx: CheckContext) -> None:
     second = ctx.reached(ctx.send(body, headers=beta, label="after the tool result"))
     entry = ctx.received(second)
     betas = entry.headers.betas()
-    ctx.expect(INTERLEAVED_BETA in betas, "the interleaved-thinking beta did not reach the upstream",
-               expected=INTERLEAVED_BETA, actual=betas)
+    holds(ctx, INTERLEAVED_BETA in betas, "the interleaved-thinking beta did not reach the upstream",
+          INTERLEAVED_BETA, betas)
     theirs, ours = _thinking_of(entry.response_body or b"", False), _thinking_of(second.body, False)
     ctx.expect(bool(theirs), "the upstream did not think after the tool result", actual=entry.status)
-    ctx.expect(ours == theirs, "thinking after the tool result differs from the upstream's",
-               expected=theirs, actual=ours)
-    ctx.expect(second.status == 200 and entry.status == 200,
-               f"the signed history was refused: {second.body[:200].decode(errors='replace')}",
-               expected=200, actual=(second.status, entry.status))
+    same(ctx, ours, theirs, "thinking after the tool result differs from the upstream's")
+    holds(ctx, second.status == 200 and entry.status == 200,
+          f"the signed history was refused: {second.body[:200].decode(errors='replace')}", 200,
+          (second.status, entry.status))
 
 
 TURNS = 3
@@ -227,10 +224,9 @@ def prefix_kept_across_turns(ctx: CheckContext) -> None:
         # system block) breaks no binding; what changed is the evidence of why a turn was refused.
         changes = _prefix_changes(body, json_or_none(entry.body), len(body["messages"]) - 1) if entry else []
         ctx.note(f"turn_{turn}_prefix_changed", changes)
-        if not ctx.expect(exchange.status == 200,
-                          f"turn {turn}: {exchange.status} {exchange.body[:160].decode(errors='replace')}"
-                          + (f" (the upstream received {', '.join(changes)} changed)" if changes else ""),
-                          expected=200, actual=exchange.status):
+        if not same(ctx, exchange.status, 200,
+                    f"turn {turn}: {exchange.status} {exchange.body[:160].decode(errors='replace')}"
+                    + (f" (the upstream received {', '.join(changes)} changed)" if changes else "")):
             return
         content = _blocks(exchange)
         if not ctx.expect(any(b.get("type") == "thinking" for b in content), f"turn {turn} returned no thinking",

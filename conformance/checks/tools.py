@@ -63,7 +63,7 @@ def definitions_intact(ctx: CheckContext) -> None:
     entry = ctx.upstream_entry(exchange)
     if entry is not None:
         received = (json_or_none(entry.body) or {}).get("tools")
-        ctx.expect(received == body["tools"], "tools differ upstream", expected=body["tools"], actual=received)
+        same(ctx, received, body["tools"], "tools differ upstream")
 
 
 @check(
@@ -96,7 +96,7 @@ def streamed_input(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(tool_body(ctx, stream=True, tool="search_code")))
     entry = ctx.received(exchange)
     ours, theirs = streamed_blocks(exchange.body), streamed_blocks(entry.response_body)
-    ctx.expect(bool(theirs) and ours == theirs, "streamed tool_use blocks differ", expected=theirs, actual=ours)
+    holds(ctx, bool(theirs) and ours == theirs, "streamed tool_use blocks differ", theirs, ours)
 
 
 @check(
@@ -129,9 +129,7 @@ def result_roundtrip(ctx: CheckContext) -> None:
     first = ctx.reached(ctx.send(tool_body(ctx, tool="*", parallel=2), label="tool_use turn"))
     message = first.json_or_none() or {}
     uses = [b for b in message.get("content", []) if isinstance(b, dict) and b.get("type") == "tool_use"]
-    if not ctx.expect(
-        len(uses) == 2, f"the first turn returned {len(uses)} tool_use blocks", expected=2, actual=len(uses)
-    ):
+    if not same(ctx, len(uses), 2, f"the first turn returned {len(uses)} tool_use blocks"):
         return
     body = tool_body(ctx)
     body["messages"] += [
