@@ -17,7 +17,6 @@ import json
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ import httpx
 
 from ..core._exceptions import PathError
 from ..core._fixtures import FIXTURES_DIR
-from ..core._install import cached_install, run_install_step
+from ..core._install import cached_install, venv_install
 from ..core._install import is_installed as folder_installed
 from ..core._redact import register_secret
 from ..core._settings import Settings
@@ -74,14 +73,11 @@ def ensure_release(version: str, cache_dir: Path, *, say: Callable[[str], None] 
     what = f"LiteLLM {version}"
 
     def install(venv: Path) -> None:
-        run_install_step([sys.executable, "-m", "venv", "--clear", str(venv)], what)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
         if _version_tuple(version) >= (1, 110, 0):
-            run_install_step(pip + [f"litellm[proxy]=={DEPENDENCY_DONOR}"], what)
-            run_install_step(pip + ["--no-deps", f"litellm=={version}"], what)
-            run_install_step(pip + ["semver>=3.0.4,<4", "backports-zstd>=1.0.0,<2.0"], what)
+            venv_install(venv, [[f"litellm[proxy]=={DEPENDENCY_DONOR}"], ["--no-deps", f"litellm=={version}"],
+                                ["semver>=3.0.4,<4", "backports-zstd>=1.0.0,<2.0"]], what)
         else:
-            run_install_step(pip + [f"litellm[proxy]=={version}"], what)
+            venv_install(venv, [[f"litellm[proxy]=={version}"]], what)
 
     return cached_install(cache_dir / f"litellm-{version}", what, install, say)
 

@@ -12,7 +12,6 @@ reference upstream with an addon (``fixtures/mitmproxy/route_to_upstream.py``); 
 from __future__ import annotations
 
 import re
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from ..core._exceptions import ToolMissing
 from ..core._fixtures import FIXTURES_DIR
-from ..core._install import cached_install, is_installed, run_install_step
+from ..core._install import cached_install, is_installed, venv_install
 from ..core._settings import Settings, load_pins
 from ._base import EgressPath, UpstreamSide
 from ._family import ConfigTemplates, Family
@@ -46,9 +45,7 @@ def ensure_mitmproxy(cache_dir: Path, say: Callable[[str], None] | None = None) 
     what = f"mitmproxy {_release()}"
 
     def install(venv: Path) -> None:
-        run_install_step([sys.executable, "-m", "venv", "--clear", str(venv)], what)
-        run_install_step([str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-                          "-q", f"mitmproxy=={_release()}"], what)
+        venv_install(venv, [[f"mitmproxy=={_release()}"]], what)
 
     return cached_install(_venv(cache_dir), what, install, say)
 
