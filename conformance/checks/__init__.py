@@ -24,7 +24,7 @@ from . import (  # noqa: F401, I001
     thinking,
     tools,
 )
-from ._context import DEFAULT_MODEL, CheckContext, Finding, NothingReceived, SharedProbes, TargetRun
+from ._context import DEFAULT_MODEL, CheckContext, CheckEnded, Finding, NothingReceived, SharedProbes, TargetRun
 from ._registry import REGISTRY, Check, Phase, check
 
 # Report order: what breaks agents first (auth, request, errors), then streams and content, then observations.
@@ -51,5 +51,5 @@ _ordered = sorted(REGISTRY.values(), key=lambda c: AREAS.index(c.area))
 REGISTRY.clear()
 REGISTRY.update((c.id, c) for c in _ordered)
 
-__all__ = ["AREAS", "DEFAULT_MODEL", "REGISTRY", "Check", "CheckContext", "Finding", "NothingReceived", "Phase",
-           "SharedProbes", "TargetRun", "check"]
+__all__ = ["AREAS", "DEFAULT_MODEL", "REGISTRY", "Check", "CheckContext", "CheckEnded", "Finding", "NothingReceived",
+           "Phase", "SharedProbes", "TargetRun", "check"]

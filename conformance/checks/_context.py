@@ -29,10 +29,14 @@ DEFAULT_MODEL = "claude-haiku-4-5"
 _counter = itertools.count(1)
 
 
+class CheckEnded(ConformanceError):
+    """Raised after a finding that leaves the check nothing more to observe: it stops and is graded on the findings
+    it has."""
 
-class NothingReceived(ConformanceError):
-    """Raised by ``CheckContext.received`` after recording that the upstream got nothing: the check stops and is
-    graded on the findings it has."""
+
+class NothingReceived(CheckEnded):
+    """Raised by ``CheckContext.received`` after recording that the upstream got nothing."""
+
 
 @dataclass
 class Finding:

@@ -7,7 +7,7 @@ import re
 from ..core._http import Exchange
 from ..core._sse import PING_DATA, SseEvent, decode_events, decode_timed, event_names
 from ..upstream import JournalEntry
-from ._context import CheckContext
+from ._context import CheckContext, CheckEnded
 from ._registry import Phase, check
 from ._requirements import API_STREAMING, CLAUDE_CODE_GATEWAY, SSE_FRAMING, STREAM_AS_ARRIVED, WIRE_DOC
 from ._verify import answered, holds, same
@@ -39,10 +39,13 @@ def _upstream_events(entry: JournalEntry) -> list[SseEvent]:
     return decode_timed(entry.decoded_chunks)
 
 
-def _need(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None) -> bool:
-    """The stream was answered 200: without it a ``should`` check has nothing to grade, so this is a ``must``."""
-    answered(ctx, exchange, f"the stream was answered {exchange.status}", level="must")
-    return entry is not None and exchange.status == 200
+def _answered(ctx: CheckContext, stream: tuple[Exchange, JournalEntry | None]) -> tuple[Exchange, JournalEntry]:
+    """The stream and what the upstream received for it. One not answered 200 ends the check on a ``must`` finding
+    (without it a ``should`` check has nothing to grade); one the upstream never saw, on ``ctx.received``'s."""
+    exchange, entry = stream
+    if not answered(ctx, exchange, f"the stream was answered {exchange.status}", level="must"):
+        raise CheckEnded("the stream was not answered")
+    return exchange, entry if entry is not None else ctx.received(exchange)
 
 
 @check(
@@ -55,10 +58,7 @@ def _need(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None) -> 
     failure_example="content-type 'application/json' (upstream: 'text/event-stream; charset=utf-8')",
 )
 def content_type(ctx: CheckContext) -> None:
-    exchange, entry = _plain(ctx)
-    if not _need(ctx, exchange, entry):
-        return
-    assert entry is not None
+    exchange, entry = _answered(ctx, _plain(ctx))
     theirs = entry.response_headers.get_all("content-type")
     holds(ctx, "text/event-stream" in (exchange.header("content-type") or ""),
           f"content-type {exchange.header('content-type')!r} (upstream: {theirs[0] if theirs else None!r})", theirs,
@@ -76,10 +76,7 @@ def content_type(ctx: CheckContext) -> None:
     failure_example="event names differ at position 2: 'content_block_delta' != 'ping'",
 )
 def event_sequence(ctx: CheckContext) -> None:
-    exchange, entry = _plain(ctx)
-    if not _need(ctx, exchange, entry):
-        return
-    assert entry is not None
+    exchange, entry = _answered(ctx, _plain(ctx))
     ours = event_names(decode_events(exchange.body))
     theirs = event_names(decode_events(entry.response_body))
     position = next(
@@ -99,10 +96,7 @@ def event_sequence(ctx: CheckContext) -> None:
     failure_example="event 0 (message_start): data differs",
 )
 def data_json_equal(ctx: CheckContext) -> None:
-    exchange, entry = _plain(ctx)
-    if not _need(ctx, exchange, entry):
-        return
-    assert entry is not None
+    exchange, entry = _answered(ctx, _plain(ctx))
     ours = [e for e in decode_events(exchange.body) if e.data]
     theirs = [e for e in decode_events(entry.response_body) if e.data]
     same(ctx, len(ours), len(theirs), f"{len(ours)} data events, upstream sent {len(theirs)}")
@@ -128,10 +122,7 @@ def data_json_equal(ctx: CheckContext) -> None:
     failure_example="stream bytes differ from byte 213 (JSON re-serialised)",
 )
 def bytes_identical(ctx: CheckContext) -> None:
-    exchange, entry = _plain(ctx)
-    if not _need(ctx, exchange, entry):
-        return
-    assert entry is not None
+    exchange, entry = _answered(ctx, _plain(ctx))
     ours, theirs = exchange.body, entry.response_body
     at = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs)))
     holds(ctx, ours == theirs, f"stream bytes differ from byte {at}", theirs[at : at + 120], ours[at : at + 120])
@@ -151,10 +142,7 @@ _PADDING = re.compile(rb"( *)\}\n?$")
     failure_example="2 pings upstream, 0 reached the client; padding changed on 14 of 18 events",
 )
 def padding_and_ping(ctx: CheckContext) -> None:
-    exchange, entry = _plain(ctx)
-    if not _need(ctx, exchange, entry):
-        return
-    assert entry is not None
+    exchange, entry = _answered(ctx, _plain(ctx))
     ours = decode_events(exchange.body)
     theirs = decode_events(entry.response_body)
     our_pings = [e for e in ours if e.name == "ping"]
@@ -173,9 +161,8 @@ def _pad(event: SseEvent) -> int:
     return len(match.group(1)) if match else -1
 
 
-def _complete(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None, what: str) -> None:
-    if not _need(ctx, exchange, entry):
-        return
+def _complete(ctx: CheckContext, stream: tuple[Exchange, JournalEntry | None], what: str) -> None:
+    exchange, _ = _answered(ctx, stream)
     names = event_names(decode_events(exchange.body))
     ctx.expect(exchange.error is None, f"{what}: the client's stream broke: {exchange.error}", actual=exchange.error)
     holds(ctx, names[-1:] == ["message_stop"],
@@ -194,8 +181,7 @@ def _complete(ctx: CheckContext, exchange: Exchange, entry: JournalEntry | None,
     failure_example="16 s stream: the stream ended with ['content_block_delta'], not message_stop",
 )
 def long_stream(ctx: CheckContext) -> None:
-    exchange, entry = _stream(ctx, "long", deltas=20, duration=16)
-    _complete(ctx, exchange, entry, "16 s stream")
+    _complete(ctx, _stream(ctx, "long", deltas=20, duration=16), "16 s stream")
 
 
 @check(
@@ -209,8 +195,7 @@ def long_stream(ctx: CheckContext) -> None:
     failure_example="6 s gap: the client's stream broke: RemoteProtocolError",
 )
 def idle_gap(ctx: CheckContext) -> None:
-    exchange, entry = _stream(ctx, "gap", deltas=4, gap=6)
-    _complete(ctx, exchange, entry, "6 s gap")
+    _complete(ctx, _stream(ctx, "gap", deltas=4, gap=6), "6 s gap")
 
 
 @check(
@@ -223,10 +208,7 @@ def idle_gap(ctx: CheckContext) -> None:
     failure_example="the last event is 'content_block_delta', not 'error'",
 )
 def midstream_error(ctx: CheckContext) -> None:
-    exchange, entry = _stream(ctx, "midstream", deltas=5, midstream="overloaded_error", after=2)
-    if not _need(ctx, exchange, entry):
-        return
-    assert entry is not None
+    exchange, entry = _answered(ctx, _stream(ctx, "midstream", deltas=5, midstream="overloaded_error", after=2))
     ours = [e for e in decode_events(exchange.body) if e.name]
     theirs = [e for e in decode_events(entry.response_body) if e.name]
     holds(ctx, bool(ours) and ours[-1].name == "error",

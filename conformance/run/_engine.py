@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from ..checks import Check, CheckContext, Finding, NothingReceived, TargetRun
+from ..checks import Check, CheckContext, CheckEnded, Finding, TargetRun
 from ..core._evidence import trim, trim_findings
 from ..core._exceptions import HarnessError, Unsupported
 from ..core._redact import redact, redact_any
@@ -125,7 +125,7 @@ def run_check(check: Check, run: TargetRun, *, timeout: float = 60.0,
         dead = run.liveness.dead_reason
         return result(Verdict.ERROR, dead or f"timed out after {timeout:.0f} s", ctx)
     error = outcome[0] if outcome else None
-    if isinstance(error, NothingReceived):  # its finding is recorded: grade what the check saw
+    if isinstance(error, CheckEnded):  # its finding is recorded: grade what the check saw
         error = None
     if isinstance(error, Unsupported):
         return result(Verdict.UNSUPPORTED, str(error), ctx)
