@@ -269,3 +269,55 @@ def test_a_failing_gateway_never_grades_as_a_partial_pass(shared_upstream):
     graded = {r.check_id: r.verdict for r in results}
     for check_id in ("errors.body-identical", "sse.bytes-identical", "sse.padding-and-ping", "endpoints.models"):
         assert graded[check_id] in (Verdict.FAIL, Verdict.ERROR), (check_id, graded[check_id])
+
+
+# A well-formed stream with the API's framing, answered by a path that forwards nothing.
+_CANNED_STREAM = b"".join(
+    b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode()) for name, data in [
+        ("message_start", {"type": "message_start", "message": {
+            "id": "msg_local", "type": "message", "role": "assistant", "model": "claude-haiku-4-5", "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": "Hi"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                           "usage": {"output_tokens": 1}}),
+        ("message_stop", {"type": "message_stop"}),
+    ])
+
+
+def test_a_stream_the_path_answers_itself_fails_the_sse_checks(shared_upstream):
+    """
+    A path that answers a stream itself, 200 and well formed, while the upstream receives nothing, fails the sse.*
+    checks that compare with the upstream's stream: there was no upstream stream for it to carry.
+    """
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class AnswersItself(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream; charset=utf-8")
+            self.send_header("content-length", str(len(_CANNED_STREAM)))
+            self.end_headers()
+            self.wfile.write(_CANNED_STREAM)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AnswersItself)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        for check_id in ("sse.content-type", "sse.event-sequence", "sse.data-json-equal", "sse.bytes-identical",
+                         "sse.padding-and-ping"):
+            result = check_through(shared_upstream, base_url, check_id)
+            assert result.verdict is FAIL, (check_id, result.verdict, result.message)
+            assert "upstream received no request" in result.message, result.message
+    finally:
+        server.shutdown()
+        server.server_close()

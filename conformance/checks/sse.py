@@ -40,12 +40,16 @@ def _upstream_events(entry: JournalEntry) -> list[SseEvent]:
 
 
 def _answered(ctx: CheckContext, stream: tuple[Exchange, JournalEntry | None]) -> tuple[Exchange, JournalEntry]:
-    """The stream and what the upstream received for it. One not answered 200 ends the check on a ``must`` finding
-    (without it a ``should`` check has nothing to grade); one the upstream never saw, on ``ctx.received``'s."""
+    """The stream and what the upstream sent for it. A stream not answered 200, or one the upstream never saw (the
+    path answered it itself), ends the check on a ``must`` finding: a ``should`` check has nothing to grade."""
     exchange, entry = stream
     if not answered(ctx, exchange, f"the stream was answered {exchange.status}", level="must"):
         raise CheckEnded("the stream was not answered")
-    return exchange, entry if entry is not None else ctx.received(exchange)
+    if entry is None:
+        ctx.expect(False, f"the upstream received no request for {exchange.cid}: the path answered the stream itself",
+                   actual=exchange.body[:300], level="must")
+        raise CheckEnded("the upstream received nothing")
+    return exchange, entry
 
 
 @check(
