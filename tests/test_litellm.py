@@ -79,6 +79,23 @@ def test_uv_installs_from_where_pip_is_configured_to(tmp_path, monkeypatch):
     assert env == {"SSL_CERT_FILE": "/srv/ca.pem"}
 
 
+def test_installs_side_by_side_all_find_uv():
+    """
+    prepare installs releases from several threads at once: each finds uv in a fresh interpreter (uv's own finder
+    reads sysconfig, whose first read raced in Python 3.11 and failed the whole prepare on a clean machine).
+    """
+    import subprocess
+    import sys
+
+    script = ("from concurrent.futures import ThreadPoolExecutor\n"
+              "from conformance.core._install import _uv\n"
+              "with ThreadPoolExecutor(8) as pool:\n"
+              "    print(len(set(pool.map(lambda _: _uv(), range(8)))))\n")
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr[-500:]
+
+
 # Four LiteLLM targets started and run through the checklist: 78 s beside the other xdist worker, too near the
 # default 120 s bound for a machine a little slower than this one.
 @pytest.mark.timeout(240)

@@ -5,10 +5,12 @@ retried rather than used."""
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -77,15 +79,26 @@ def venv_install(venv: Path, steps: Sequence[Sequence[str]], what: str) -> None:
                           *step], what)
 
 
-def _uv() -> str | None:
+_uv_lock = threading.Lock()
+
+
+@functools.cache
+def _uv_binary() -> str | None:
     try:
         from uv import find_uv_bin
     except ImportError:
         return shutil.which("uv")
     try:
         return find_uv_bin()
-    except FileNotFoundError:
+    except (FileNotFoundError, TypeError):  # TypeError: uv 0.13's finder on a sysconfig without EXE
         return shutil.which("uv")
+
+
+def _uv() -> str | None:
+    """uv's binary, looked up once: prepare installs side by side, and sysconfig's first read (uv's finder makes
+    it) is not safe to race in Python 3.11."""
+    with _uv_lock:
+        return _uv_binary()
 
 
 # pip's settings that choose what gets installed, and uv's flag for each.
