@@ -65,6 +65,7 @@ def venv_install(venv: Path, steps: Sequence[Sequence[str]], what: str) -> None:
     uv = _uv()
     if uv is not None:
         flags, env = _pip_configuration_for_uv()
+        shutil.rmtree(venv, ignore_errors=True)  # what an earlier, unfinished install left (uv venv refuses it)
         try:
             run_install_step([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], what)
             for step in steps:
