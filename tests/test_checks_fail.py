@@ -10,8 +10,10 @@ import json
 import os
 import shutil
 import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ import pytest
 from conformance.checks import REGISTRY
 from conformance.core._install import is_installed
 from conformance.core._settings import Settings, load_pins
+from conformance.core._sse import encode_event
 from conformance.core._verdict import Verdict
 from conformance.paths import COMMON_FEATURES, Connection, EgressPath, Feature
 from conformance.paths._sandbox import API_ADDRESS, AgentSandbox, unavailable_reason
@@ -273,7 +276,7 @@ def test_a_failing_gateway_never_grades_as_a_partial_pass(shared_upstream):
 
 # A well-formed stream with the API's framing, answered by a path that forwards nothing.
 _CANNED_STREAM = b"".join(
-    b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode()) for name, data in [
+    encode_event(name, data) for name, data in [
         ("message_start", {"type": "message_start", "message": {
             "id": "msg_local", "type": "message", "role": "assistant", "model": "claude-haiku-4-5", "content": [],
             "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}}),
@@ -293,9 +296,6 @@ def test_a_stream_the_path_answers_itself_fails_the_sse_checks(shared_upstream):
     A path that answers a stream itself, 200 and well formed, while the upstream receives nothing, fails the sse.*
     checks that compare with the upstream's stream: there was no upstream stream for it to carry.
     """
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     class AnswersItself(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             self.rfile.read(int(self.headers.get("content-length") or 0))

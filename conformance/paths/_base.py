@@ -150,7 +150,9 @@ class EgressPath:
 
     def expected_upstream_auth(self, kind: str, credentials: Credentials) -> tuple[str, str]:
         """``(header name, value)`` the upstream should receive when the client used credential ``kind``."""
-        headers = credentials.headers(self.holds_credential or kind) or credentials.headers("oauth") or []
+        # Any other kind is graded as the OAuth token sent as Bearer.
+        headers = credentials.headers(self.holds_credential or kind) or credentials.headers("oauth")
+        assert headers is not None
         return headers[0]
 
     def describe(self) -> dict[str, Any]:

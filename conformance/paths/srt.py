@@ -193,7 +193,6 @@ class SrtPath(GatewayProcess):
         return {"caCertPath": str(cert), "caKeyPath": str(key)}
 
     def connection(self) -> Connection:
-        assert self.ca_pem is not None
         return Connection(self.base_url, verify=self.trust(), proxy=self.proxy_url)
 
     def agent_sandbox(self) -> AgentSandbox | None:
