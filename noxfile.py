@@ -133,10 +133,10 @@ def report(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The harness's own tests: the reference upstream's fidelity, every check failing against a broken path."""
     session.install("-e", ".[test,envoy]")
-    # Everything the tests run is installed first, side by side (about a minute on an empty cache, the LiteLLM
-    # releases by uv): the LiteLLM releases, the gateways (apt-get as root; without root their targets and tests
-    # say unsupported/skip), Claude Code and the TypeScript SDK. An install inside a test's time bound fails a
-    # fresh machine.
+    # Everything the tests run is installed first, side by side (about 4 minutes one after another on an empty
+    # cache): the LiteLLM releases, the gateways (apt-get as root; without root their targets and tests say
+    # unsupported/skip), Claude Code and the TypeScript SDK. An install inside a test's time bound fails a fresh
+    # machine.
     releases = [f"litellm[version={v}]" for v in (LITELLM_VERSION, *LITELLM_TEST_RELEASES)]
     session.run("python", "-m", "conformance", "prepare", f"--target={','.join([*releases, *PINS['gateways']])}",
                 "--clients")

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conformance.checks import REGISTRY
-from conformance.core._install import _pip_configuration_for_uv
 from conformance.core._settings import Settings, load_pins
 from conformance.core._verdict import Verdict
 from conformance.paths import PathError, resolve_target
@@ -53,47 +52,6 @@ def test_a_release_that_cannot_be_installed_names_the_release(tmp_path):
         ensure_release("0.0.1", tmp_path)
     with pytest.raises(PathError, match="not a version number"):
         ensure_release("latest; rm -rf /", tmp_path)
-
-
-def test_uv_installs_from_where_pip_is_configured_to(tmp_path, monkeypatch):
-    """
-    uv is told pip's indexes, find-links, constraints and CA bundle, from its files and its PIP_* variables (a
-    variable winning over a file, as in pip), so a machine's package mirror applies to the releases uv installs.
-    """
-    config = tmp_path / "pip.conf"
-    config.write_text("[global]\nindex-url = https://mirror.example/simple\nfind-links = /srv/file\n"
-                      "cert = /srv/ca.pem\n[install]\nconstraint = /srv/constraints.txt\n")
-    monkeypatch.setenv("PIP_CONFIG_FILE", str(config))
-    monkeypatch.setenv("PIP_FIND_LINKS", "/srv/one /srv/two")
-    for name in ("PIP_CERT", "PIP_INDEX_URL", "PIP_CONSTRAINT", "SSL_CERT_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    assert "--no-index" not in _pip_configuration_for_uv()[0]
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    flags, env = _pip_configuration_for_uv()
-    flags.remove("--no-index")
-    pairs = list(zip(flags[::2], flags[1::2], strict=True))
-    assert ("--index-url", "https://mirror.example/simple") in pairs
-    assert ("--constraint", "/srv/constraints.txt") in pairs
-    assert [v for f, v in pairs if f == "--find-links"] == ["/srv/one", "/srv/two"]
-    assert ("--index-strategy", "unsafe-best-match") in pairs
-    assert env == {"SSL_CERT_FILE": "/srv/ca.pem"}
-
-
-def test_installs_side_by_side_all_find_uv():
-    """
-    prepare installs releases from several threads at once: each finds uv in a fresh interpreter (uv's own finder
-    reads sysconfig, whose first read raced in Python 3.11 and failed the whole prepare on a clean machine).
-    """
-    import subprocess
-    import sys
-
-    script = ("from concurrent.futures import ThreadPoolExecutor\n"
-              "from conformance.core._install import _uv\n"
-              "with ThreadPoolExecutor(8) as pool:\n"
-              "    print(len(set(pool.map(lambda _: _uv(), range(8)))))\n")
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr[-500:]
 
 
 # Four LiteLLM targets started and run through the checklist: 78 s beside the other xdist worker, too near the
