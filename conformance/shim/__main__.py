@@ -23,6 +23,8 @@ _LIMITS = {
     "--max-header-bytes": ("max_header_bytes", int, "longest request header line"),
     "--max-request-headers-bytes": ("max_request_headers_bytes", int, "a request's whole header section, bytes "
                                     "(431 above)"),
+    "--delayed-close-timeout": ("delayed_close_timeout", float, "after a 431, seconds the client's bytes are read "
+                                "and dropped before closing"),
     "--body-idle-timeout": ("body_idle_timeout", float, "longest silence inside a request body, seconds (408)"),
     "--body-timeout": ("body_timeout", float, "longest a request body may take in all, seconds (408)"),
     "--min-body-rate": ("min_body_rate", int, "bytes/s a request body must average after its first 5 s (408)"),

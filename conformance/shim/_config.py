@@ -38,6 +38,10 @@ class ShimConfig:
     max_request_headers_bytes: int = 60 * 1024
     """All of a request's header section together (Envoy's ``max_request_headers_kb`` default); more is answered
     431 and the connection closed while the headers are still arriving."""
+    delayed_close_timeout: float = 1.0
+    """After answering a request it refuses mid-upload (431), seconds the shim keeps reading and dropping what the
+    client still sends before it closes (Envoy's delayed_close_timeout): closing at once would reset the connection
+    and the client would lose the answer."""
     body_idle_timeout: float = 15.0
     """Longest silence between two chunks of a request body once its headers are in (408)."""
     body_timeout: float = 300.0

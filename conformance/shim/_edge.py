@@ -124,6 +124,8 @@ class EdgeHandler(RequestHandler):
         self._head_bytes = 0
         """Bytes of the current request's header section so far (capped at ``max_request_headers_bytes``)."""
         self._head_tail = b""
+        self._closing = False
+        """An answer is sent and the connection is closing: what still arrives is dropped, not parsed."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.state.connections >= self.state.cap:  # answered at once, not left to hang in the backlog
@@ -153,6 +155,8 @@ class EdgeHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return
         if self._fresh_timer is not None:
             self._fresh_timer.cancel()
             self._fresh_timer = None
@@ -177,8 +181,18 @@ class EdgeHandler(RequestHandler):
         self._cancel_header_timer()
         if self.transport is not None:
             self.transport.write(error_response(431, "request header section too large"))  # type: ignore
-            self.transport.close()
+            self._close_after_answer()
         return True
+
+    def _close_after_answer(self) -> None:
+        """Close a connection whose client may still be sending: stop writing, drop what arrives, close after
+        ``delayed_close_timeout`` (or when the client does), so the answer is read and not lost to a reset."""
+        transport = self.transport
+        assert transport is not None
+        self._closing = True
+        if transport.can_write_eof():  # type: ignore[attr-defined]
+            transport.write_eof()  # type: ignore[attr-defined]
+        self._loop.call_later(self.state.config.delayed_close_timeout, transport.close)
 
     def headers_complete(self) -> None:
         self._in_request = True
