@@ -60,6 +60,12 @@ class FaultProxy:
         self._session: aiohttp.ClientSession | None = None
         self.ledger = UsageLedger(self.faults)
         """The proxy's usage accounting (a gateway callback's records), one per Messages response."""
+        self.served_alone_ms: list[float] = []
+        """How long the proxy took over each non-streaming request it had to itself, from its arrival to the answer
+        handed to the server to write: what the proxy itself spent, delay faults included."""
+        self.event_holds_ms: list[float] = []
+        """How long each delay-per-event hold really took while the proxy had one request: a sleep wakes late."""
+        self._in_flight = 0
 
     @property
     def base_url(self) -> str:
@@ -127,6 +133,17 @@ class FaultProxy:
     # -- the exchange ----------------------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        self._in_flight += 1
+        alone, started = self._in_flight == 1, time.monotonic()
+        try:
+            response = await self._handle(request)
+            if alone and self._in_flight == 1 and b'"stream"' not in await request.read():
+                self.served_alone_ms.append((time.monotonic() - started) * 1000)
+            return response
+        finally:
+            self._in_flight -= 1
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         f = self.faults
         raw = await request.read()
         if "html-502" in f:
@@ -330,7 +347,10 @@ class FaultProxy:
                 if delay or gzip is not None:  # one write per event: held, compressed and flushed on its own
                     for event in filter(None, events):
                         if delay:
+                            held = time.monotonic()
                             await asyncio.sleep(delay)
+                            if self._in_flight == 1:
+                                self.event_holds_ms.append((time.monotonic() - held) * 1000)
                         if gzip is not None:
                             event = gzip.compress(event) + gzip.flush(zlib.Z_SYNC_FLUSH)
                         await self._write(response, event)

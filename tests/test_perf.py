@@ -1,9 +1,13 @@
 """
 The cost measurement checked as an instrument: a proxy that adds a known 30 ms per request and 20 ms per SSE event
-is reported within ±3 ms of that, and a transparent one within ±3 ms of nothing.
+is reported within ±3 ms of that, and a transparent one within ±3 ms of nothing. "Known" is timed inside the proxy:
+a request held 30 ms costs it 32-34 ms (the sleep wakes 0.4 ms late and the forwarding after it runs 2-3 ms slower,
+measured over 8 runs), and an instrument that reports those is right; one CI run failed it at 33.5 against 30 ± 3.
 """
 
 from __future__ import annotations
+
+from statistics import median
 
 import jsonschema
 import pytest
@@ -22,9 +26,12 @@ QUICK = PerfConfig(requests=30, streams=10, paced_events=40, paced_interval_ms=5
                    onset_levels=(), crosstalk_streams=50)
 
 
-def _measured(upstream: UpstreamProcess, *faults: str) -> dict:
+def _measured(upstream: UpstreamProcess, *faults: str) -> tuple[dict, float, float]:
+    """The figures measured through a fault proxy; the median time the proxy spent on a request it had to itself,
+    and on holding an event (0 without the fault)."""
     with FaultProxy(upstream.base_url, *faults) as proxy, target_run(upstream, proxy.base_url, direct=False) as run:
-        return measure(run, QUICK, say=lambda _: None)
+        figures = measure(run, QUICK, say=lambda _: None)
+    return figures, median(proxy.served_alone_ms), median(proxy.event_holds_ms or [0.0])
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +48,22 @@ def test_a_known_cost_is_reported_within_3_ms(upstream):
     the same proxy without them (and 50 ± 6 to the first byte, which carries both); the load-generator process sees
     the request's 30 at concurrency 1 too; every concurrent stream got its own bytes.
     """
-    base = _measured(upstream)
-    slow = _measured(upstream, "delay-per-request=30", "delay-per-event=20")
-    assert abs(slow["added_latency_ms"]["p50"] - base["added_latency_ms"]["p50"] - 30) <= 3, slow["added_latency_ms"]
-    assert abs(slow["added_event_gap_ms"]["p50"] - base["added_event_gap_ms"]["p50"] - 20) <= 3, \
-        slow["added_event_gap_ms"]
-    # The first byte is the first event: held 30 ms as a request and 20 ms as an event. Two held delays, each a
-    # sleep in the proxy's event loop that wakes a little late (measured 51.9, 53.0 and 54.0 ms for the 50): within
-    # the two figures' ±3 ms each, not ±3 ms for their sum.
-    assert abs(slow["added_ttfb_ms"]["p50"] - base["added_ttfb_ms"]["p50"] - 50) <= 6, slow["added_ttfb_ms"]
+    base, base_served, _ = _measured(upstream)
+    slow, slow_served, event = _measured(upstream, "delay-per-request=30", "delay-per-event=20")
+    request = slow_served - base_served
+    assert request >= 30 and event >= 20, (request, event)
+    added = slow["added_latency_ms"]["p50"] - base["added_latency_ms"]["p50"]
+    assert abs(added - request) <= 3, (slow["added_latency_ms"], request)
+    added = slow["added_event_gap_ms"]["p50"] - base["added_event_gap_ms"]["p50"]
+    assert abs(added - event) <= 3, (slow["added_event_gap_ms"], event)
+    # The first byte is the first event, held once as a request and once as an event: each figure's ±3 ms.
+    added = slow["added_ttfb_ms"]["p50"] - base["added_ttfb_ms"]["p50"]
+    assert abs(added - request - event) <= 6, (slow["added_ttfb_ms"], request, event)
     one_at_a_time = [m["by_concurrency"][0] for m in (slow, base)]
     assert all(level["concurrency"] == 1 for level in one_at_a_time)
-    # Two bursts of 32 a side, against a sleep that wakes late: measured 29.8-33.0 for the 30, hence ±5.
-    assert abs(one_at_a_time[0]["added_p50_ms"] - one_at_a_time[1]["added_p50_ms"] - 30) <= 5, one_at_a_time
+    # Two bursts of 32 a side, timed in another process: hence ±5.
+    added = one_at_a_time[0]["added_p50_ms"] - one_at_a_time[1]["added_p50_ms"]
+    assert abs(added - request) <= 5, (one_at_a_time, request)
     assert base["crosstalk_errors"] == 0 and slow["crosstalk_errors"] == 0
     document = {"kind": "EgressConformanceResults", "version": 1, "run": {}, "checks": [], "results": [],
                 "performance": {"fault-proxy": slow}}
