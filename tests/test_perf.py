@@ -1,8 +1,9 @@
 """
 The cost measurement checked as an instrument: a proxy that adds a known 30 ms per request and 20 ms per SSE event
 is reported within ±3 ms of that, and a transparent one within ±3 ms of nothing. "Known" is timed inside the proxy:
-a request held 30 ms costs it 32-34 ms (the sleep wakes 0.4 ms late and the forwarding after it runs 2-3 ms slower,
-measured over 8 runs), and an instrument that reports those is right; one CI run failed it at 33.5 against 30 ± 3.
+a request held 30 ms took the proxy 32.0-33.4 ms longer than one not held (its sleep wakes 0.4 ms late, the
+forwarding after it runs about 2 ms slower; 8 runs), and an instrument that reports that is right. Against the
+nominal 30 ± 3, one CI run failed it at 33.5.
 """
 
 from __future__ import annotations
