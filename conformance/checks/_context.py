@@ -251,8 +251,9 @@ class CheckContext:
             self.evidence.setdefault("upstream", []).extend(entry_evidence(e) for e in entries[-2:])
         return entries
 
-    def upstream_entry(self, exchange: Exchange) -> JournalEntry | None:
-        """The last thing the upstream received for this exchange, or None (a finding is recorded)."""
+    def upstream_entry(self, exchange: Exchange, level: str | None = None) -> JournalEntry | None:
+        """The last thing the upstream received for this exchange, or None (a finding is recorded, at ``level``
+        if given)."""
         entries = self.upstream_entries(exchange)
         if not entries:
             self.expect(
@@ -261,15 +262,15 @@ class CheckContext:
                 actual=f"client got {exchange.status}: {exchange.body[:300]!r}",
                 # The path failed the request and nothing reached the upstream: no level makes that a partial
                 # pass. A path that answered 200 by itself is graded at the check's level.
-                level=None if exchange.status == 200 else "must",
+                level=level or (None if exchange.status == 200 else "must"),
             )
             return None
         return entries[-1]
 
-    def received(self, exchange: Exchange) -> JournalEntry:
-        """What the upstream received for this exchange; when nothing arrived, the finding is recorded and the
-        check ends there (graded on its findings so far)."""
-        entry = self.upstream_entry(exchange)
+    def received(self, exchange: Exchange, level: str | None = None) -> JournalEntry:
+        """What the upstream received for this exchange; when nothing arrived, the finding is recorded (at
+        ``level`` if given) and the check ends there (graded on its findings so far)."""
+        entry = self.upstream_entry(exchange, level)
         if entry is None:
             raise NothingReceived(exchange.cid or "")
         return entry
