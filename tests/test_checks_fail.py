@@ -101,6 +101,7 @@ class _AccountedPath(EgressPath):
     """The fault proxy as a path that keeps usage accounting (its ledger), as LiteLLM with a callback does."""
 
     ledger: UsageLedger | None = None
+    usage_record_lag_s: float = 2.0  # the ledger records as the response leaves the proxy
 
     def usage_records(self) -> list[dict[str, Any]] | None:
         return self.ledger.snapshot() if self.ledger is not None else None

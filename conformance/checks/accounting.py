@@ -20,8 +20,8 @@ from ._registry import check
 from ._requirements import API_CACHING, CACHE_USAGE, WIRE_DOC
 from ._verify import holds, same
 
-RECORD_WAIT_S = 15.0
-"""How long a callback may take to write its record after the response (LiteLLM logs asynchronously)."""
+CUT_RECORD_WAIT_S = 3.0
+"""How long a cut stream's record is waited for at most: it is reported as found, not required."""
 ACCOUNTING_FEATURES = ("messages", "streaming")
 
 
@@ -42,9 +42,11 @@ def upstream_usage(data: bytes, stream: bool) -> dict[str, Any]:
     return usage
 
 
-def recorded(ctx: CheckContext, cid: str, *, wait_s: float = RECORD_WAIT_S) -> list[dict[str, Any]]:
-    """The path's usage records for request ``cid``, waiting up to ``wait_s`` for the first to appear."""
-    deadline = time.monotonic() + wait_s
+def recorded(ctx: CheckContext, cid: str, *, wait_s: float | None = None) -> list[dict[str, Any]]:
+    """The path's usage records for request ``cid``, waiting up to ``wait_s`` (at most the path's own
+    ``usage_record_lag_s``) for the first to appear."""
+    lag = ctx.path.usage_record_lag_s
+    deadline = time.monotonic() + (lag if wait_s is None else min(wait_s, lag))
     while True:
         records = [r for r in ctx.path.usage_records() or [] if r.get("cid") == cid]
         if records or time.monotonic() >= deadline:
@@ -212,7 +214,7 @@ def error_and_cut(ctx: CheckContext) -> None:
         same(ctx, record.get("event"), "failure", f"429: recorded as {record.get('event')}")
     # A cut stream's true bill is not on the wire (no final message_delta); what was recorded is reported as found.
     exchange = ctx.reached(ctx.send(ctx.body("Cut.", stream=True, deltas=6, cut=1, after=2), label="cut stream"))
-    records = recorded(ctx, exchange.cid or "", wait_s=3)
+    records = recorded(ctx, exchange.cid or "", wait_s=CUT_RECORD_WAIT_S)
     ctx.note("cut stream records", [{k: r.get(k) for k in ("event", "prompt_tokens", "completion_tokens",
                                                             "response_cost")} for r in records][:3])
 

@@ -85,6 +85,9 @@ class EgressPath:
     """Headers that tell the path where a request goes (Portkey's ``x-portkey-provider``); not credentials."""
     holds_credential: str | None = None
     """The credential kind the path injects upstream (``api-key`` / ``oauth``); None when it forwards the client's."""
+    usage_record_lag_s: float = 15.0
+    """How long the path's accounting may take to write a request's usage record after the response (LiteLLM's
+    callbacks log asynchronously); a record not there by then is missing."""
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def start(self, upstream: UpstreamSide) -> None:
