@@ -83,9 +83,10 @@ def post(
 
 def run_every_check(run_one: Callable[[str], Any], *, with_claude_code: bool = True) -> list[Any]:
     """Every registered check through ``run_one(check_id)`` in the stages a session runs them (``run._plan``):
-    the stages that hold the rest (timing) one check at a time, alone, then the rest 16 at a time (beside the
-    timing checks they would put the harness's own load into the timings). ``with_claude_code=False`` leaves out
-    the checks that run node clients, Claude Code (most of the time) and the TypeScript SDK."""
+    the clock-bound checks each on its own thread from the start, beside the stages that hold the rest (timing),
+    whose checks run here one at a time; then the rest 16 at a time (beside the timing checks they would put the
+    harness's own load into the timings). ``with_claude_code=False`` leaves out the checks that run node clients,
+    Claude Code (most of the time) and the TypeScript SDK."""
     from concurrent.futures import ThreadPoolExecutor
 
     from conformance.checks import REGISTRY
@@ -95,8 +96,12 @@ def run_every_check(run_one: Callable[[str], Any], *, with_claude_code: bool = T
     wanted = [c for c in REGISTRY if with_claude_code or not (Feature.CLAUDE_CODE in REGISTRY[c].features
                                                               or c.startswith("client.ts-sdk."))]
     stages = plan([(c, "fault-proxy") for c in wanted])
+    on_own_threads = [c for stage in stages if stage.how == "alone" for c, _ in stage.keys]
     alone = [c for stage in stages if stage.holds_the_rest for c, _ in stage.keys]
-    results = [run_one(c) for c in alone]
-    with ThreadPoolExecutor(16) as pool:
-        results += list(pool.map(run_one, [c for c in wanted if c not in alone]))
+    rest = [c for c in wanted if c not in alone and c not in on_own_threads]
+    with ThreadPoolExecutor(max(1, len(on_own_threads))) as clock, ThreadPoolExecutor(16) as pool:
+        waiting = [clock.submit(run_one, c) for c in on_own_threads]
+        results = [run_one(c) for c in alone]
+        results += list(pool.map(run_one, rest))
+        results += [future.result() for future in waiting]
     return results
