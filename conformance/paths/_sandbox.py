@@ -122,6 +122,11 @@ class _Relay:
         async def stop() -> None:
             for server in self._servers:
                 server.close()
+            # Connections still being relayed end here, so none is left half-started when the loop stops.
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         if self._loop.is_running():
             with contextlib.suppress(Exception):
