@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conformance.checks import REGISTRY
-from conformance.core._install import uv_arguments
 from conformance.core._settings import Settings, load_pins
 from conformance.core._verdict import Verdict
 from conformance.paths import PathError, resolve_target
@@ -53,22 +52,6 @@ def test_a_release_that_cannot_be_installed_names_the_release(tmp_path):
         ensure_release("0.0.1", tmp_path)
     with pytest.raises(PathError, match="not a version number"):
         ensure_release("latest; rm -rf /", tmp_path)
-
-
-def test_uv_installs_from_where_pip_would_or_leaves_the_install_to_pip():
-    """
-    uv is given pip's indexes, find-links and constraints (a later source overriding an earlier one, as in pip); a
-    setting uv is not told about, or a value pip printed over several lines, leaves the install to pip.
-    """
-    printed = ("global.extra-index-url='file:///opt/a/simple file:///opt/b/simple'\n"
-               "global.find-links='/opt/old'\n:env:.find-links='/opt/wheels'\n"
-               "global.constraint='/etc/c.txt'\n:env:.default-timeout='180'\nglobal.cert='/etc/ca.crt'\n")
-    assert uv_arguments(printed) == ["--extra-index-url", "file:///opt/a/simple", "--extra-index-url",
-                                     "file:///opt/b/simple", "--find-links", "/opt/wheels", "--constraint",
-                                     "/etc/c.txt"]
-    assert uv_arguments("") == [] and uv_arguments("global.no-index='true'") == ["--no-index"]
-    assert uv_arguments("global.trusted-host='mirror.corp'") is None
-    assert uv_arguments("global.extra-index-url='https://a\nhttps://b'") is None
 
 
 # Four LiteLLM targets started and run through the checklist: 78 s beside the other xdist worker, too near the

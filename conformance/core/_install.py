@@ -56,69 +56,12 @@ def npm_install(folder: Path, packages: list[str], what: str,
 
 
 def venv_install(venv: Path, steps: Sequence[Sequence[str]], what: str) -> None:
-    """A new virtualenv at ``venv`` with each step's install arguments installed in turn. uv installs a step when
-    it is present and pip's configuration says nothing it cannot be told (``uv_arguments``): the same indexes,
-    find-links and constraints, four times faster for LiteLLM; otherwise, or when uv fails, pip does."""
+    """A new virtualenv at ``venv`` with each step's ``pip install`` arguments installed in turn (pip reads the
+    machine's own configuration: its indexes, find-links, constraints)."""
     run_install_step([sys.executable, "-m", "venv", "--clear", str(venv)], what)
-    python = venv / "bin" / "python"
-    uv = _uv_binary()
-    configured = uv_arguments(_pip_configuration()) if uv is not None else None
     for step in steps:
-        if uv is not None and configured is not None:
-            try:
-                run_install_step([uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python),
-                                  "--index-strategy", "unsafe-best-match", *configured, *step], what)
-                continue
-            except PathError:
-                pass  # pip, below, reads the machine's configuration itself; its failure is the one reported
-        run_install_step([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *step], what)
-
-
-# pip settings with a uv flag of the same meaning, and those that change nothing about what is installed.
-_UV_FLAGS = {"index-url": "--index-url", "extra-index-url": "--extra-index-url", "find-links": "--find-links",
-             "constraint": "--constraint"}
-_NO_EFFECT = {"cert", "timeout", "default-timeout", "disable-pip-version-check", "progress-bar", "quiet", "verbose",
-              "no-cache-dir", "cache-dir", "retries", "no-color", "no-input", "root-user-action",
-              "break-system-packages"}
-
-
-def uv_arguments(pip_config: str) -> list[str] | None:
-    """uv's arguments for what ``pip config list`` printed (``global.find-links='/opt/wheels'`` lines, a later
-    source overriding an earlier one as in pip), or None when a setting has no uv equivalent given here (a trusted
-    host, a client certificate, a proxy): pip then installs."""
-    settings: dict[str, str] = {}
-    for line in pip_config.splitlines():
-        key, equals, value = line.partition("=")
-        name = key.rsplit(".", 1)[-1].strip()
-        if not line.strip():
-            continue
-        if not equals or not name:  # a value spread over lines: read by pip alone
-            return None
-        settings[name] = value.strip().strip("'\"")
-    arguments: list[str] = []
-    for name, value in settings.items():
-        if name == "no-index":
-            arguments += ["--no-index"] if value.lower() in ("1", "true", "yes", "on") else []
-        elif name in _UV_FLAGS:
-            for one in value.split():
-                arguments += [_UV_FLAGS[name], one]
-        elif name not in _NO_EFFECT:
-            return None
-    return arguments
-
-
-def _uv_binary() -> str | None:
-    try:
-        from uv import find_uv_bin  # the uv wheel (a dependency); a uv on PATH otherwise
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
-
-
-def _pip_configuration() -> str:
-    result = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
-                            timeout=60, env=child_environment())
-    return result.stdout if result.returncode == 0 else "unreadable=pip config list failed"
+        run_install_step([str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                          *step], what)
 
 
 def run_install_step(argv: list[str], what: str, *, timeout: float = 900, cwd: Path | None = None) -> None:

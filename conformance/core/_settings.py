@@ -128,7 +128,7 @@ _CHILD_VARIABLES = frozenset({
     "NODE_EXTRA_CA_CERTS", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
     "all_proxy", "no_proxy",
 })
-_CHILD_PREFIXES = ("LC_", "XDG_", "PIP_", "UV_", "npm_config_", "NPM_CONFIG_")
+_CHILD_PREFIXES = ("LC_", "XDG_", "PIP_", "npm_config_", "NPM_CONFIG_")
 
 
 def child_environment(extra: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
