@@ -29,6 +29,12 @@ class _AsyncioServer:
         self._ready.set()
         self._loop.run_forever()
         server.close()
+        # Connections still open end inside the loop, not when it is collected (an unraisable-exception warning).
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self._loop.close()
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         self._thread.start()
