@@ -29,7 +29,7 @@ def upstream_process(config: UpstreamConfig | None = None) -> Iterator[UpstreamP
 
 def child_pids(parent: int, matches: Callable[[list[bytes]], bool]) -> set[int]:
     """The children of process ``parent`` whose command line (argv) ``matches``: only those a given harness process
-    started, since the other xdist worker may run the same programs at the same time."""
+    started, since the other xdist workers may run the same programs at the same time."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -54,7 +54,7 @@ def test_a_release_that_cannot_be_installed_names_the_release(tmp_path):
         ensure_release("latest; rm -rf /", tmp_path)
 
 
-# Four LiteLLM targets started and run through the checklist: 78 s beside the other xdist worker, too near the
+# Four LiteLLM targets started and run through the checklist: 78 s beside another xdist worker, too near the
 # default 120 s bound for a machine a little slower than this one.
 @pytest.mark.timeout(240)
 def test_checklist_completes_on_two_releases():
