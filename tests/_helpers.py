@@ -96,12 +96,12 @@ def run_every_check(run_one: Callable[[str], Any], *, with_claude_code: bool = T
     wanted = [c for c in REGISTRY if with_claude_code or not (Feature.CLAUDE_CODE in REGISTRY[c].features
                                                               or c.startswith("client.ts-sdk."))]
     stages = plan([(c, "fault-proxy") for c in wanted])
-    on_own_threads = [c for stage in stages if stage.how == "alone" for c, _ in stage.keys]
-    alone = [c for stage in stages if stage.holds_the_rest for c, _ in stage.keys]
-    rest = [c for c in wanted if c not in alone and c not in on_own_threads]
-    with ThreadPoolExecutor(max(1, len(on_own_threads))) as clock, ThreadPoolExecutor(16) as pool:
-        waiting = [clock.submit(run_one, c) for c in on_own_threads]
-        results = [run_one(c) for c in alone]
+    clock_bound = [c for stage in stages if stage.how == "alone" for c, _ in stage.keys]
+    timing = [c for stage in stages if stage.holds_the_rest for c, _ in stage.keys]
+    rest = [c for c in wanted if c not in timing and c not in clock_bound]
+    with ThreadPoolExecutor(max(1, len(clock_bound))) as clock, ThreadPoolExecutor(16) as pool:
+        waiting = [clock.submit(run_one, c) for c in clock_bound]
+        results = [run_one(c) for c in timing]
         results += list(pool.map(run_one, rest))
         results += [future.result() for future in waiting]
     return results

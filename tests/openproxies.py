@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from conformance.core._background import end_other_tasks
+
 
 class _AsyncioServer:
     """An asyncio stream server on a free loopback port, in its own thread."""
@@ -29,11 +31,7 @@ class _AsyncioServer:
         self._ready.set()
         self._loop.run_forever()
         server.close()
-        # Connections still open end inside the loop, not when it is collected (an unraisable-exception warning).
-        tasks = asyncio.all_tasks(self._loop)
-        for task in tasks:
-            task.cancel()
-        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self._loop.run_until_complete(end_other_tasks())
         self._loop.close()
 
     def __enter__(self):  # type: ignore[no-untyped-def]

@@ -10,6 +10,15 @@ from collections.abc import Callable
 from aiohttp import web
 
 
+async def end_other_tasks() -> None:
+    """Cancel every other task of the running loop and wait for them to end: connections still open end inside
+    the loop, not half-started or torn down when it stops or is collected."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class BackgroundServer:
     """Serves ``app`` in its own thread and event loop; ``start`` returns once the port is bound."""
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from ..core import _reaper
+from ..core._background import end_other_tasks
 from ..core._vocab import Feature
 
 if TYPE_CHECKING:
@@ -122,11 +123,7 @@ class _Relay:
         async def stop() -> None:
             for server in self._servers:
                 server.close()
-            # Connections still being relayed end here, so none is left half-started when the loop stops.
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await end_other_tasks()  # the connections still being relayed
 
         if self._loop.is_running():
             with contextlib.suppress(Exception):
