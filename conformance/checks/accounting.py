@@ -127,18 +127,14 @@ def _judge(ctx: CheckContext, label: str, body: dict[str, Any], keys: tuple[str,
     return records[0]
 
 
-@check(
-    id="accounting.tokens-recorded",
-    faults={"ledger-first-usage": "fail"},
-    title="Does the path's usage record of a request carry the upstream's input and output tokens, for JSON and "
-    "for SSE?",
-    requirement="A cost projection fed by the gateway's callbacks counts what the upstream billed: input_tokens and "
-    "output_tokens as the upstream reported them.",
-    source=f"{WIRE_DOC} §6; LiteLLM custom callbacks (CustomLogger)",
-    features=ACCOUNTING_FEATURES,
-    evidence="the usage record the path's callback wrote, against the upstream's usage",
-    failure_example="SSE: output_tokens recorded 0, the upstream reported 12",
-)
+@check(id="accounting.tokens-recorded", faults={"ledger-first-usage": "fail"},
+       title="Does the path's usage record of a request carry the upstream's input and output tokens, for "
+             "JSON and for SSE?",
+       requirement="A cost projection fed by the gateway's callbacks counts what the upstream billed: input_tokens "
+                   "and output_tokens as the upstream reported them.",
+       source=f"{WIRE_DOC} §6; LiteLLM custom callbacks (CustomLogger)", features=ACCOUNTING_FEATURES,
+       evidence="the usage record the path's callback wrote, against the upstream's usage",
+       failure_example="SSE: output_tokens recorded 0, the upstream reported 12")
 def tokens_recorded(ctx: CheckContext) -> None:
     _accounting(ctx)
     ctx.auth_headers("api-key")
@@ -147,16 +143,12 @@ def tokens_recorded(ctx: CheckContext) -> None:
                ("input_tokens", "output_tokens"))
 
 
-@check(
-    id="accounting.cache-tokens-recorded",
-    faults={"strip-cache-usage": "fail"},
-    title="Does the usage record carry cache reads and cache writes, with the 5m/1h split, for JSON and SSE?",
-    requirement=CACHE_USAGE + " Cache writes of a 1h lifetime cost more than 5m ones, so the split is billed.",
-    source=API_CACHING,
-    features=ACCOUNTING_FEATURES,
-    evidence="the usage records of a cache write and a cache read, against the upstream's usage",
-    failure_example="JSON cache read: cache_read_input_tokens recorded None, the upstream reported 1710",
-)
+@check(id="accounting.cache-tokens-recorded", faults={"strip-cache-usage": "fail"},
+       title="Does the usage record carry cache reads and cache writes, with the 5m/1h split, for JSON and SSE?",
+       requirement=CACHE_USAGE + " Cache writes of a 1h lifetime cost more than 5m ones, so the split is billed.",
+       source=API_CACHING, features=ACCOUNTING_FEATURES,
+       evidence="the usage records of a cache write and a cache read, against the upstream's usage",
+       failure_example="JSON cache read: cache_read_input_tokens recorded None, the upstream reported 1710")
 def cache_tokens_recorded(ctx: CheckContext) -> None:
     _accounting(ctx)
     ctx.auth_headers("api-key")
@@ -169,16 +161,12 @@ def cache_tokens_recorded(ctx: CheckContext) -> None:
                                                                                    ttl="1h"), keys)
 
 
-@check(
-    id="accounting.server-tool-usage-recorded",
-    faults={"drop-citations": "fail"},
-    title="Does the usage record carry the server-tool uses (web searches) the upstream billed?",
-    requirement="server_tool_use.web_search_requests is billed per search; a projection needs the count.",
-    source=f"{WIRE_DOC} §5",
-    features=ACCOUNTING_FEATURES,
-    evidence="the usage record of a turn with a web search, against the upstream's usage",
-    failure_example="web_search_requests recorded None, the upstream reported 1",
-)
+@check(id="accounting.server-tool-usage-recorded", faults={"drop-citations": "fail"},
+       title="Does the usage record carry the server-tool uses (web searches) the upstream billed?",
+       requirement="server_tool_use.web_search_requests is billed per search; a projection needs the count.",
+       source=f"{WIRE_DOC} §5", features=ACCOUNTING_FEATURES,
+       evidence="the usage record of a turn with a web search, against the upstream's usage",
+       failure_example="web_search_requests recorded None, the upstream reported 1")
 def server_tool_usage(ctx: CheckContext) -> None:
     _accounting(ctx)
     ctx.auth_headers("api-key")
@@ -187,19 +175,14 @@ def server_tool_usage(ctx: CheckContext) -> None:
         _judge(ctx, f"{'SSE' if stream else 'JSON'} web search", body, ("web_search_requests",))
 
 
-@check(
-    id="accounting.error-and-cut-recorded",
-    faults={"ledger-skips-errors": "pass-nonstrict"},
-    title="Is an upstream error recorded as a failure by the path's accounting, and what does it record for a "
-    "stream cut midway?",
-    requirement="A failed request is recorded, as a failure, so a projection sees the attempt; a cut stream's "
-    "record is reported as found (its true bill never reaches the gateway).",
-    source=f"{WIRE_DOC} §2",
-    level="should",
-    features=ACCOUNTING_FEATURES,
-    evidence="the records written for a 429 and for a stream the upstream cut after two deltas",
-    failure_example="429: nothing was recorded for a failed request",
-)
+@check(id="accounting.error-and-cut-recorded", faults={"ledger-skips-errors": "pass-nonstrict"},
+       title="Is an upstream error recorded as a failure by the path's accounting, and what does it record for a "
+             "stream cut midway?",
+       requirement="A failed request is recorded, as a failure, so a projection sees the attempt; a cut stream's "
+                   "record is reported as found (its true bill never reaches the gateway).",
+       source=f"{WIRE_DOC} §2", level="should", features=ACCOUNTING_FEATURES,
+       evidence="the records written for a 429 and for a stream the upstream cut after two deltas",
+       failure_example="429: nothing was recorded for a failed request")
 def error_and_cut(ctx: CheckContext) -> None:
     _accounting(ctx)
     ctx.auth_headers("api-key")
@@ -219,19 +202,14 @@ def error_and_cut(ctx: CheckContext) -> None:
                                                             "response_cost")} for r in records][:3])
 
 
-@check(
-    id="accounting.cost-uses-cache-prices",
-    faults={"ledger-flat-price": "pass-nonstrict"},
-    title="Is the cost the path records for a cache read lower than for the cache write of the same prompt (cache "
-    "prices applied), and does the path send its cost to the client?",
-    requirement="Cache reads cost 0.1x the input price and 5m writes 1.25x (1h 2x): a cost that ignores them "
-    "overstates reads ten-fold.",
-    source=API_CACHING,
-    level="should",
-    features=ACCOUNTING_FEATURES,
-    evidence="the recorded cost of a cache write and a cache read, and the x-litellm-response-cost header",
-    failure_example="cache read cost 0.0051 = cache write cost 0.0051",
-)
+@check(id="accounting.cost-uses-cache-prices", faults={"ledger-flat-price": "pass-nonstrict"},
+       title="Is the cost the path records for a cache read lower than for the cache write of the same prompt (cache "
+             "prices applied), and does the path send its cost to the client?",
+       requirement="Cache reads cost 0.1x the input price and 5m writes 1.25x (1h 2x): a cost that ignores them "
+                   "overstates reads ten-fold.",
+       source=API_CACHING, level="should", features=ACCOUNTING_FEATURES,
+       evidence="the recorded cost of a cache write and a cache read, and the x-litellm-response-cost header",
+       failure_example="cache read cost 0.0051 = cache write cost 0.0051")
 def cost_uses_cache_prices(ctx: CheckContext) -> None:
     _accounting(ctx)
     ctx.auth_headers("api-key")

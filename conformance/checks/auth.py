@@ -24,43 +24,28 @@ def _answered(ctx: CheckContext, kind: str) -> None:
     upstream_answered(ctx, entry, f"the upstream answered {entry.status} to the {kind} request")
 
 
-@check(
-    id="auth.api-key-accepted",
-    faults={"drop-request-header=x-api-key": "fail"},
-    title="Is a request authenticated with an API key answered by the upstream?",
-    requirement="x-api-key: sk-ant-api03-… authenticates a Messages request.",
-    source=f"{WIRE_DOC} §3.1",
-    features=("messages", "api-key"),
-    failure_example="a request with credential kind api-key was answered 401",
-)
+@check(id="auth.api-key-accepted", faults={"drop-request-header=x-api-key": "fail"},
+       title="Is a request authenticated with an API key answered by the upstream?",
+       requirement="x-api-key: sk-ant-api03-… authenticates a Messages request.", source=f"{WIRE_DOC} §3.1",
+       features=("messages", "api-key"), failure_example="a request with credential kind api-key was answered 401")
 def api_key_accepted(ctx: CheckContext) -> None:
     _answered(ctx, "api-key")
 
 
-@check(
-    id="auth.oauth-accepted",
-    faults={"oauth-to-x-api-key": "fail"},
-    title="Is a request authenticated with an OAuth token (Bearer + oauth beta) answered end to end?",
-    requirement=OAUTH,
-    source=f"{WIRE_DOC} §3.1-3.2",
-    features=("messages", "oauth"),
-    failure_example="a request with credential kind oauth was answered 429",
-)
+@check(id="auth.oauth-accepted", faults={"oauth-to-x-api-key": "fail"},
+       title="Is a request authenticated with an OAuth token (Bearer + oauth beta) answered end to end?",
+       requirement=OAUTH, source=f"{WIRE_DOC} §3.1-3.2", features=("messages", "oauth"),
+       failure_example="a request with credential kind oauth was answered 429")
 def oauth_accepted(ctx: CheckContext) -> None:
     _answered(ctx, "oauth")
 
 
-@check(
-    id="auth.header-kind-preserved",
-    faults={"bearer-to-x-api-key": "fail", "oauth-to-x-api-key": "fail"},
-    title="Does the credential arrive upstream in the header kind it should (x-api-key stays x-api-key, Bearer "
-    "stays Bearer)?",
-    requirement=OAUTH,
-    source=f"{WIRE_DOC} §3",
-    features=("messages", "api-key"),
-    evidence="the credential headers the upstream received (redacted to their class)",
-    failure_example="oauth: expected authorization: Bearer sk-ant-oat01-… upstream, got x-api-key: sk-ant-oat01-…",
-)
+@check(id="auth.header-kind-preserved", faults={"bearer-to-x-api-key": "fail", "oauth-to-x-api-key": "fail"},
+       title="Does the credential arrive upstream in the header kind it should (x-api-key stays x-api-key, "
+             "Bearer stays Bearer)?",
+       requirement=OAUTH, source=f"{WIRE_DOC} §3", features=("messages", "api-key"),
+       evidence="the credential headers the upstream received (redacted to their class)",
+       failure_example="oauth: expected authorization: Bearer sk-ant-oat01-… upstream, got x-api-key: sk-ant-oat01-…")
 def header_kind_preserved(ctx: CheckContext) -> None:
     kinds = ["api-key", "api-key-bearer"] + (["oauth"] if "oauth" in ctx.path.features else [])
     for kind in kinds:
@@ -74,15 +59,10 @@ def header_kind_preserved(ctx: CheckContext) -> None:
              + (", ".join(f"{k}: {v[:20]}…" for k, v in got) or "no credential"))
 
 
-@check(
-    id="auth.oauth-beta-once",
-    faults={"duplicate-beta": "fail", "strip-beta": "fail"},
-    title="Does the oauth-2025-04-20 beta reach the upstream exactly once, with the client's other betas?",
-    requirement=OAUTH,
-    source=f"{WIRE_DOC} §3.1",
-    features=("messages", "oauth"),
-    failure_example="anthropic-beta upstream: ['oauth-2025-04-20', 'oauth-2025-04-20', 'interleaved-thinking-…']",
-)
+@check(id="auth.oauth-beta-once", faults={"duplicate-beta": "fail", "strip-beta": "fail"},
+       title="Does the oauth-2025-04-20 beta reach the upstream exactly once, with the client's other betas?",
+       requirement=OAUTH, source=f"{WIRE_DOC} §3.1", features=("messages", "oauth"),
+       failure_example="anthropic-beta upstream: ['oauth-2025-04-20', 'oauth-2025-04-20', 'interleaved-thinking-…']")
 def oauth_beta_once(ctx: CheckContext) -> None:
     extra = "interleaved-thinking-2025-05-14"
     exchange = ctx.reached(ctx.send(ctx.body(), auth="oauth", headers=[("anthropic-beta", extra)]))
@@ -94,15 +74,10 @@ def oauth_beta_once(ctx: CheckContext) -> None:
         holds(ctx, extra in received, f"the client's beta {extra} did not arrive", extra, received)
 
 
-@check(
-    id="auth.invalid-credential-401",
-    faults={"errors-to-500": "fail"},
-    title="Is an invalid credential answered with the upstream's 401 authentication_error, unmasked?",
-    requirement="401 authentication_error: There's an issue with your API key.",
-    source=API_ERRORS,
-    features=("messages", "api-key"),
-    failure_example="invalid credential answered 500 with error.type None",
-)
+@check(id="auth.invalid-credential-401", faults={"errors-to-500": "fail"},
+       title="Is an invalid credential answered with the upstream's 401 authentication_error, unmasked?",
+       requirement="401 authentication_error: There's an issue with your API key.", source=API_ERRORS,
+       features=("messages", "api-key"), failure_example="invalid credential answered 500 with error.type None")
 def invalid_credential(ctx: CheckContext) -> None:
     if ctx.path.holds_credential is not None:
         ctx.unsupported("the path injects its own upstream credential; the client cannot present an invalid one")
@@ -121,15 +96,11 @@ def invalid_credential(ctx: CheckContext) -> None:
         same(ctx, error.get("message"), upstream_error.get("message"), "the 401 message differs from the upstream's")
 
 
-@check(
-    id="auth.no-proxy-credential-upstream",
-    faults={"leak-proxy-key": "fail"},
-    title="Is no proxy-only credential (a gateway key, x-litellm-api-key) sent on to the upstream?",
-    requirement="Credentials that authenticate the client to the gateway are the gateway's; they must not leave it.",
-    source=CLAUDE_CODE_GATEWAY,
-    features=("messages",),
-    failure_example="the upstream received the gateway credential in x-litellm-api-key",
-)
+@check(id="auth.no-proxy-credential-upstream", faults={"leak-proxy-key": "fail"},
+       title="Is no proxy-only credential (a gateway key, x-litellm-api-key) sent on to the upstream?",
+       requirement="Credentials that authenticate the client to the gateway are the gateway's; they must not leave it.",
+       source=CLAUDE_CODE_GATEWAY, features=("messages",),
+       failure_example="the upstream received the gateway credential in x-litellm-api-key")
 def no_proxy_credential(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body()))
     entry = ctx.received(exchange)
@@ -166,21 +137,17 @@ print(json.dumps({"env": {k: {"sha256": digest(v), "length": len(v)} for k, v in
 """
 
 
-@check(
-    id="auth.credential-masked-in-sandbox",
-    faults={"srt-unmasked": "fail"},
-    phase=Phase.SLOW,
-    title="Does the agent hold only a placeholder for its Anthropic credential while the upstream receives the real "
-          "one (OAuth as Bearer with its beta)?",
-    requirement="A path that masks credentials keeps the real token out of the agent's sandbox and puts it back, "
-                "in the header the API expects, only on the way to api.anthropic.com.",
-    source="issue #32; @anthropic-ai/sandbox-runtime README (credentials, mode: \"mask\")",
-    features=("masked-credential", "sandbox", "claude-code", "oauth"),
-    evidence="what the agent's environment holds (described, never shown) and whether a real credential is in any "
-             "environment or command line visible in its /proc; the upstream's Authorization",
-    failure_example="inside the agent's sandbox CLAUDE_CODE_OAUTH_TOKEN is the real credential, not a placeholder",
-    bound_s=120.0,
-)
+@check(id="auth.credential-masked-in-sandbox", faults={"srt-unmasked": "fail"}, phase=Phase.SLOW,
+       title="Does the agent hold only a placeholder for its Anthropic credential while the upstream receives the "
+             "real one (OAuth as Bearer with its beta)?",
+       requirement="A path that masks credentials keeps the real token out of the agent's sandbox and puts it back, "
+                   "in the header the API expects, only on the way to api.anthropic.com.",
+       source='issue #32; @anthropic-ai/sandbox-runtime README (credentials, mode: "mask")',
+       features=("masked-credential", "sandbox", "claude-code", "oauth"),
+       evidence="what the agent's environment holds (described, never shown) and whether a real credential is in any "
+                "environment or command line visible in its /proc; the upstream's Authorization",
+       failure_example="inside the agent's sandbox CLAUDE_CODE_OAUTH_TOKEN is the real credential, not a placeholder",
+       bound_s=120.0)
 def credential_masked(ctx: CheckContext) -> None:
     from ..core._settings import child_environment
     from ..upstream import make_directive

@@ -52,14 +52,10 @@ def _write_then_read(ctx: CheckContext, stream: bool) -> None:
               first.get(field))
 
 
-@check(
-    id="cache.control-forwarded",
-    faults={"strip-cache-control": "fail"},
-    title="Do cache_control breakpoints (including ttl 1h) reach the upstream unchanged?",
-    requirement=FORWARD_UNCHANGED,
-    source=API_CACHING,
-    failure_example="system.0.cache_control {'type': 'ephemeral'} != {'type': 'ephemeral', 'ttl': '1h'}",
-)
+@check(id="cache.control-forwarded", faults={"strip-cache-control": "fail"},
+       title="Do cache_control breakpoints (including ttl 1h) reach the upstream unchanged?",
+       requirement=FORWARD_UNCHANGED, source=API_CACHING,
+       failure_example="system.0.cache_control {'type': 'ephemeral'} != {'type': 'ephemeral', 'ttl': '1h'}")
 def control_forwarded(ctx: CheckContext) -> None:
     body = cached_body(ctx, ctx.new_cid(), ttl="1h")
     body["messages"][0]["content"] = [
@@ -90,26 +86,18 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else {}
 
 
-@check(
-    id="cache.usage-preserved",
-    faults={"strip-cache-usage": "fail"},
-    title="On a cache write then read, do the client's usage numbers equal what the upstream reported?",
-    requirement=CACHE_USAGE,
-    source=API_CACHING,
-    failure_example="cache read, message: cache_read_input_tokens 0, upstream sent 1431",
-)
+@check(id="cache.usage-preserved", faults={"strip-cache-usage": "fail"},
+       title="On a cache write then read, do the client's usage numbers equal what the upstream reported?",
+       requirement=CACHE_USAGE, source=API_CACHING,
+       failure_example="cache read, message: cache_read_input_tokens 0, upstream sent 1431")
 def usage_preserved(ctx: CheckContext) -> None:
     _write_then_read(ctx, stream=False)
 
 
-@check(
-    id="cache.usage-preserved-streaming",
-    faults={"strip-cache-usage": "fail"},
-    title="Streaming, do message_start and message_delta carry the upstream's cache usage?",
-    requirement=CACHE_USAGE + " message_delta usage is cumulative.",
-    source=API_CACHING,
-    features=("messages", "streaming"),
-    failure_example="cache write, message_delta: cache_creation_input_tokens None, upstream sent 1431",
-)
+@check(id="cache.usage-preserved-streaming", faults={"strip-cache-usage": "fail"},
+       title="Streaming, do message_start and message_delta carry the upstream's cache usage?",
+       requirement=CACHE_USAGE + " message_delta usage is cumulative.", source=API_CACHING,
+       features=("messages", "streaming"),
+       failure_example="cache write, message_delta: cache_creation_input_tokens None, upstream sent 1431")
 def usage_preserved_streaming(ctx: CheckContext) -> None:
     _write_then_read(ctx, stream=True)

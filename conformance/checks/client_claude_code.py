@@ -66,18 +66,12 @@ def _delta_lags(ctx: CheckContext, cid: str, run: Any) -> tuple[list[float], int
     return [round(b - a, 4) for a, b in zip(sent, got, strict=False) if a], len(sent)
 
 
-@check(
-    id="client.claude-code.plain-turn",
-    faults={"mutate-text": "fail"},
-    phase=Phase.SLOW,
-    title="Does a plain Claude Code turn complete through the path with the upstream's answer?",
-    requirement="A gateway for Claude Code accepts POST /v1/messages and returns the model's answer unchanged.",
-    source=CLAUDE_CODE_GATEWAY,
-    features=CLAUDE_FEATURES,
-    evidence="Claude Code's exit code and result, and the answer the upstream streamed",
-    failure_example="plain turn: Claude Code ended with code 1: API Error: 401 …",
-    bound_s=CLAUDE_CHECK_BOUND_S,
-)
+@check(id="client.claude-code.plain-turn", faults={"mutate-text": "fail"}, phase=Phase.SLOW,
+       title="Does a plain Claude Code turn complete through the path with the upstream's answer?",
+       requirement="A gateway for Claude Code accepts POST /v1/messages and returns the model's answer unchanged.",
+       source=CLAUDE_CODE_GATEWAY, features=CLAUDE_FEATURES,
+       evidence="Claude Code's exit code and result, and the answer the upstream streamed",
+       failure_example="plain turn: Claude Code ended with code 1: API Error: 401 …", bound_s=CLAUDE_CHECK_BOUND_S)
 def claude_plain_turn(ctx: CheckContext) -> None:
     cid, run = _plain(ctx)
     if not turn_ok(ctx, run, "plain turn"):
@@ -88,20 +82,16 @@ def claude_plain_turn(ctx: CheckContext) -> None:
         same(ctx, run.result.get("result"), answer, "Claude Code's answer is not the upstream's")
 
 
-@check(
-    id="client.claude-code.stream-unbuffered",
-    faults={"buffer-stream": "fail", "delay-per-event=50": "fail"},
-    phase=Phase.CLIENT_TIMING,
-    title="Do Claude Code's partial messages arrive as the upstream sends the events (no buffering)?",
-    requirement="Stream responses: pass server-sent events through as they arrive instead of buffering.",
-    source=CLAUDE_CODE_GATEWAY,
-    features=CLAUDE_FEATURES,
-    evidence="per text delta: Claude Code's stream-json arrival minus the upstream's send time, through the path "
-    "and direct; the added delay of each (ms)",
-    failure_example="half the text deltas reached Claude Code more than 104 ms later than direct (bound 25 ms; "
-    "worst 212 ms)",
-    bound_s=CLAUDE_CHECK_BOUND_S,
-)
+@check(id="client.claude-code.stream-unbuffered", faults={"buffer-stream": "fail", "delay-per-event=50": "fail"},
+       phase=Phase.CLIENT_TIMING,
+       title="Do Claude Code's partial messages arrive as the upstream sends the events (no buffering)?",
+       requirement="Stream responses: pass server-sent events through as they arrive instead of buffering.",
+       source=CLAUDE_CODE_GATEWAY, features=CLAUDE_FEATURES,
+       evidence="per text delta: Claude Code's stream-json arrival minus the upstream's send time, through the path "
+                "and direct; the added delay of each (ms)",
+       failure_example="half the text deltas reached Claude Code more than 104 ms later than direct (bound 25 "
+                       "ms; worst 212 ms)",
+       bound_s=CLAUDE_CHECK_BOUND_S)
 def claude_stream_unbuffered(ctx: CheckContext) -> None:
     """Judged on the median added delay per text delta against a direct Claude Code run: Claude Code's own
     stream handling is in both, the path's cost is the difference (see sse_timing for the bound). Over the bound,
@@ -144,18 +134,13 @@ def claude_stream_unbuffered(ctx: CheckContext) -> None:
           f"{len(verdict.measured)} measurement(s))", f"median added <= {CLAUDE_ADDED_BOUND_MS} ms", middle)
 
 
-@check(
-    id="client.claude-code.tool-turn",
-    faults={"rewrite-tool-id": "fail"},
-    phase=Phase.SLOW,
-    title="Does a Claude Code tool-use turn complete, with its tool_result reaching the upstream as sent?",
-    requirement="Forward headers and body unchanged, in both directions (tool_use out, tool_result back).",
-    source=CLAUDE_CODE_GATEWAY,
-    features=CLAUDE_FEATURES,
-    evidence="the tool_use the upstream sent, the tool_result it received next, Claude Code's final result",
-    failure_example="the tool_result that reached the upstream answers toolu_… but the upstream asked for toolu_…",
-    bound_s=CLAUDE_CHECK_BOUND_S,
-)
+@check(id="client.claude-code.tool-turn", faults={"rewrite-tool-id": "fail"}, phase=Phase.SLOW,
+       title="Does a Claude Code tool-use turn complete, with its tool_result reaching the upstream as sent?",
+       requirement="Forward headers and body unchanged, in both directions (tool_use out, tool_result back).",
+       source=CLAUDE_CODE_GATEWAY, features=CLAUDE_FEATURES,
+       evidence="the tool_use the upstream sent, the tool_result it received next, Claude Code's final result",
+       failure_example="the tool_result that reached the upstream answers toolu_… but the upstream asked for toolu_…",
+       bound_s=CLAUDE_CHECK_BOUND_S)
 def claude_tool_turn(ctx: CheckContext) -> None:
     import json as _json
 
@@ -179,18 +164,12 @@ def claude_tool_turn(ctx: CheckContext) -> None:
     same(ctx, run.result.get("result"), _upstream_text(entries), "Claude Code's final answer is not the upstream's")
 
 
-@check(
-    id="client.claude-code.oauth-turn",
-    faults={"oauth-to-x-api-key": "fail"},
-    phase=Phase.SLOW,
-    title="With an OAuth token (CLAUDE_CODE_OAUTH_TOKEN), does a Claude Code turn complete through the path?",
-    requirement=OAUTH,
-    source=f"{WIRE_DOC} §3",
-    features=CLAUDE_FEATURES + ("oauth",),
-    failure_example="oauth turn: Claude Code ended with code 1: API Error: 401 OAuth authentication is currently "
-    "not supported.",
-    bound_s=CLAUDE_CHECK_BOUND_S,
-)
+@check(id="client.claude-code.oauth-turn", faults={"oauth-to-x-api-key": "fail"}, phase=Phase.SLOW,
+       title="With an OAuth token (CLAUDE_CODE_OAUTH_TOKEN), does a Claude Code turn complete through the path?",
+       requirement=OAUTH, source=f"{WIRE_DOC} §3", features=CLAUDE_FEATURES + ("oauth",),
+       failure_example="oauth turn: Claude Code ended with code 1: API Error: 401 OAuth authentication is "
+                       "currently not supported.",
+       bound_s=CLAUDE_CHECK_BOUND_S)
 def claude_oauth_turn(ctx: CheckContext) -> None:
     cid = ctx.new_cid()
     run = claude_run(ctx, f"Say hi {make_directive(cid=cid)}", kind="oauth")
@@ -208,18 +187,13 @@ def _error_turns(ctx: CheckContext, key: str, **directive: Any) -> tuple[tuple[i
     return attempt(False), ctx.shared_direct(key, lambda: attempt(True))
 
 
-@check(
-    id="client.claude-code.error-text",
-    faults={"wrap-errors": "fail"},
-    phase=Phase.SLOW,
-    title="On an upstream 400, does Claude Code show the upstream's error text, after as many attempts as direct?",
-    requirement="Return upstream errors unmodified: Claude Code's automatic recovery matches on error wording.",
-    source=CLAUDE_CODE_GATEWAY,
-    features=CLAUDE_FEATURES,
-    evidence="Claude Code's error result and the upstream attempts, through the path and direct",
-    failure_example="Claude Code showed 'API Error: 400 litellm.BadRequestError: …', not the upstream's message",
-    bound_s=CLAUDE_CHECK_BOUND_S,
-)
+@check(id="client.claude-code.error-text", faults={"wrap-errors": "fail"}, phase=Phase.SLOW,
+       title="On an upstream 400, does Claude Code show the upstream's error text, after as many attempts as direct?",
+       requirement="Return upstream errors unmodified: Claude Code's automatic recovery matches on error wording.",
+       source=CLAUDE_CODE_GATEWAY, features=CLAUDE_FEATURES,
+       evidence="Claude Code's error result and the upstream attempts, through the path and direct",
+       failure_example="Claude Code showed 'API Error: 400 litellm.BadRequestError: …', not the upstream's message",
+       bound_s=CLAUDE_CHECK_BOUND_S)
 def claude_error_text(ctx: CheckContext) -> None:
     ours, theirs = _error_turns(ctx, "claude.error-text", status=400)
     counts, shown = [ours[0], theirs[0]], [ours[1], theirs[1]]
@@ -234,21 +208,16 @@ def claude_error_text(ctx: CheckContext) -> None:
     same(ctx, counts[0], counts[1], f"{counts[0]} upstream attempts through the path, {counts[1]} direct")
 
 
-@check(
-    id="client.claude-code.recovery-wording",
-    faults={"generic-error-message": "fail"},
-    phase=Phase.SLOW,
-    title="On \"prompt is too long: …\", does Claude Code react through the path as it does direct (same text, same "
-          "upstream attempts)?",
-    requirement="Relay a 400 in Anthropic's own envelope (e.g. prompt is too long: …) unchanged: the client's "
-                "recovery (auto-compact etc.) keys on it.",
-    source=CLAUDE_CODE_GATEWAY,
-    features=CLAUDE_FEATURES,
-    evidence="Claude Code's result and the upstream attempts, through the path and direct",
-    failure_example="Claude Code showed 'API Error: 400 The upstream service returned an error.', not what it shows "
-                    "direct",
-    bound_s=CLAUDE_CHECK_BOUND_S,
-)
+@check(id="client.claude-code.recovery-wording", faults={"generic-error-message": "fail"}, phase=Phase.SLOW,
+       title='On "prompt is too long: …", does Claude Code react through the path as it does direct (same text, same '
+             "upstream attempts)?",
+       requirement="Relay a 400 in Anthropic's own envelope (e.g. prompt is too long: …) unchanged: the client's "
+                   "recovery (auto-compact etc.) keys on it.",
+       source=CLAUDE_CODE_GATEWAY, features=CLAUDE_FEATURES,
+       evidence="Claude Code's result and the upstream attempts, through the path and direct",
+       failure_example="Claude Code showed 'API Error: 400 The upstream service returned an error.', not "
+                       "what it shows direct",
+       bound_s=CLAUDE_CHECK_BOUND_S)
 def claude_recovery_wording(ctx: CheckContext) -> None:
     """Claude Code matches this wording to start its recovery; through a path that rewords it, the same turn ends
     in a different message (and, where recovery would run, with a different number of requests). Claude Code
@@ -263,20 +232,16 @@ def claude_recovery_wording(ctx: CheckContext) -> None:
         same(ctx, ours[0], theirs[0], f"{ours[0]} upstream attempts through the path, {theirs[0]} direct")
 
 
-@check(
-    id="client.claude-code.midstream-fallback",
-    faults={"drop-sse-errors": "fail"},
-    phase=Phase.SLOW,
-    title="On a mid-stream error, does Claude Code fall back (or not) to a non-streaming request exactly as direct, "
-    "with and without CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK=1?",
-    requirement="Errors after the 200 arrive as event: error; a path must deliver them so the client's own recovery "
-    "(retry, non-streaming fallback) runs as it would without the path.",
-    source=CLAUDE_CODE_GATEWAY,
-    features=CLAUDE_FEATURES,
-    evidence="per setting: the streaming and non-streaming requests the upstream received, through the path and direct",
-    failure_example="fallback allowed: the upstream saw 1 streaming + 0 non-streaming requests, direct 2 + 1",
-    bound_s=CLAUDE_CHECK_BOUND_S,
-)
+@check(id="client.claude-code.midstream-fallback", faults={"drop-sse-errors": "fail"}, phase=Phase.SLOW,
+       title="On a mid-stream error, does Claude Code fall back (or not) to a non-streaming request exactly as "
+             "direct, with and without CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK=1?",
+       requirement="Errors after the 200 arrive as event: error; a path must deliver them so the client's own "
+                   "recovery (retry, non-streaming fallback) runs as it would without the path.",
+       source=CLAUDE_CODE_GATEWAY, features=CLAUDE_FEATURES,
+       evidence="per setting: the streaming and non-streaming requests the upstream received, through "
+                "the path and direct",
+       failure_example="fallback allowed: the upstream saw 1 streaming + 0 non-streaming requests, direct 2 + 1",
+       bound_s=CLAUDE_CHECK_BOUND_S)
 def claude_midstream_fallback(ctx: CheckContext) -> None:
     """Why the counts are what they are (measured on Claude Code 2.1.332 against the reference upstream, and read
     from its stream-failure policy): an ``overloaded_error`` event after two text deltas — a text block started,

@@ -55,15 +55,12 @@ def _both(ctx: CheckContext, call: Any) -> tuple[Any, Any]:
     return results[0], results[1]
 
 
-@check(
-    id="client.sdk.create-and-stream",
-    faults={"mutate-text": "fail"},
-    title="Do messages.create and messages.stream(…).get_final_message() give the same message as direct?",
-    requirement="The SDK's parsed message is the same through the gateway as without it (volatile ids aside).",
-    source=f"{WIRE_DOC} §4.4",
-    evidence="the parsed messages (content, stop_reason, model, usage) through the path and direct",
-    failure_example="messages.stream: content differs from direct",
-)
+@check(id="client.sdk.create-and-stream", faults={"mutate-text": "fail"},
+       title="Do messages.create and messages.stream(…).get_final_message() give the same message as direct?",
+       requirement="The SDK's parsed message is the same through the gateway as without it (volatile ids aside).",
+       source=f"{WIRE_DOC} §4.4",
+       evidence="the parsed messages (content, stop_reason, model, usage) through the path and direct",
+       failure_example="messages.stream: content differs from direct")
 def create_and_stream(ctx: CheckContext) -> None:
     ctx.auth_headers("api-key")
     tools = [{"name": "lookup", "description": "Look it up.",
@@ -87,16 +84,12 @@ def create_and_stream(ctx: CheckContext) -> None:
         same(ctx, _summary(ours), _summary(theirs), f"{label}: the message differs from direct")
 
 
-@check(
-    id="client.sdk.retry-behaviour",
-    faults={"drop-response-header=x-should-retry": "fail"},
-    title="On upstream 429/529/500/400 (with and without x-should-retry), does the SDK make as many attempts and "
-    "raise the same exception, with the upstream's request id, as direct?",
-    requirement=RETRY_HEADERS,
-    source=f"{WIRE_DOC} §2.4",
-    evidence="per case: upstream attempts, exception class and request id, through the path and direct",
-    failure_example="500 + x-should-retry false: 3 upstream attempts through the path, 1 direct",
-)
+@check(id="client.sdk.retry-behaviour", faults={"drop-response-header=x-should-retry": "fail"},
+       title="On upstream 429/529/500/400 (with and without x-should-retry), does the SDK make as many attempts and "
+             "raise the same exception, with the upstream's request id, as direct?",
+       requirement=RETRY_HEADERS, source=f"{WIRE_DOC} §2.4",
+       evidence="per case: upstream attempts, exception class and request id, through the path and direct",
+       failure_example="500 + x-should-retry false: 3 upstream attempts through the path, 1 direct")
 def retry_behaviour(ctx: CheckContext) -> None:
     ctx.auth_headers("api-key")
 
@@ -136,16 +129,13 @@ def retry_behaviour(ctx: CheckContext) -> None:
     ctx.note("retry_table", table)
 
 
-@check(
-    id="client.sdk.auth-styles",
-    faults={"oauth-to-x-api-key": "fail"},
-    title="Does the SDK authenticate through the path with each style SDKs have sent: x-api-key, an API key as "
-    "Bearer, and auth_token with the oauth beta?",
-    requirement="SDK 1.x sends X-Api-Key, SDK 2.x sends Authorization: Bearer for api_key, and auth_token is always "
-    "Bearer; a gateway must carry each.",
-    source=f"{WIRE_DOC} §3.1; {CLAUDE_CODE_GATEWAY}",
-    failure_example="oauth: AuthenticationError 'OAuth authentication is currently not supported.'",
-)
+@check(id="client.sdk.auth-styles", faults={"oauth-to-x-api-key": "fail"},
+       title="Does the SDK authenticate through the path with each style SDKs have sent: x-api-key, an API key as "
+             "Bearer, and auth_token with the oauth beta?",
+       requirement="SDK 1.x sends X-Api-Key, SDK 2.x sends Authorization: Bearer for api_key, and auth_token is "
+                   "always Bearer; a gateway must carry each.",
+       source=f"{WIRE_DOC} §3.1; {CLAUDE_CODE_GATEWAY}",
+       failure_example="oauth: AuthenticationError 'OAuth authentication is currently not supported.'")
 def auth_styles(ctx: CheckContext) -> None:
     kinds = ["api-key", "api-key-bearer"] + (["oauth"] if "oauth" in ctx.path.features else [])
     for kind in kinds:
@@ -160,20 +150,15 @@ def auth_styles(ctx: CheckContext) -> None:
             client.close()
 
 
-@check(
-    id="client.sdk.inside-sandbox",
-    faults={"mutate-text": "fail"},
-    phase=Phase.SLOW,
-    title="Run as the agent, inside its sandbox, does the SDK get the same message, stream, token count and model "
-          "list as straight to the upstream?",
-    requirement="An agent's SDK reaches the API the way the sandbox lets it: by name (DNS) or through HTTPS_PROXY "
-                "(a proxy's own login included), trusting the CA its users trust (SSL_CERT_FILE).",
-    source="issue #32; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
-    features=("sandbox", "messages", "streaming", "count_tokens", "models"),
-    evidence="each call's outcome inside the sandbox and direct (text, stop reason, token count, model count)",
-    failure_example="stream: inside the sandbox {'text': 'Hello FAULT'} (direct {'text': 'Hello'})",
-    bound_s=90.0,
-)
+@check(id="client.sdk.inside-sandbox", faults={"mutate-text": "fail"}, phase=Phase.SLOW,
+       title="Run as the agent, inside its sandbox, does the SDK get the same message, stream, token count and model "
+             "list as straight to the upstream?",
+       requirement="An agent's SDK reaches the API the way the sandbox lets it: by name (DNS) or through HTTPS_PROXY "
+                   "(a proxy's own login included), trusting the CA its users trust (SSL_CERT_FILE).",
+       source="issue #32; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
+       features=("sandbox", "messages", "streaming", "count_tokens", "models"),
+       evidence="each call's outcome inside the sandbox and direct (text, stop reason, token count, model count)",
+       failure_example="stream: inside the sandbox {'text': 'Hello FAULT'} (direct {'text': 'Hello'})", bound_s=90.0)
 def inside_sandbox(ctx: CheckContext) -> None:
     from ..clients._python_sdk import run_python_sdk
     from ..paths import PathError

@@ -83,19 +83,13 @@ def _compare(ctx: CheckContext, labels: list[str], ours: list[dict[str, Any]], t
               summary(direct), redact(str(summary(mine)))[:600])
 
 
-@check(
-    id="client.ts-sdk.create-and-stream",
-    faults={"mutate-text": "fail"},
-    phase=Phase.SLOW,
-    title="Do the TypeScript SDK's messages.create and messages.stream(…).finalMessage() give the same message "
-    "as direct?",
-    requirement="The SDK's parsed message is the same through the gateway as without it (volatile ids aside).",
-    source=f"{WIRE_DOC} §4.4",
-    features=TS_FEATURES,
-    evidence="per call: outcome, stop reason and block types through the path and direct",
-    failure_example="messages.stream: the text differs from direct",
-    bound_s=TS_CHECK_BOUND_S,
-)
+@check(id="client.ts-sdk.create-and-stream", faults={"mutate-text": "fail"}, phase=Phase.SLOW,
+       title="Do the TypeScript SDK's messages.create and messages.stream(…).finalMessage() give the same "
+             "message as direct?",
+       requirement="The SDK's parsed message is the same through the gateway as without it (volatile ids aside).",
+       source=f"{WIRE_DOC} §4.4", features=TS_FEATURES,
+       evidence="per call: outcome, stop reason and block types through the path and direct",
+       failure_example="messages.stream: the text differs from direct", bound_s=TS_CHECK_BOUND_S)
 def create_and_stream(ctx: CheckContext) -> None:
     ctx.auth_headers("api-key-bearer")
 
@@ -110,20 +104,14 @@ def create_and_stream(ctx: CheckContext) -> None:
                                                                                              direct=True)))
 
 
-@check(
-    id="client.ts-sdk.tool-round-trip",
-    faults={"empty-tool-input": "fail"},
-    phase=Phase.SLOW,
-    title="Does a tool call round-trip through the path with the TypeScript SDK (tool_use out, tool_result back, "
-    "the final answer) as it does direct?",
-    requirement="Tool use blocks and tool results pass unchanged in both directions, so the agent's tool loop "
-    "works through the gateway.",
-    source=f"{WIRE_DOC} §5",
-    features=TS_FEATURES,
-    evidence="the tool_use the SDK got, the final message, through the path and direct",
-    failure_example="tool_use input {} through the path, {'q': …} direct",
-    bound_s=TS_CHECK_BOUND_S,
-)
+@check(id="client.ts-sdk.tool-round-trip", faults={"empty-tool-input": "fail"}, phase=Phase.SLOW,
+       title="Does a tool call round-trip through the path with the TypeScript SDK (tool_use out, tool_result back, "
+             "the final answer) as it does direct?",
+       requirement="Tool use blocks and tool results pass unchanged in both directions, so the agent's tool loop "
+                   "works through the gateway.",
+       source=f"{WIRE_DOC} §5", features=TS_FEATURES,
+       evidence="the tool_use the SDK got, the final message, through the path and direct",
+       failure_example="tool_use input {} through the path, {'q': …} direct", bound_s=TS_CHECK_BOUND_S)
 def tool_round_trip(ctx: CheckContext) -> None:
     ctx.auth_headers("api-key-bearer")
 
@@ -151,19 +139,13 @@ def _own_ids(answer: dict[str, Any], key: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-@check(
-    id="client.ts-sdk.retry-behaviour",
-    faults={"drop-response-header=x-should-retry": "fail"},
-    phase=Phase.SLOW,
-    title="On upstream 429/529/500/400, with and without x-should-retry and retry-after, does the TypeScript SDK "
-    "make as many attempts and raise the same error class, status and request id as direct?",
-    requirement=RETRY_HEADERS,
-    source=f"{WIRE_DOC} §2.4",
-    features=TS_FEATURES,
-    evidence="per case: upstream attempts, error class, status and whether the request id is the upstream's",
-    failure_example="429 + x-should-retry false: 3 upstream attempts through the path, 1 direct",
-    bound_s=2 * RETRY_RUN_S + 10,
-)
+@check(id="client.ts-sdk.retry-behaviour", faults={"drop-response-header=x-should-retry": "fail"}, phase=Phase.SLOW,
+       title="On upstream 429/529/500/400, with and without x-should-retry and retry-after, does the TypeScript SDK "
+             "make as many attempts and raise the same error class, status and request id as direct?",
+       requirement=RETRY_HEADERS, source=f"{WIRE_DOC} §2.4", features=TS_FEATURES,
+       evidence="per case: upstream attempts, error class, status and whether the request id is the upstream's",
+       failure_example="429 + x-should-retry false: 3 upstream attempts through the path, 1 direct",
+       bound_s=2 * RETRY_RUN_S + 10)
 def retry_behaviour(ctx: CheckContext) -> None:
     ctx.auth_headers("api-key-bearer")
     if not ctx.run.observer.observable:
@@ -198,18 +180,13 @@ def _label(case: tuple[int, str, str]) -> str:
     return f"{case[0]} + x-should-retry {case[1]} + retry-after {case[2]}"
 
 
-@check(
-    id="client.ts-sdk.auth-styles",
-    faults={"oauth-to-x-api-key": "fail"},
-    phase=Phase.SLOW,
-    title="Does the TypeScript SDK authenticate through the path with an API key (sent as Bearer) and with an "
-    "OAuth token (authToken plus the oauth beta, as the agents' runtime sends it)?",
-    requirement=f"{OAUTH} The TypeScript SDK sends apiKey as Authorization: Bearer; a gateway must carry both.",
-    source=f"{WIRE_DOC} §3.1; {CLAUDE_CODE_GATEWAY}",
-    features=TS_FEATURES,
-    failure_example="oauth token: AuthenticationError 401 'OAuth authentication is currently not supported.'",
-    bound_s=TS_CHECK_BOUND_S,
-)
+@check(id="client.ts-sdk.auth-styles", faults={"oauth-to-x-api-key": "fail"}, phase=Phase.SLOW,
+       title="Does the TypeScript SDK authenticate through the path with an API key (sent as Bearer) and with an "
+             "OAuth token (authToken plus the oauth beta, as the agents' runtime sends it)?",
+       requirement=f"{OAUTH} The TypeScript SDK sends apiKey as Authorization: Bearer; a gateway must carry both.",
+       source=f"{WIRE_DOC} §3.1; {CLAUDE_CODE_GATEWAY}", features=TS_FEATURES,
+       failure_example="oauth token: AuthenticationError 401 'OAuth authentication is currently not supported.'",
+       bound_s=TS_CHECK_BOUND_S)
 def auth_styles(ctx: CheckContext) -> None:
     kinds = {"api key": "api-key-bearer"}
     if "oauth" in ctx.path.features:
@@ -223,20 +200,15 @@ def auth_styles(ctx: CheckContext) -> None:
               "a message", redact(str(error))[:300] if error else "a message")
 
 
-@check(
-    id="client.ts-sdk.midstream-error",
-    faults={"drop-sse-errors": "fail"},
-    phase=Phase.SLOW,
-    title="Does an error event in the middle of a stream reach the TypeScript SDK as the same error as direct?",
-    requirement="An SSE error event is delivered to the client, which raises it with its type (overloaded_error) "
-    "instead of a truncated message or a parse failure.",
-    source=f"{WIRE_DOC} §4.3",
-    features=TS_FEATURES,
-    evidence="the error class and type the SDK raised, and the events it saw, through the path and direct",
-    failure_example="AnthropicError 'stream ended without producing a Message' through the path, APIError "
-    "overloaded_error direct",
-    bound_s=TS_CHECK_BOUND_S,
-)
+@check(id="client.ts-sdk.midstream-error", faults={"drop-sse-errors": "fail"}, phase=Phase.SLOW,
+       title="Does an error event in the middle of a stream reach the TypeScript SDK as the same error as direct?",
+       requirement="An SSE error event is delivered to the client, which raises it with its type (overloaded_error) "
+                   "instead of a truncated message or a parse failure.",
+       source=f"{WIRE_DOC} §4.3", features=TS_FEATURES,
+       evidence="the error class and type the SDK raised, and the events it saw, through the path and direct",
+       failure_example="AnthropicError 'stream ended without producing a Message' through the path, APIError "
+                       "overloaded_error direct",
+       bound_s=TS_CHECK_BOUND_S)
 def midstream_error(ctx: CheckContext) -> None:
     ctx.auth_headers("api-key-bearer")
 

@@ -41,15 +41,13 @@ def _sent(entry: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-@check(
-    id="contract.unknown-beta-and-version",
-    faults={"normalise-anthropic-headers": "fail"},
-    title="Do an anthropic-beta value and an anthropic-version the path has never seen reach the upstream as sent?",
-    requirement=CLAUDE_CODE_PROTOCOL + " anthropic-beta and anthropic-version are forwarded unchanged, byte for byte: "
-                "new values appear with every Claude Code release.",
-    source="fixtures/contract/claude-code-gateway.yaml#version-and-beta-forwarded",
-    failure_example=f"anthropic-beta values upstream ['interleaved-thinking-2025-05-14'] (sent [… '{UNKNOWN_BETA}'])",
-)
+@check(id="contract.unknown-beta-and-version", faults={"normalise-anthropic-headers": "fail"},
+       title="Do an anthropic-beta value and an anthropic-version the path has never seen reach the upstream as sent?",
+       requirement=CLAUDE_CODE_PROTOCOL + " anthropic-beta and anthropic-version are forwarded unchanged, byte for "
+                   "byte: new values appear with every Claude Code release.",
+       source="fixtures/contract/claude-code-gateway.yaml#version-and-beta-forwarded",
+       failure_example="anthropic-beta values upstream ['interleaved-thinking-2025-05-14'] "
+                       f"(sent [… '{UNKNOWN_BETA}'])")
 def unknown_beta_and_version(ctx: CheckContext) -> None:
     betas = f"interleaved-thinking-2025-05-14,{UNKNOWN_BETA}"
     exchange = ctx.reached(ctx.send(ctx.body(), headers=[("anthropic-beta", betas)], label="unknown beta"))
@@ -69,16 +67,13 @@ def unknown_beta_and_version(ctx: CheckContext) -> None:
     same(ctx, version, [UNKNOWN_VERSION], f"anthropic-version upstream {version} (sent {UNKNOWN_VERSION})")
 
 
-@check(
-    id="contract.unknown-fields-kept",
-    faults={"drop-unknown-fields": "fail"},
-    title="Do body fields the path does not know (top level, inside a content block, inside a tool) reach the "
-          "upstream unchanged?",
-    requirement=CLAUDE_CODE_PROTOCOL + " The Anthropic Messages API, unchanged: a field added by a newer client "
-                "reaches the API as sent.",
-    source="fixtures/contract/claude-code-gateway.yaml#messages-unchanged",
-    failure_example="dropped on the way: egress_conformance_probe, messages.0.content.0.egress_probe",
-)
+@check(id="contract.unknown-fields-kept", faults={"drop-unknown-fields": "fail"},
+       title="Do body fields the path does not know (top level, inside a content block, inside a tool) reach the "
+             "upstream unchanged?",
+       requirement=CLAUDE_CODE_PROTOCOL + " The Anthropic Messages API, unchanged: a field added by a newer client "
+                   "reaches the API as sent.",
+       source="fixtures/contract/claude-code-gateway.yaml#messages-unchanged",
+       failure_example="dropped on the way: egress_conformance_probe, messages.0.content.0.egress_probe")
 def unknown_fields_kept(ctx: CheckContext) -> None:
     body = ctx.body()
     text = body["messages"][0]["content"]
@@ -100,15 +95,12 @@ def unknown_fields_kept(ctx: CheckContext) -> None:
     holds(ctx, not lost, f"dropped on the way: {', '.join(lost)}", "every field", lost)
 
 
-@check(
-    id="contract.beta-and-field-together",
-    faults={"drop-body-field=context_management": "fail"},
-    title="Do paired betas and body fields (context_management, a defer_loading tool) reach the upstream together?",
-    requirement=CLAUDE_CODE_PROTOCOL + " A beta header and its paired body fields travel together; dropping one "
-                "without the other is a hard 400.",
-    source="fixtures/contract/claude-code-gateway.yaml#beta-and-field-together",
-    failure_example="context-management-2025-06-27 arrived without context_management",
-)
+@check(id="contract.beta-and-field-together", faults={"drop-body-field=context_management": "fail"},
+       title="Do paired betas and body fields (context_management, a defer_loading tool) reach the upstream together?",
+       requirement=CLAUDE_CODE_PROTOCOL + " A beta header and its paired body fields travel together; dropping one "
+                   "without the other is a hard 400.",
+       source="fixtures/contract/claude-code-gateway.yaml#beta-and-field-together",
+       failure_example="context-management-2025-06-27 arrived without context_management")
 def beta_and_field_together(ctx: CheckContext) -> None:
     body = ctx.body("Weather?", tool="get_weather")
     body["context_management"] = {"edits": [{"type": "clear_tool_uses_20250919"}]}
@@ -128,15 +120,12 @@ def beta_and_field_together(ctx: CheckContext) -> None:
           {"applied_edits": []}, answer.get("context_management"))
 
 
-@check(
-    id="contract.system-attribution-first",
-    faults={"prepend-system": "fail"},
-    title="Does the attribution block stay the first entry of system[], unchanged, with the system prompt after it?",
-    requirement=CLAUDE_CODE_PROTOCOL + " The attribution block is the first entry of system[]; the body is not "
-                "rewritten (attribution and the prompt cache both key on it).",
-    source="fixtures/contract/claude-code-gateway.yaml#attribution-block-first",
-    failure_example="system[0] upstream 'You are served through the company gateway.' (sent the attribution block)",
-)
+@check(id="contract.system-attribution-first", faults={"prepend-system": "fail"},
+       title="Does the attribution block stay the first entry of system[], unchanged, with the system prompt after it?",
+       requirement=CLAUDE_CODE_PROTOCOL + " The attribution block is the first entry of system[]; the body is not "
+                   "rewritten (attribution and the prompt cache both key on it).",
+       source="fixtures/contract/claude-code-gateway.yaml#attribution-block-first",
+       failure_example="system[0] upstream 'You are served through the company gateway.' (sent the attribution block)")
 def system_attribution_first(ctx: CheckContext) -> None:
     body = ctx.body()
     system = [{"type": "text", "text": ATTRIBUTION},
@@ -150,45 +139,36 @@ def system_attribution_first(ctx: CheckContext) -> None:
     same(ctx, received, system, f"system[0] upstream {str(first)[:80]!r} (sent the attribution block)")
 
 
-@check(
-    id="contract.client-headers-tolerated",
-    faults={"reject-header=x-app": "fail"},
-    title="Is a request carrying Claude Code's x-app and x-stainless-* headers answered, not refused?",
-    requirement=CLAUDE_CODE_PROTOCOL + " The client also sends x-app and x-stainless-* headers — pass them through "
-                "or drop them, but don't reject the request because of them.",
-    source="fixtures/contract/claude-code-gateway.yaml#client-headers-not-rejected",
-    failure_example="refused: 400 {\"error\": \"header x-app not allowed\"}",
-)
+@check(id="contract.client-headers-tolerated", faults={"reject-header=x-app": "fail"},
+       title="Is a request carrying Claude Code's x-app and x-stainless-* headers answered, not refused?",
+       requirement=CLAUDE_CODE_PROTOCOL + " The client also sends x-app and x-stainless-* headers — pass them through "
+                   "or drop them, but don't reject the request because of them.",
+       source="fixtures/contract/claude-code-gateway.yaml#client-headers-not-rejected",
+       failure_example='refused: 400 {"error": "header x-app not allowed"}')
 def client_headers_tolerated(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), headers=list(CLIENT_HEADERS)))
     same(ctx, exchange.status, 200, f"refused: {exchange.status} {exchange.body[:120].decode(errors='replace')}")
     ctx.received(exchange)
 
 
-@check(
-    id="contract.user-agent-kept",
-    faults={"replace-user-agent": "fail"},
-    title="Does the client's User-Agent (claude-cli/…) reach the upstream unchanged?",
-    requirement=CLAUDE_CODE_PROTOCOL + " Forward content-type, accept, accept-encoding, anthropic-version, "
-                "anthropic-beta, user-agent, and x-stainless-*.",
-    source="fixtures/contract/claude-code-gateway.yaml#user-agent-and-headers-forwarded",
-    failure_example="User-Agent upstream ['Python/3.11 aiohttp/3.9'] (sent claude-cli/2.1.332 (external, cli))",
-)
+@check(id="contract.user-agent-kept", faults={"replace-user-agent": "fail"},
+       title="Does the client's User-Agent (claude-cli/…) reach the upstream unchanged?",
+       requirement=CLAUDE_CODE_PROTOCOL + " Forward content-type, accept, accept-encoding, anthropic-version, "
+                   "anthropic-beta, user-agent, and x-stainless-*.",
+       source="fixtures/contract/claude-code-gateway.yaml#user-agent-and-headers-forwarded",
+       failure_example="User-Agent upstream ['Python/3.11 aiohttp/3.9'] (sent claude-cli/2.1.332 (external, cli))")
 def user_agent_kept(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), headers=[("user-agent", CLAUDE_CODE_UA)]))
     seen = ctx.received(exchange).headers.get_all("user-agent")
     same(ctx, seen, [CLAUDE_CODE_UA], f"User-Agent upstream {seen} (sent {CLAUDE_CODE_UA})")
 
 
-@check(
-    id="contract.recovery-error-wording",
-    faults={"wrap-errors": "fail", "generic-error-message": "fail"},
-    title="Do the error messages Claude Code's recovery matches on (prompt is too long: …) reach it word for word?",
-    requirement=CLAUDE_CODE_PROTOCOL + " A 400/413 in Anthropic's own error envelope (e.g. prompt is too long: …): "
-                "relay that error.message, the client's recovery (auto-compact etc.) keys on it.",
-    source="fixtures/contract/claude-code-gateway.yaml#error-wording-relayed",
-    failure_example="prompt_too_long: client read 'litellm.BadRequestError: …' (upstream 'prompt is too long: …')",
-)
+@check(id="contract.recovery-error-wording", faults={"wrap-errors": "fail", "generic-error-message": "fail"},
+       title="Do the error messages Claude Code's recovery matches on (prompt is too long: …) reach it word for word?",
+       requirement=CLAUDE_CODE_PROTOCOL + " A 400/413 in Anthropic's own error envelope (e.g. prompt is too long: …): "
+                   "relay that error.message, the client's recovery (auto-compact etc.) keys on it.",
+       source="fixtures/contract/claude-code-gateway.yaml#error-wording-relayed",
+       failure_example="prompt_too_long: client read 'litellm.BadRequestError: …' (upstream 'prompt is too long: …')")
 def recovery_error_wording(ctx: CheckContext) -> None:
     for wording, message in RECOVERY_MESSAGES.items():
         exchange = ctx.reached(ctx.send(ctx.body(wording=wording), label=wording))
@@ -199,16 +179,12 @@ def recovery_error_wording(ctx: CheckContext) -> None:
               f"{wording}: client read {str(said)[:80]!r} (upstream {message!r})", message, said)
 
 
-@check(
-    id="contract.head-probe-tolerated",
-    faults={"reset-head": "pass-nonstrict"},
-    title="Does the path answer Claude Code's start-up HEAD probe, and keep answering after it?",
-    requirement=CLAUDE_CODE_PROTOCOL + " Claude Code 2.1.332 sends HEAD {base}/api/hello at start-up (10 s, errors "
-                "ignored) to warm the connection: the path must not fall over because of it.",
-    source="fixtures/contract/claude-code-gateway.yaml#head-probe-tolerated",
-    level="should",
-    failure_example="HEAD /api/hello: no HTTP answer (connection reset)",
-)
+@check(id="contract.head-probe-tolerated", faults={"reset-head": "pass-nonstrict"},
+       title="Does the path answer Claude Code's start-up HEAD probe, and keep answering after it?",
+       requirement=CLAUDE_CODE_PROTOCOL + " Claude Code 2.1.332 sends HEAD {base}/api/hello at start-up (10 s, errors "
+                   "ignored) to warm the connection: the path must not fall over because of it.",
+       source="fixtures/contract/claude-code-gateway.yaml#head-probe-tolerated", level="should",
+       failure_example="HEAD /api/hello: no HTTP answer (connection reset)")
 def head_probe_tolerated(ctx: CheckContext) -> None:
     for path in ("/api/hello", "/"):
         probe = ctx.send(None, method="HEAD", path=path, auth="", version=False, timeout=10, label=f"HEAD {path}")
@@ -217,16 +193,13 @@ def head_probe_tolerated(ctx: CheckContext) -> None:
     same(ctx, after.status, 200, f"the request after the probe got {after.status}", level="must")
 
 
-@check(
-    id="contract.models-discovery",
-    faults={"redirect-models": "fail", "slow-models=4": "fail"},
-    phase=Phase.STREAM_TIMING,
-    title="Is GET /v1/models?limit=1000 answered within 3 s, without a redirect, in Anthropic's shape (or a 404)?",
-    requirement=CLAUDE_CODE_PROTOCOL + " Anthropic models-list shape {\"data\":[{\"id\",\"display_name\"},...]}; "
-                "return 404 to fall back; fixed-path endpoints are resolved against {base}, never a redirect.",
-    source="fixtures/contract/claude-code-gateway.yaml#models-discovery",
-    failure_example="GET /v1/models?limit=1000: 307 redirect (Claude Code fetches with redirect: error)",
-)
+@check(id="contract.models-discovery", faults={"redirect-models": "fail", "slow-models=4": "fail"},
+       phase=Phase.STREAM_TIMING,
+       title="Is GET /v1/models?limit=1000 answered within 3 s, without a redirect, in Anthropic's shape (or a 404)?",
+       requirement=CLAUDE_CODE_PROTOCOL + ' Anthropic models-list shape {"data":[{"id","display_name"},...]}; return '
+                   "404 to fall back; fixed-path endpoints are resolved against {base}, never a redirect.",
+       source="fixtures/contract/claude-code-gateway.yaml#models-discovery",
+       failure_example="GET /v1/models?limit=1000: 307 redirect (Claude Code fetches with redirect: error)")
 def models_discovery(ctx: CheckContext) -> None:
     """Claude Code gives up on discovery after 3 s. The path's time is judged as what it adds to the same request
     sent straight to the upstream at the same moment, in the run's quiet phase (``Phase.STREAM_TIMING``), so the
@@ -270,17 +243,13 @@ def models_discovery(ctx: CheckContext) -> None:
           [e.query for e in ctx.upstream_entries(exchange)])
 
 
-@check(
-    id="contract.tool-streaming-and-references",
-    faults={"empty-tool-input": "fail"},
-    title="Do fine-grained tool-streaming pieces and tool search's tool_reference blocks arrive as the upstream "
-          "sent them?",
-    requirement=CLAUDE_CODE_PROTOCOL + " Fine-grained tool streaming (input_json_delta pieces that are not JSON on "
-                "their own) and tool_reference blocks pass through.",
-    source="fixtures/contract/claude-code-gateway.yaml#tool-streaming-and-references",
-    features=("messages", "streaming"),
-    failure_example="input_json_delta pieces differ: 0 reached the client of 6",
-)
+@check(id="contract.tool-streaming-and-references", faults={"empty-tool-input": "fail"},
+       title="Do fine-grained tool-streaming pieces and tool search's tool_reference blocks arrive as the "
+             "upstream sent them?",
+       requirement=CLAUDE_CODE_PROTOCOL + " Fine-grained tool streaming (input_json_delta pieces that are not JSON on "
+                   "their own) and tool_reference blocks pass through.",
+       source="fixtures/contract/claude-code-gateway.yaml#tool-streaming-and-references",
+       features=("messages", "streaming"), failure_example="input_json_delta pieces differ: 0 reached the client of 6")
 def tool_streaming_and_references(ctx: CheckContext) -> None:
     body = ctx.body("Weather?", stream=True, tool="get_weather")
     body["tools"] = copy.deepcopy(SEARCH_TOOLS)

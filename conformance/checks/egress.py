@@ -51,17 +51,13 @@ def _observed(outcome: str, target: str) -> str:
     return outcome
 
 
-@check(
-    id="egress.allowlist-sni",
-    faults={"open-tcp-forwarder": "fail"},
-    title="Does the SNI allowlist pass api.anthropic.com and refuse any other SNI, no SNI, and plaintext?",
-    requirement="filter_chain_match.server_names: [api.anthropic.com]; every other SNI, no SNI, or plaintext is "
-    "refused.",
-    source="shared/reference/envoy-setup.md §4",
-    features=("sni-allowlist",),
-    evidence="the outcome of a TLS handshake per SNI, and the answer to plaintext HTTP",
-    failure_example="SNI 'example.com': handshake completed (TLSv1.3) — not refused",
-)
+@check(id="egress.allowlist-sni", faults={"open-tcp-forwarder": "fail"},
+       title="Does the SNI allowlist pass api.anthropic.com and refuse any other SNI, no SNI, and plaintext?",
+       requirement="filter_chain_match.server_names: [api.anthropic.com]; every other SNI, no SNI, or "
+                   "plaintext is refused.",
+       source="shared/reference/envoy-setup.md §4", features=("sni-allowlist",),
+       evidence="the outcome of a TLS handshake per SNI, and the answer to plaintext HTTP",
+       failure_example="SNI 'example.com': handshake completed (TLSv1.3) — not refused")
 def allowlist_sni(ctx: CheckContext) -> None:
     address = ctx.path.reach_address()
     outcomes = {}
@@ -85,16 +81,13 @@ def _proxy_login(proxy: str | None) -> str:
     return f"Proxy-Authorization: Basic {base64.b64encode(login).decode()}\r\n"
 
 
-@check(
-    id="egress.allowlist-connect",
-    faults={"open-connect-proxy": "fail"},
-    title="Does the CONNECT allowlist tunnel api.anthropic.com:443 and refuse other hosts, ports and plain requests?",
-    requirement="CONNECT forward proxy with an allowlist of api.anthropic.com:443.",
-    source="shared/reference/envoy-setup.md §5",
-    features=("connect-allowlist",),
-    evidence="the status line answered to each CONNECT target and to an absolute-form GET",
-    failure_example="CONNECT example.com:443 answered 'HTTP/1.1 200 OK' — not refused",
-)
+@check(id="egress.allowlist-connect", faults={"open-connect-proxy": "fail"},
+       title="Does the CONNECT allowlist tunnel api.anthropic.com:443 and refuse other hosts, ports "
+             "and plain requests?",
+       requirement="CONNECT forward proxy with an allowlist of api.anthropic.com:443.",
+       source="shared/reference/envoy-setup.md §5", features=("connect-allowlist",),
+       evidence="the status line answered to each CONNECT target and to an absolute-form GET",
+       failure_example="CONNECT example.com:443 answered 'HTTP/1.1 200 OK' — not refused")
 def allowlist_connect(ctx: CheckContext) -> None:
     address = ctx.path.reach_address()
     # A proxy that authenticates its clients (srt gives each sandboxed process a credential) is asked with it.
@@ -115,17 +108,14 @@ def allowlist_connect(ctx: CheckContext) -> None:
     ctx.note("outcomes", outcomes)
 
 
-@check(
-    id="egress.direct-blocked",
-    faults={"open-sandbox": "fail"},
-    title="From the agent's sandbox, is the API unreachable except through the gateway?",
-    requirement="Agent pods may reach only the egress gateway (NetworkPolicy): direct egress to the API is blocked.",
-    source="issue #18; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
-    features=("sandbox",),
-    evidence="what a TCP connect from the agent's network namespace did, to the API's own address and to the "
-    "gateway's",
-    failure_example="the agent reached the API directly at 10.203.1.1:443 (connected), bypassing the gateway",
-)
+@check(id="egress.direct-blocked", faults={"open-sandbox": "fail"},
+       title="From the agent's sandbox, is the API unreachable except through the gateway?",
+       requirement="Agent pods may reach only the egress gateway (NetworkPolicy): direct egress to the API is blocked.",
+       source="issue #18; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
+       features=("sandbox",),
+       evidence="what a TCP connect from the agent's network namespace did, to the API's own address and "
+                "to the gateway's",
+       failure_example="the agent reached the API directly at 10.203.1.1:443 (connected), bypassing the gateway")
 def direct_blocked(ctx: CheckContext) -> None:
     from ..paths._sandbox import API_ADDRESS
 
@@ -144,16 +134,14 @@ def direct_blocked(ctx: CheckContext) -> None:
     ctx.note("outcomes", outcomes)
 
 
-@check(
-    id="egress.only-allowed-hosts",
-    faults={"open-sandbox": "fail"},
-    title="From the agent's sandbox, are other hosts and ports refused or unreachable (and which)?",
-    requirement="Agent pods may reach only the egress gateway's port (NetworkPolicy); every other destination fails.",
-    source="issue #18; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
-    features=("sandbox",),
-    evidence="what a TCP connect from the agent's network namespace did to each destination other than its gateway",
-    failure_example="10.203.1.1:80 (another port of the internet) connected from the agent",
-)
+@check(id="egress.only-allowed-hosts", faults={"open-sandbox": "fail"},
+       title="From the agent's sandbox, are other hosts and ports refused or unreachable (and which)?",
+       requirement="Agent pods may reach only the egress gateway's port (NetworkPolicy); every other "
+                   "destination fails.",
+       source="issue #18; shared/reference/design-anchors.md (Claude Code behind an egress gateway)",
+       features=("sandbox",),
+       evidence="what a TCP connect from the agent's network namespace did to each destination other than its gateway",
+       failure_example="10.203.1.1:80 (another port of the internet) connected from the agent")
 def only_allowed_hosts(ctx: CheckContext) -> None:
     from ..paths._sandbox import API_ADDRESS, GATEWAY_ADDRESS
 
@@ -182,21 +170,18 @@ AUXILIARY_EXTRA_S = 5.0
 AUXILIARY_EXTRA_SHARE = 0.5
 
 
-@check(
-    id="egress.claude-code-auxiliary",
-    faults={"hold-nonessential=8": "fail"},
-    phase=Phase.CLIENT_TIMING,
-    title="With its non-API hosts blocked, does Claude Code keep working, with and without "
-    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 (or fail, or hang)?",
-    requirement="Behind an allowlist only api.anthropic.com is reachable: telemetry, error reporting, update checks "
-    "and OAuth refresh hosts are not; an agent must still complete its turns, without waiting on them.",
-    source="issue #18; Claude Code's network configuration (CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC)",
-    features=("sandbox", "claude-code", "messages", "streaming"),
-    evidence="each turn's exit code, result and time, with non-essential traffic disabled and allowed",
-    failure_example="with non-essential traffic allowed the turn took 41.0 s against 4.2 s (it waits on blocked "
-    "hosts)",
-    bound_s=120.0,
-)
+@check(id="egress.claude-code-auxiliary", faults={"hold-nonessential=8": "fail"}, phase=Phase.CLIENT_TIMING,
+       title="With its non-API hosts blocked, does Claude Code keep working, with and without "
+             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 (or fail, or hang)?",
+       requirement="Behind an allowlist only api.anthropic.com is reachable: telemetry, error reporting, update "
+                   "checks and OAuth refresh hosts are not; an agent must still complete its turns, without "
+                   "waiting on them.",
+       source="issue #18; Claude Code's network configuration (CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC)",
+       features=("sandbox", "claude-code", "messages", "streaming"),
+       evidence="each turn's exit code, result and time, with non-essential traffic disabled and allowed",
+       failure_example="with non-essential traffic allowed the turn took 41.0 s against 4.2 s (it waits "
+                       "on blocked hosts)",
+       bound_s=120.0)
 def claude_code_auxiliary(ctx: CheckContext) -> None:
     from ..upstream import make_directive
     from ._client_runs import claude_run, turn_ok

@@ -24,15 +24,10 @@ def _same(ctx: CheckContext, label: str, exchange, entry) -> None:  # type: igno
     holds(ctx, equal, f"{label}: the body differs from the upstream's", entry.response_body[:300], exchange.body[:300])
 
 
-@check(
-    id="endpoints.count-tokens",
-    faults={"block-path=/v1/messages/count_tokens": "fail"},
-    title="Is POST /v1/messages/count_tokens reachable and its answer the upstream's?",
-    requirement="A gateway for Claude Code accepts POST /v1/messages (plus /v1/messages/count_tokens).",
-    source=CLAUDE_CODE_GATEWAY,
-    features=("count_tokens",),
-    failure_example="count_tokens answered 404",
-)
+@check(id="endpoints.count-tokens", faults={"block-path=/v1/messages/count_tokens": "fail"},
+       title="Is POST /v1/messages/count_tokens reachable and its answer the upstream's?",
+       requirement="A gateway for Claude Code accepts POST /v1/messages (plus /v1/messages/count_tokens).",
+       source=CLAUDE_CODE_GATEWAY, features=("count_tokens",), failure_example="count_tokens answered 404")
 def count_tokens(ctx: CheckContext) -> None:
     body = ctx.body()
     del body["max_tokens"]
@@ -40,16 +35,10 @@ def count_tokens(ctx: CheckContext) -> None:
     _same(ctx, "count_tokens", exchange, ctx.upstream_entry(exchange))
 
 
-@check(
-    id="endpoints.models",
-    faults={"block-path=/v1/models": "pass-nonstrict"},
-    title="Is GET /v1/models reachable and its answer the upstream's?",
-    requirement="Claude Code queries the gateway's /v1/models.",
-    source=f"{WIRE_DOC} §8; {CLAUDE_CODE_GATEWAY}",
-    level="should",
-    features=("models",),
-    failure_example="models answered 404",
-)
+@check(id="endpoints.models", faults={"block-path=/v1/models": "pass-nonstrict"},
+       title="Is GET /v1/models reachable and its answer the upstream's?",
+       requirement="Claude Code queries the gateway's /v1/models.", source=f"{WIRE_DOC} §8; {CLAUDE_CODE_GATEWAY}",
+       level="should", features=("models",), failure_example="models answered 404")
 def models(ctx: CheckContext) -> None:
     cid = ctx.new_cid()
     exchange = ctx.reached(ctx.send(None, method="GET", path=f"/v1/models?ec_cid={cid}", headers=[("x-ec-cid", cid)]))
@@ -86,18 +75,14 @@ def _resource(ctx: CheckContext, method: str, path: str, *, content: bytes | Non
     return exchange
 
 
-@check(
-    id="endpoints.files-roundtrip",
-    faults={"text-body": "fail", "block-path=/v1/files": "pass-nonstrict"},
-    title="Does the Files API work through the path: a binary upload arriving byte for byte, then get, list and "
-    "delete answered as the upstream answered?",
-    requirement="The path passes every endpoint of the API unchanged, multipart uploads byte for byte; an agent "
-    "attaching a file (a PDF, an image) uploads it once and refers to it by id.",
-    source=f"{WIRE_DOC} §8",
-    level="should",
-    evidence="the upload's size and digest as sent and as received upstream, and each call's status and body",
-    failure_example="upload: the upstream received other bytes (32812 bytes, sent 32814)",
-)
+@check(id="endpoints.files-roundtrip", faults={"text-body": "fail", "block-path=/v1/files": "pass-nonstrict"},
+       title="Does the Files API work through the path: a binary upload arriving byte for byte, then get, list and "
+             "delete answered as the upstream answered?",
+       requirement="The path passes every endpoint of the API unchanged, multipart uploads byte for byte; an agent "
+                   "attaching a file (a PDF, an image) uploads it once and refers to it by id.",
+       source=f"{WIRE_DOC} §8", level="should",
+       evidence="the upload's size and digest as sent and as received upstream, and each call's status and body",
+       failure_example="upload: the upstream received other bytes (32812 bytes, sent 32814)")
 def files_roundtrip(ctx: CheckContext) -> None:
     content = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.bin\"\r\n"
                f"Content-Type: application/octet-stream\r\n\r\n").encode() + UPLOAD + f"\r\n--{BOUNDARY}--\r\n".encode()
@@ -121,17 +106,13 @@ def files_roundtrip(ctx: CheckContext) -> None:
             _same(ctx, label, exchange, ctx.upstream_entry(exchange))
 
 
-@check(
-    id="endpoints.batches-roundtrip",
-    faults={"block-path=/v1/messages/batches": "pass-nonstrict"},
-    title="Do Message Batches work through the path: create, poll until ended, results as the upstream's JSONL?",
-    requirement="The path passes every endpoint of the API unchanged; batch results stream as JSONL "
-    "(Accept: application/binary).",
-    source=f"{WIRE_DOC} §8",
-    level="should",
-    evidence="each call's status and body, the results' lines against the upstream's",
-    failure_example="create answered 404",
-)
+@check(id="endpoints.batches-roundtrip", faults={"block-path=/v1/messages/batches": "pass-nonstrict"},
+       title="Do Message Batches work through the path: create, poll until ended, results as the upstream's JSONL?",
+       requirement="The path passes every endpoint of the API unchanged; batch results stream as JSONL (Accept: "
+                   "application/binary).",
+       source=f"{WIRE_DOC} §8", level="should",
+       evidence="each call's status and body, the results' lines against the upstream's",
+       failure_example="create answered 404")
 def batches_roundtrip(ctx: CheckContext) -> None:
     requests = [{"custom_id": f"item-{i}", "params": {"model": ctx.run.model, "max_tokens": 32,
                                                       "messages": [{"role": "user", "content": f"Item {i}."}]}}

@@ -94,20 +94,14 @@ def _same_content(rec: Recording, received: bytes) -> bool:
     return recorded is not None and recorded == json_or_none(received)
 
 
-@check(
-    id="replay.recorded-exchanges",
-    faults={"errors-to-500": "fail"},
-    phase=Phase.SLOW,
-    title="Sent through the path, does every recorded API exchange come back as recorded (status, the headers a "
-          "client acts on, body bytes, SSE events)?",
-    requirement=FORWARD_UNCHANGED,
-    source=WIRE_DOC + " §9; recordings from public test suites (fixtures/recordings/SOURCES.md) or --recordings DIR",
-    evidence="per recorded exchange: status, header and body differences",
-    failure_example="3 of 51 recorded exchanges differ: otel-contrib__errors…:2: status 500 (recorded 404) | …",
-    # Recordings replay at their recorded pace: 51 exchanges took 33 s direct and 59 s of a 60 s bound through
-    # LiteLLM (then 62 s, cut, inside the 19-target matrix); on its own thread, with room.
-    bound_s=180.0,
-)
+@check(id="replay.recorded-exchanges", faults={"errors-to-500": "fail"}, phase=Phase.SLOW,
+       title="Sent through the path, does every recorded API exchange come back as recorded (status, the headers a "
+             "client acts on, body bytes, SSE events)?",
+       requirement=FORWARD_UNCHANGED,
+       source=WIRE_DOC + " §9; recordings from public test suites (fixtures/recordings/SOURCES.md) or --recordings DIR",
+       evidence="per recorded exchange: status, header and body differences",
+       failure_example="3 of 51 recorded exchanges differ: otel-contrib__errors…:2: status 500 (recorded 404) | …",
+       bound_s=180.0)
 def recorded_exchanges(ctx: CheckContext) -> None:
     differing: list[str] = []
     reworded: list[str] = []

@@ -9,14 +9,9 @@ from ._shared import error_sweep
 from ._verify import same
 
 
-@check(
-    id="request_id.header-equal",
-    faults={"drop-response-header=request-id": "fail"},
-    title="Does the client get a request-id header equal to the upstream's, on success and on errors?",
-    requirement=REQUEST_ID,
-    source=API_ERRORS,
-    failure_example="200: request-id None, upstream sent req_011C…",
-)
+@check(id="request_id.header-equal", faults={"drop-response-header=request-id": "fail"},
+       title="Does the client get a request-id header equal to the upstream's, on success and on errors?",
+       requirement=REQUEST_ID, source=API_ERRORS, failure_example="200: request-id None, upstream sent req_011C…")
 def header_equal(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(ctx.body(), label="200"))
     pairs = [("200", exchange, ctx.upstream_entry(exchange))]
@@ -32,14 +27,9 @@ def header_equal(ctx: CheckContext) -> None:
     ctx.note("headers carrying the upstream request id", carriers)
 
 
-@check(
-    id="request_id.body-equal",
-    faults={"wrap-errors": "fail"},
-    title="Does each error body carry the upstream's request_id?",
-    requirement=REQUEST_ID,
-    source=API_ERRORS,
-    failure_example="429: body request_id None, upstream sent req_011C…",
-)
+@check(id="request_id.body-equal", faults={"wrap-errors": "fail"},
+       title="Does each error body carry the upstream's request_id?", requirement=REQUEST_ID, source=API_ERRORS,
+       failure_example="429: body request_id None, upstream sent req_011C…")
 def body_equal(ctx: CheckContext) -> None:
     for status, (exchange, entry) in error_sweep(ctx).items():
         if entry is None:

@@ -31,18 +31,14 @@ def _send_sized(ctx: CheckContext, size: int) -> Exchange:
     return exchange
 
 
-@check(
-    id="request.large-bodies-intact",
-    faults={"max-body=1048576": "fail"},
-    phase=Phase.SLOW,
-    title="Do request bodies of 5 MB and 30 MB (a PDF as base64 after a long history) reach the upstream intact "
-    "and get answered?",
-    requirement=SIZE_LIMIT + " A path that refuses, resets or alters a body below that limit breaks long sessions "
-    "(nginx's default client_max_body_size is 1 MB).",
-    source=API_ERRORS,
-    evidence="per body: its size, the status, and the length and digests the upstream received against those sent",
-    failure_example="5.2 MB body answered 413 text/html (the API accepts up to 32 MB)",
-)
+@check(id="request.large-bodies-intact", faults={"max-body=1048576": "fail"}, phase=Phase.SLOW,
+       title="Do request bodies of 5 MB and 30 MB (a PDF as base64 after a long history) reach the upstream intact "
+             "and get answered?",
+       requirement=SIZE_LIMIT + " A path that refuses, resets or alters a body below that limit breaks long sessions "
+                   "(nginx's default client_max_body_size is 1 MB).",
+       source=API_ERRORS,
+       evidence="per body: its size, the status, and the length and digests the upstream received against those sent",
+       failure_example="5.2 MB body answered 413 text/html (the API accepts up to 32 MB)")
 def large_bodies_intact(ctx: CheckContext) -> None:
     for size in LARGE_SIZES:
         exchange = _send_sized(ctx, size)
@@ -64,18 +60,14 @@ def large_bodies_intact(ctx: CheckContext) -> None:
               level="should")
 
 
-@check(
-    id="request.oversize-answered-by-api",
-    faults={"max-body=1048576": "fail"},
-    phase=Phase.SLOW,
-    title="Does a body over the API's 32 MB limit get the API's own 413 request_too_large, intact?",
-    requirement=SIZE_LIMIT + " The error reaches the client in the API's shape, so the SDKs raise "
-    "RequestTooLargeError and Claude Code can say what happened.",
-    source=CLAUDE_CODE_GATEWAY,
-    evidence="the body's size, the status and body the client got, and what the upstream answered",
-    failure_example="35.7 MB body: 413 text/html '<html><head><title>413 Request Entity Too Large…' (not the API's "
-    "error)",
-)
+@check(id="request.oversize-answered-by-api", faults={"max-body=1048576": "fail"}, phase=Phase.SLOW,
+       title="Does a body over the API's 32 MB limit get the API's own 413 request_too_large, intact?",
+       requirement=SIZE_LIMIT + " The error reaches the client in the API's shape, so the SDKs raise "
+                   "RequestTooLargeError and Claude Code can say what happened.",
+       source=CLAUDE_CODE_GATEWAY,
+       evidence="the body's size, the status and body the client got, and what the upstream answered",
+       failure_example="35.7 MB body: 413 text/html '<html><head><title>413 Request Entity Too Large…' (not "
+                       "the API's error)")
 def oversize_answered_by_api(ctx: CheckContext) -> None:
     exchange = _send_sized(ctx, OVERSIZE)
     what = f"{_mb(exchange.request_body)} body"

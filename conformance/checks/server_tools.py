@@ -40,39 +40,26 @@ def _compare(ctx: CheckContext, *, stream: bool) -> None:
               f"{label}: usage.server_tool_use differs: {counts[1]}", counts[0], counts[1])
 
 
-@check(
-    id="server-tools.blocks-intact",
-    faults={"drop-citations": "fail"},
-    title="Do server_tool_use, web search and fetch results, citations and usage.server_tool_use come back as sent?",
-    requirement=SERVER_TOOLS,
-    source=API_SERVER_TOOLS,
-    failure_example="web_search (json): content differs from the upstream's (server_tool_use, results or citations)",
-)
+@check(id="server-tools.blocks-intact", faults={"drop-citations": "fail"},
+       title="Do server_tool_use, web search and fetch results, citations and usage.server_tool_use come back as sent?",
+       requirement=SERVER_TOOLS, source=API_SERVER_TOOLS,
+       failure_example="web_search (json): content differs from the upstream's (server_tool_use, results or citations)")
 def blocks_intact(ctx: CheckContext) -> None:
     _compare(ctx, stream=False)
 
 
-@check(
-    id="server-tools.streamed-intact",
-    faults={"drop-citations": "fail"},
-    title="Streamed, do server tool blocks and citations_delta rebuild the upstream's message exactly?",
-    requirement=SERVER_TOOLS,
-    source=API_SERVER_TOOLS,
-    features=("messages", "streaming"),
-    failure_example="web_search (stream): usage.server_tool_use differs: None",
-)
+@check(id="server-tools.streamed-intact", faults={"drop-citations": "fail"},
+       title="Streamed, do server tool blocks and citations_delta rebuild the upstream's message exactly?",
+       requirement=SERVER_TOOLS, source=API_SERVER_TOOLS, features=("messages", "streaming"),
+       failure_example="web_search (stream): usage.server_tool_use differs: None")
 def streamed_intact(ctx: CheckContext) -> None:
     _compare(ctx, stream=True)
 
 
-@check(
-    id="server-tools.pause-turn-continues",
-    faults={"normalise-stop-reason": "fail"},
-    title="Does a paused turn (pause_turn) reach the client, and does sending it back through the path continue it?",
-    requirement=SERVER_TOOLS,
-    source=API_SERVER_TOOLS,
-    failure_example="stop_reason differs from the upstream's pause_turn: 'end_turn'",
-)
+@check(id="server-tools.pause-turn-continues", faults={"normalise-stop-reason": "fail"},
+       title="Does a paused turn (pause_turn) reach the client, and does sending it back through the path continue it?",
+       requirement=SERVER_TOOLS, source=API_SERVER_TOOLS,
+       failure_example="stop_reason differs from the upstream's pause_turn: 'end_turn'")
 def pause_turn(ctx: CheckContext) -> None:
     body = server_tool_body(ctx, tool="web_search", parallel=PAUSING_CALLS)
     first = ctx.reached(ctx.send(body, label="paused turn"))

@@ -48,15 +48,10 @@ def _answered(ctx: CheckContext, stream: tuple[Exchange, JournalEntry | None]) -
     return exchange, entry or ctx.received(exchange, level="must")
 
 
-@check(
-    id="sse.content-type",
-    faults={"sse-content-type": "fail"},
-    title="Is the stream's content-type the upstream's text/event-stream?",
-    requirement=SSE_FRAMING,
-    source=API_STREAMING,
-    features=FEATURES,
-    failure_example="content-type 'application/json' (upstream: 'text/event-stream; charset=utf-8')",
-)
+@check(id="sse.content-type", faults={"sse-content-type": "fail"},
+       title="Is the stream's content-type the upstream's text/event-stream?", requirement=SSE_FRAMING,
+       source=API_STREAMING, features=FEATURES,
+       failure_example="content-type 'application/json' (upstream: 'text/event-stream; charset=utf-8')")
 def content_type(ctx: CheckContext) -> None:
     exchange, entry = _answered(ctx, _plain(ctx))
     theirs = entry.response_headers.get_all("content-type")
@@ -66,15 +61,10 @@ def content_type(ctx: CheckContext) -> None:
     same(ctx, exchange.header_all("content-type"), theirs, "content-type parameters changed", level="should")
 
 
-@check(
-    id="sse.event-sequence",
-    faults={"drop-pings": "fail"},
-    title="Does the client get the same event names in the same order as the upstream sent?",
-    requirement=SSE_FRAMING,
-    source=API_STREAMING,
-    features=FEATURES,
-    failure_example="event names differ at position 2: 'content_block_delta' != 'ping'",
-)
+@check(id="sse.event-sequence", faults={"drop-pings": "fail"},
+       title="Does the client get the same event names in the same order as the upstream sent?",
+       requirement=SSE_FRAMING, source=API_STREAMING, features=FEATURES,
+       failure_example="event names differ at position 2: 'content_block_delta' != 'ping'")
 def event_sequence(ctx: CheckContext) -> None:
     exchange, entry = _answered(ctx, _plain(ctx))
     ours = event_names(decode_events(exchange.body))
@@ -86,15 +76,9 @@ def event_sequence(ctx: CheckContext) -> None:
     same(ctx, ours, theirs, f"event names differ at position {position}: {mine!r} != {upstream!r}")
 
 
-@check(
-    id="sse.data-json-equal",
-    faults={"mutate-text": "fail"},
-    title="Is every event's data payload JSON-equal to the upstream's?",
-    requirement=STREAM_AS_ARRIVED,
-    source=CLAUDE_CODE_GATEWAY,
-    features=FEATURES,
-    failure_example="event 0 (message_start): data differs",
-)
+@check(id="sse.data-json-equal", faults={"mutate-text": "fail"},
+       title="Is every event's data payload JSON-equal to the upstream's?", requirement=STREAM_AS_ARRIVED,
+       source=CLAUDE_CODE_GATEWAY, features=FEATURES, failure_example="event 0 (message_start): data differs")
 def data_json_equal(ctx: CheckContext) -> None:
     exchange, entry = _answered(ctx, _plain(ctx))
     ours = [e for e in decode_events(exchange.body) if e.data]
@@ -111,16 +95,10 @@ def data_json_equal(ctx: CheckContext) -> None:
     ctx.expect(True, "every data payload is JSON-equal")
 
 
-@check(
-    id="sse.bytes-identical",
-    faults={"reserialize-sse": "pass-nonstrict"},
-    title="Are the stream's bytes identical to what the upstream sent (framing, padding, key order)?",
-    requirement=STREAM_AS_ARRIVED,
-    source=CLAUDE_CODE_GATEWAY,
-    level="should",
-    features=FEATURES,
-    failure_example="stream bytes differ from byte 213 (JSON re-serialised)",
-)
+@check(id="sse.bytes-identical", faults={"reserialize-sse": "pass-nonstrict"},
+       title="Are the stream's bytes identical to what the upstream sent (framing, padding, key order)?",
+       requirement=STREAM_AS_ARRIVED, source=CLAUDE_CODE_GATEWAY, level="should", features=FEATURES,
+       failure_example="stream bytes differ from byte 213 (JSON re-serialised)")
 def bytes_identical(ctx: CheckContext) -> None:
     exchange, entry = _answered(ctx, _plain(ctx))
     ours, theirs = exchange.body, entry.response_body
@@ -131,16 +109,11 @@ def bytes_identical(ctx: CheckContext) -> None:
 _PADDING = re.compile(rb"( *)\}\n?$")
 
 
-@check(
-    id="sse.padding-and-ping",
-    faults={"reserialize-sse": "pass-nonstrict", "drop-pings": "pass-nonstrict"},
-    title="Are the API's whitespace padding and its exact ping event kept?",
-    requirement='ping is always exactly data: {"type": "ping"}; other data JSON is padded with 0-15 spaces.',
-    source=f"{WIRE_DOC} §4.2",
-    level="should",
-    features=FEATURES,
-    failure_example="2 pings upstream, 0 reached the client; padding changed on 14 of 18 events",
-)
+@check(id="sse.padding-and-ping", faults={"reserialize-sse": "pass-nonstrict", "drop-pings": "pass-nonstrict"},
+       title="Are the API's whitespace padding and its exact ping event kept?",
+       requirement='ping is always exactly data: {"type": "ping"}; other data JSON is padded with 0-15 spaces.',
+       source=f"{WIRE_DOC} §4.2", level="should", features=FEATURES,
+       failure_example="2 pings upstream, 0 reached the client; padding changed on 14 of 18 events")
 def padding_and_ping(ctx: CheckContext) -> None:
     exchange, entry = _answered(ctx, _plain(ctx))
     ours = decode_events(exchange.body)
@@ -170,43 +143,27 @@ def _complete(ctx: CheckContext, stream: tuple[Exchange, JournalEntry | None], w
     ctx.note("stream_seconds", round((exchange.chunks[-1][0] - exchange.sent_at) if exchange.chunks else 0, 2))
 
 
-@check(
-    id="sse.long-stream-not-cut",
-    faults={"cut-after=2": "fail"},
-    phase=Phase.CLOCK,
-    title="Does a stream that lasts longer than 15 s reach its end?",
-    requirement=STREAM_AS_ARRIVED + " (Envoy's default route timeout is 15 s.)",
-    source=CLAUDE_CODE_GATEWAY,
-    features=FEATURES,
-    failure_example="16 s stream: the stream ended with ['content_block_delta'], not message_stop",
-)
+@check(id="sse.long-stream-not-cut", faults={"cut-after=2": "fail"}, phase=Phase.CLOCK,
+       title="Does a stream that lasts longer than 15 s reach its end?",
+       requirement=STREAM_AS_ARRIVED + " (Envoy's default route timeout is 15 s.)", source=CLAUDE_CODE_GATEWAY,
+       features=FEATURES,
+       failure_example="16 s stream: the stream ended with ['content_block_delta'], not message_stop")
 def long_stream(ctx: CheckContext) -> None:
     _complete(ctx, _stream(ctx, "long", deltas=20, duration=16), "16 s stream")
 
 
-@check(
-    id="sse.idle-gap-survives",
-    faults={"idle-timeout=2": "fail"},
-    phase=Phase.CLOCK,
-    title="Does a stream survive a silent gap of several seconds between events?",
-    requirement=STREAM_AS_ARRIVED,
-    source=CLAUDE_CODE_GATEWAY,
-    features=FEATURES,
-    failure_example="6 s gap: the client's stream broke: RemoteProtocolError",
-)
+@check(id="sse.idle-gap-survives", faults={"idle-timeout=2": "fail"}, phase=Phase.CLOCK,
+       title="Does a stream survive a silent gap of several seconds between events?", requirement=STREAM_AS_ARRIVED,
+       source=CLAUDE_CODE_GATEWAY, features=FEATURES,
+       failure_example="6 s gap: the client's stream broke: RemoteProtocolError")
 def idle_gap(ctx: CheckContext) -> None:
     _complete(ctx, _stream(ctx, "gap", deltas=4, gap=6), "6 s gap")
 
 
-@check(
-    id="sse.midstream-error-delivered",
-    faults={"drop-sse-errors": "fail"},
-    title="Is an `event: error` sent after the 200 delivered to the client as the upstream sent it?",
-    requirement="Errors after the 200 arrive as event: error; the SDK raises it immediately.",
-    source=API_STREAMING,
-    features=FEATURES,
-    failure_example="the last event is 'content_block_delta', not 'error'",
-)
+@check(id="sse.midstream-error-delivered", faults={"drop-sse-errors": "fail"},
+       title="Is an `event: error` sent after the 200 delivered to the client as the upstream sent it?",
+       requirement="Errors after the 200 arrive as event: error; the SDK raises it immediately.", source=API_STREAMING,
+       features=FEATURES, failure_example="the last event is 'content_block_delta', not 'error'")
 def midstream_error(ctx: CheckContext) -> None:
     exchange, entry = _answered(ctx, _stream(ctx, "midstream", deltas=5, midstream="overloaded_error", after=2))
     ours = [e for e in decode_events(exchange.body) if e.name]

@@ -106,17 +106,11 @@ def _measured(ctx: CheckContext, bound_ms: float) -> tuple[PacedPair, TimingVerd
     return pair, verdict
 
 
-@check(
-    id="sse.not-buffered",
-    faults={"buffer-stream": "fail", "delay-per-event=50": "fail"},
-    phase=Phase.STREAM_TIMING,
-    title="Does each event reach the client about when the upstream sent it (no buffering)?",
-    requirement=STREAM_AS_ARRIVED,
-    source=CLAUDE_CODE_GATEWAY,
-    features=FEATURES,
-    evidence="per-event added delay against direct (ms), its median and worst, events sent and received",
-    failure_example="half the events arrived more than 1.43 s later than direct (bound 0.5 s): buffered",
-)
+@check(id="sse.not-buffered", faults={"buffer-stream": "fail", "delay-per-event=50": "fail"}, phase=Phase.STREAM_TIMING,
+       title="Does each event reach the client about when the upstream sent it (no buffering)?",
+       requirement=STREAM_AS_ARRIVED, source=CLAUDE_CODE_GATEWAY, features=FEATURES,
+       evidence="per-event added delay against direct (ms), its median and worst, events sent and received",
+       failure_example="half the events arrived more than 1.43 s later than direct (bound 0.5 s): buffered")
 def not_buffered(ctx: CheckContext) -> None:
     """Fails when the median event arrives more than 0.5 s later than direct: most events held back, a buffer.
     The median, not the worst event, because the worst moves with machine load and the median does not; and the
@@ -132,18 +126,14 @@ def not_buffered(ctx: CheckContext) -> None:
           f"(bound {BUFFERED_BOUND_S} s): buffered", f"median added <= {BUFFERED_BOUND_S} s", round(middle, 3))
 
 
-@check(
-    id="sse.per-event-delay",
-    faults={"delay-per-event=50": "fail"},
-    phase=Phase.STREAM_TIMING,
-    title="How much delay does the path add to each event of a stream, compared with direct (median of 200)?",
-    requirement=STREAM_AS_ARRIVED + f" An agent's turn streams hundreds of events: a median added delay above "
-    f"{PER_EVENT_BOUND_MS:.0f} ms per event costs its user seconds per turn.",
-    source=CLAUDE_CODE_GATEWAY,
-    features=FEATURES,
-    evidence="the added delay of every event (ms, path minus direct, measured concurrently), median, worst, first",
-    failure_example="the path added 104.2 ms per event at the median (bound 20 ms): about 52 s over a 500-event turn",
-)
+@check(id="sse.per-event-delay", faults={"delay-per-event=50": "fail"}, phase=Phase.STREAM_TIMING,
+       title="How much delay does the path add to each event of a stream, compared with direct (median of 200)?",
+       requirement=STREAM_AS_ARRIVED + " An agent's turn streams hundreds of events: a median added delay above "
+                   f"{PER_EVENT_BOUND_MS:.0f} ms per event costs its user seconds per turn.",
+       source=CLAUDE_CODE_GATEWAY, features=FEATURES,
+       evidence="the added delay of every event (ms, path minus direct, measured concurrently), median, worst, first",
+       failure_example="the path added 104.2 ms per event at the median (bound 20 ms): about 52 s over "
+                       "a 500-event turn")
 def per_event_delay(ctx: CheckContext) -> None:
     """Bound: 20 ms per event at the median, path minus direct, 100 events 25 ms apart, both streams at once and
     before any other check runs. An agent's turn streams hundreds of events (a 2,000-token answer is about 500

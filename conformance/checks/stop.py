@@ -20,14 +20,10 @@ def _stop(data: bytes, stream: bool) -> tuple[Any, Any]:
     return message.get("stop_reason"), message.get("stop_sequence")
 
 
-@check(
-    id="stop.sequence-kept",
-    faults={"normalise-stop-reason": "fail"},
-    title="Do stop_sequences reach the upstream, and do stop_reason stop_sequence and the sequence come back?",
-    requirement=STOP_SEQUENCE,
-    source=API_STOP_REASONS,
-    failure_example="stream: stop_reason/stop_sequence differ from the upstream's: ('end_turn', None)",
-)
+@check(id="stop.sequence-kept", faults={"normalise-stop-reason": "fail"},
+       title="Do stop_sequences reach the upstream, and do stop_reason stop_sequence and the sequence come back?",
+       requirement=STOP_SEQUENCE, source=API_STOP_REASONS,
+       failure_example="stream: stop_reason/stop_sequence differ from the upstream's: ('end_turn', None)")
 def sequence_kept(ctx: CheckContext) -> None:
     for stream in (False, True):
         label = "stream" if stream else "json"

@@ -37,28 +37,20 @@ def _compare(ctx: CheckContext, label: str, **directive: Any) -> None:
     holds(ctx, bool(theirs) and ours == theirs, f"{label}: blocks differ from the upstream's", theirs, ours)
 
 
-@check(
-    id="thinking.blocks-identical",
-    faults={"reencode-signature": "fail"},
-    title="Do thinking (with signature) and redacted_thinking blocks come back exactly as the upstream sent them?",
-    requirement=THINKING_UNCHANGED,
-    source=API_THINKING,
-    failure_example="thinking: blocks differ from the upstream's (signature re-encoded)",
-)
+@check(id="thinking.blocks-identical", faults={"reencode-signature": "fail"},
+       title="Do thinking (with signature) and redacted_thinking blocks come back exactly as the upstream sent them?",
+       requirement=THINKING_UNCHANGED, source=API_THINKING,
+       failure_example="thinking: blocks differ from the upstream's (signature re-encoded)")
 def blocks_identical(ctx: CheckContext) -> None:
     _compare(ctx, "thinking")
     _compare(ctx, "redacted_thinking", thinking="redacted")
 
 
-@check(
-    id="thinking.streamed-signature-identical",
-    faults={"drop-signature-delta": "fail"},
-    title="Streamed, do thinking_delta and signature_delta rebuild the upstream's block exactly?",
-    requirement=THINKING_UNCHANGED + " A signature_delta is sent just before content_block_stop.",
-    source=API_THINKING,
-    features=("messages", "streaming"),
-    failure_example="streamed thinking block differs: signature ''",
-)
+@check(id="thinking.streamed-signature-identical", faults={"drop-signature-delta": "fail"},
+       title="Streamed, do thinking_delta and signature_delta rebuild the upstream's block exactly?",
+       requirement=THINKING_UNCHANGED + " A signature_delta is sent just before content_block_stop.",
+       source=API_THINKING, features=("messages", "streaming"),
+       failure_example="streamed thinking block differs: signature ''")
 def streamed_signature(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(thinking_body(ctx, stream=True)))
     entry = ctx.received(exchange)
@@ -71,14 +63,10 @@ def _rebuilt(data: bytes) -> list[dict[str, Any]]:
     return [b for b in streamed_blocks(data) if b.get("type") == "thinking"]
 
 
-@check(
-    id="thinking.replay-accepted",
-    faults={"reencode-signature": "fail"},
-    title="Replayed through the path, are thinking and redacted_thinking blocks accepted by the upstream?",
-    requirement=THINKING_UNCHANGED,
-    source=API_THINKING,
-    failure_example="replaying thinking: 400 messages.1.content.0: Invalid `signature` in `thinking` block",
-)
+@check(id="thinking.replay-accepted", faults={"reencode-signature": "fail"},
+       title="Replayed through the path, are thinking and redacted_thinking blocks accepted by the upstream?",
+       requirement=THINKING_UNCHANGED, source=API_THINKING,
+       failure_example="replaying thinking: 400 messages.1.content.0: Invalid `signature` in `thinking` block")
 def replay_accepted(ctx: CheckContext) -> None:
     for label, directive in (("thinking", {}), ("redacted_thinking", {"thinking": "redacted"})):
         first = ctx.reached(ctx.send(thinking_body(ctx, **directive), label=f"{label} turn"))
@@ -114,16 +102,13 @@ def _blocks_of(data: bytes) -> list[dict[str, Any]]:
     return parsed.get("content", []) if isinstance(parsed, dict) else []
 
 
-@check(
-    id="thinking.signature-only-kept",
-    faults={"drop-empty-thinking": "fail"},
-    title="Does a signature-only thinking block (empty text, display omitted) come back, and go upstream again, "
-          "unchanged?",
-    requirement=THINKING_UNCHANGED + " With display omitted the block's thinking is empty and only its signature "
-                                     "carries the reasoning; it is passed back like any other.",
-    source=API_THINKING,
-    failure_example="replayed history: the signature-only thinking block reached the upstream changed or dropped",
-)
+@check(id="thinking.signature-only-kept", faults={"drop-empty-thinking": "fail"},
+       title="Does a signature-only thinking block (empty text, display omitted) come back, and go upstream "
+             "again, unchanged?",
+       requirement=THINKING_UNCHANGED + " With display omitted the block's thinking is empty and only its signature "
+                   "carries the reasoning; it is passed back like any other.",
+       source=API_THINKING,
+       failure_example="replayed history: the signature-only thinking block reached the upstream changed or dropped")
 def signature_only_kept(ctx: CheckContext) -> None:
     content: list[dict[str, Any]] = []
     for stream in (False, True):
@@ -152,16 +137,14 @@ def signature_only_kept(ctx: CheckContext) -> None:
           (exchange.status, entry.status))
 
 
-@check(
-    id="thinking.interleaved-kept",
-    faults={"strip-beta": "fail"},
-    title="With interleaved thinking, does the thinking after a tool result reach the client, and the signed history "
-          "the upstream?",
-    requirement=THINKING_UNCHANGED + " With the interleaved-thinking beta the model thinks again after each tool "
-                                     "result; the beta must reach the API.",
-    source=API_THINKING,
-    failure_example="the upstream did not think after the tool result: the interleaved-thinking beta did not reach it",
-)
+@check(id="thinking.interleaved-kept", faults={"strip-beta": "fail"},
+       title="With interleaved thinking, does the thinking after a tool result reach the client, and the signed "
+             "history the upstream?",
+       requirement=THINKING_UNCHANGED + " With the interleaved-thinking beta the model thinks again after each tool "
+                   "result; the beta must reach the API.",
+       source=API_THINKING,
+       failure_example="the upstream did not think after the tool result: the interleaved-thinking beta "
+                       "did not reach it")
 def interleaved_kept(ctx: CheckContext) -> None:
     beta = [("anthropic-beta", INTERLEAVED_BETA)]
     body = thinking_body(ctx, tool="get_weather")
@@ -201,18 +184,17 @@ def _prefix_changes(sent: dict[str, Any], received: Any, before: int) -> list[st
     return changed
 
 
-@check(
-    id="thinking.prefix-kept-across-turns",
-    faults={"inject-system-later": "fail"},
-    title="Over several turns of a thinking conversation, does the path leave the prefix (system prompt, tools, "
-    "earlier messages) exactly as the client sent it, so thinking blocks bound to their conversation are accepted?",
-    requirement=THINKING_UNCHANGED + " Since Claude 5.1 (accounts created after 2026-08-31) a thinking block is bound "
-    "to its conversation: any change to the system prompt, tools or earlier messages makes the next turn fail 400.",
-    source=API_THINKING,
-    evidence="per turn: the status, the upstream's answer, and which parts of the prefix arrived changed",
-    failure_example="turn 2: 400 messages.1.content.0: Invalid `signature` in `thinking` block. The block is bound "
-    "to a different conversation… (the upstream received system changed)",
-)
+@check(id="thinking.prefix-kept-across-turns", faults={"inject-system-later": "fail"},
+       title="Over several turns of a thinking conversation, does the path leave the prefix (system prompt, tools, "
+             "earlier messages) exactly as the client sent it, so thinking blocks bound to their "
+             "conversation are accepted?",
+       requirement=THINKING_UNCHANGED + " Since Claude 5.1 (accounts created after 2026-08-31) a thinking block is "
+                   "bound to its conversation: any change to the system prompt, tools or earlier messages makes the "
+                   "next turn fail 400.",
+       source=API_THINKING,
+       evidence="per turn: the status, the upstream's answer, and which parts of the prefix arrived changed",
+       failure_example="turn 2: 400 messages.1.content.0: Invalid `signature` in `thinking` block. The block is bound "
+                       "to a different conversation… (the upstream received system changed)")
 def prefix_kept_across_turns(ctx: CheckContext) -> None:
     body = thinking_body(ctx, bound=1)
     body["system"] = [{"type": "text", "text": "You are a careful pair programmer."}]

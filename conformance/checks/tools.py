@@ -49,14 +49,10 @@ def tool_body(ctx: CheckContext, *, stream: bool = False, **directive: Any) -> d
 
 
 
-@check(
-    id="tools.definitions-intact",
-    faults={"strip-schema-field": "fail"},
-    title="Do tool definitions (names, descriptions, input_schema) reach the upstream unchanged?",
-    requirement=FORWARD_UNCHANGED,
-    source=API_TOOLS,
-    failure_example="tools differ upstream: input_schema.additionalProperties dropped",
-)
+@check(id="tools.definitions-intact", faults={"strip-schema-field": "fail"},
+       title="Do tool definitions (names, descriptions, input_schema) reach the upstream unchanged?",
+       requirement=FORWARD_UNCHANGED, source=API_TOOLS,
+       failure_example="tools differ upstream: input_schema.additionalProperties dropped")
 def definitions_intact(ctx: CheckContext) -> None:
     body = tool_body(ctx)
     exchange = ctx.reached(ctx.send(body))
@@ -66,14 +62,9 @@ def definitions_intact(ctx: CheckContext) -> None:
         same(ctx, received, body["tools"], "tools differ upstream")
 
 
-@check(
-    id="tools.tool-use-intact",
-    faults={"empty-tool-input": "fail"},
-    title="Does a tool_use answer (id, name, input, stop_reason tool_use) come back as the upstream sent it?",
-    requirement=TOOL_USE,
-    source=API_TOOLS,
-    failure_example="tool_use input {} != {'city': 'example city', …}",
-)
+@check(id="tools.tool-use-intact", faults={"empty-tool-input": "fail"},
+       title="Does a tool_use answer (id, name, input, stop_reason tool_use) come back as the upstream sent it?",
+       requirement=TOOL_USE, source=API_TOOLS, failure_example="tool_use input {} != {'city': 'example city', …}")
 def tool_use_intact(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(tool_body(ctx, tool="get_weather")))
     entry = ctx.received(exchange)
@@ -83,15 +74,11 @@ def tool_use_intact(ctx: CheckContext) -> None:
     same(ctx, ours.get("content"), theirs.get("content"), "tool_use content differs from the upstream's")
 
 
-@check(
-    id="tools.streamed-input-reassembles",
-    faults={"empty-tool-input": "fail"},
-    title="Streamed, do the input_json_delta chunks reassemble to the upstream's tool input?",
-    requirement=TOOL_USE + " The final input is the concatenated partial_json parsed at content_block_stop.",
-    source=API_TOOLS,
-    features=("messages", "streaming"),
-    failure_example='streamed tool_use blocks differ: input \'<unparseable: {"city": "exa>\'',
-)
+@check(id="tools.streamed-input-reassembles", faults={"empty-tool-input": "fail"},
+       title="Streamed, do the input_json_delta chunks reassemble to the upstream's tool input?",
+       requirement=TOOL_USE + " The final input is the concatenated partial_json parsed at content_block_stop.",
+       source=API_TOOLS, features=("messages", "streaming"),
+       failure_example="streamed tool_use blocks differ: input '<unparseable: {\"city\": \"exa>'")
 def streamed_input(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(tool_body(ctx, stream=True, tool="search_code")))
     entry = ctx.received(exchange)
@@ -99,14 +86,9 @@ def streamed_input(ctx: CheckContext) -> None:
     holds(ctx, bool(theirs) and ours == theirs, "streamed tool_use blocks differ", theirs, ours)
 
 
-@check(
-    id="tools.parallel-tool-use",
-    faults={"first-tool-use-only": "fail"},
-    title="Do parallel tool_use blocks all come back, in order, with their ids?",
-    requirement=TOOL_USE,
-    source=API_TOOLS,
-    failure_example="2 tool_use blocks upstream, 1 reached the client",
-)
+@check(id="tools.parallel-tool-use", faults={"first-tool-use-only": "fail"},
+       title="Do parallel tool_use blocks all come back, in order, with their ids?", requirement=TOOL_USE,
+       source=API_TOOLS, failure_example="2 tool_use blocks upstream, 1 reached the client")
 def parallel(ctx: CheckContext) -> None:
     exchange = ctx.reached(ctx.send(tool_body(ctx, tool="*", parallel=2)))
     entry = ctx.received(exchange)
@@ -117,14 +99,10 @@ def parallel(ctx: CheckContext) -> None:
     same(ctx, [b.get("id") for b in ours], [b.get("id") for b in theirs], "tool_use ids differ")
 
 
-@check(
-    id="tools.result-roundtrip",
-    faults={"strip-is-error": "fail"},
-    title="Does the tool_result follow-up reach the upstream intact (ids, content, is_error) and its answer return?",
-    requirement=TOOL_USE,
-    source=API_TOOLS,
-    failure_example="messages upstream differ from what the client sent: is_error dropped",
-)
+@check(id="tools.result-roundtrip", faults={"strip-is-error": "fail"},
+       title="Does the tool_result follow-up reach the upstream intact (ids, content, is_error) and its answer return?",
+       requirement=TOOL_USE, source=API_TOOLS,
+       failure_example="messages upstream differ from what the client sent: is_error dropped")
 def result_roundtrip(ctx: CheckContext) -> None:
     first = ctx.reached(ctx.send(tool_body(ctx, tool="*", parallel=2), label="tool_use turn"))
     message = first.json_or_none() or {}
