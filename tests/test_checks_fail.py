@@ -165,7 +165,7 @@ def test_check_catches_its_fault(shared_upstream, tmp_path, check_id, faults, ex
     else:
         with _proxy(shared_upstream, *faults) as proxy:
             result = _run(shared_upstream, proxy, check_id)
-    assert result.verdict == expected, f"{result.verdict}: {result.message}"
+    assert result.verdict == expected, f"{result.verdict}: {result.message} {result.evidence.get('turn_seconds', '')}"
     if expected is INFO:
         diff = result.evidence.get("response_header_diff") or result.evidence.get("request_header_diff")
         assert diff["added"] == ["x-fault-proxy"]
@@ -239,14 +239,15 @@ def test_every_check_passes_through_a_benign_change(shared_upstream, identity_up
         assert next(r for r in results if r.check_id == check_id).verdict is verdict
 
 
+@pytest.mark.parametrize("check_id", ["client.sdk.inside-sandbox", "egress.claude-code-auxiliary"])
 @pytest.mark.parametrize("change", BENIGN_VARIANTS)
-def test_the_sdk_inside_a_sandbox_passes_through_a_benign_change(shared_upstream, change):
+def test_the_agent_inside_a_sandbox_passes_through_a_benign_change(shared_upstream, change, check_id):
     """
-    The checklist's benign runs have no agent sandbox, so client.sdk.inside-sandbox (unsupported there) goes through
-    each benign change behind a sandboxed gateway here, as its fault does: it passes.
+    The checklist's benign runs have no agent sandbox, so the checks that run the agent inside one (unsupported
+    there) go through each benign change behind a sandboxed gateway here, as their faults do: they pass.
     """
-    result = _run_behind_a_sandboxed_gateway(shared_upstream, "client.sdk.inside-sandbox", tuple(change.split("+")))
-    assert result.verdict is Verdict.PASS, result.message
+    result = _run_behind_a_sandboxed_gateway(shared_upstream, check_id, tuple(change.split("+")))
+    assert result.verdict is Verdict.PASS, (result.message, result.evidence.get("turn_seconds"))
 
 
 @pytest.mark.parametrize("check_id", ["sse.not-buffered", "client.claude-code.stream-unbuffered"])

@@ -8,6 +8,7 @@ import ssl
 from urllib.parse import unquote, urlsplit
 
 from ..core._exceptions import HarnessError
+from ..core._threads import parallel
 from ._context import CheckContext
 from ._registry import Phase, check
 from ._verify import holds, same
@@ -164,10 +165,12 @@ _NONESSENTIAL_ALLOWED: dict[str, str | None] = {"CLAUDE_CODE_DISABLE_NONESSENTIA
                                                 "DISABLE_TELEMETRY": None, "DISABLE_ERROR_REPORTING": None,
                                                 "DISABLE_AUTOUPDATER": None}
 # How much longer a turn may take when Claude Code also tries its blocked non-API hosts before it counts as waiting
-# on them: allowed and disabled differ by 0.2-1.5 s on a quiet machine (a few more requests, refused at once), but a
-# loaded run stretched both turns through mitmproxy to 19 and 25 s; so 5 s plus half the disabled turn's time.
+# on them: allowed and disabled differ by 0.2-1.5 s on a quiet machine (a few more requests, refused at once), and a
+# loaded run once stretched both turns through mitmproxy to 19 and 25 s; so 5 s plus a quarter of the disabled
+# turn's time. The two turns run side by side, so a burst of load stretches both: run one after the other, a
+# disabled turn caught in one (5.5 s instead of 0.7) raised the bound above a turn that waited 9 s on held hosts.
 AUXILIARY_EXTRA_S = 5.0
-AUXILIARY_EXTRA_SHARE = 0.5
+AUXILIARY_EXTRA_SHARE = 0.25
 
 
 @check(id="egress.claude-code-auxiliary", faults={"hold-nonessential=8": "fail"}, phase=Phase.CLIENT_TIMING,
@@ -178,7 +181,8 @@ AUXILIARY_EXTRA_SHARE = 0.5
                    "waiting on them.",
        source="issue #18; Claude Code's network configuration (CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC)",
        features=("sandbox", "claude-code", "messages", "streaming"),
-       evidence="each turn's exit code, result and time, with non-essential traffic disabled and allowed",
+       evidence="each turn's exit code, result and time, with non-essential traffic disabled and allowed (the two "
+                "turns run side by side)",
        failure_example="with non-essential traffic allowed the turn took 41.0 s against 4.2 s (it waits "
                        "on blocked hosts)",
        bound_s=120.0)
@@ -186,9 +190,10 @@ def claude_code_auxiliary(ctx: CheckContext) -> None:
     from ..upstream import make_directive
     from ._client_runs import claude_run, turn_ok
 
+    settings = (("disabled", {}), ("allowed", _NONESSENTIAL_ALLOWED))
+    runs = parallel(lambda s: claude_run(ctx, f"Say hi {make_directive(cid=ctx.new_cid())}", extra_env=s[1]), settings)
     times = {}
-    for setting, extra in (("disabled", {}), ("allowed", _NONESSENTIAL_ALLOWED)):
-        run = claude_run(ctx, f"Say hi {make_directive(cid=ctx.new_cid())}", extra_env=extra)
+    for (setting, _), run in zip(settings, runs, strict=True):
         times[setting] = run.ran_s
         turn_ok(ctx, run, f"non-essential traffic {setting}")
     ctx.note("turn_seconds", times)

@@ -69,6 +69,9 @@ class BackgroundServer:
         loop.run_forever()
         if self._runner is not None:
             loop.run_until_complete(self._runner.cleanup())
+        # A handler still running past the runner's shutdown timeout (a proxy holding a request) ends here, not as
+        # "Task was destroyed but it is pending!" when the closed loop is collected.
+        loop.run_until_complete(end_other_tasks())
         loop.close()
 
     async def _bind(self) -> None:
