@@ -166,6 +166,8 @@ class FaultProxy:
             await asyncio.sleep(float(f["delay-per-request"]) / 1000)
         if "hold-nonessential" in f and not request.path.startswith(("/v1/", "/api/claude_code/")):
             await asyncio.sleep(float(f["hold-nonessential"] or 30))
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=504)  # the client gave up waiting; aiohttp drops this answer quietly
         if "slow-models" in f and request.path == "/v1/models":
             await asyncio.sleep(float(f["slow-models"] or 4))
         if "redirect-models" in f and request.path == "/v1/models":

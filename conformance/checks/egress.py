@@ -167,10 +167,12 @@ _NONESSENTIAL_ALLOWED: dict[str, str | None] = {"CLAUDE_CODE_DISABLE_NONESSENTIA
 # How much longer a turn may take when Claude Code also tries its blocked non-API hosts before it counts as waiting
 # on them: allowed and disabled differ by 0.2-1.5 s on a quiet machine (a few more requests, refused at once), and a
 # loaded run once stretched both turns through mitmproxy to 19 and 25 s; so 5 s plus a quarter of the disabled
-# turn's time. The two turns run side by side, so a burst of load stretches both: run one after the other, a
-# disabled turn caught in one (5.5 s instead of 0.7) raised the bound above a turn that waited 9 s on held hosts.
+# turn's time. Each setting is timed twice (two pairs of turns side by side) and the faster turn of each counts: run
+# once, a disabled turn caught in a burst of load (5.5 s instead of 0.7) raised the bound above a turn that waited
+# 9 s on held hosts.
 AUXILIARY_EXTRA_S = 5.0
 AUXILIARY_EXTRA_SHARE = 0.25
+AUXILIARY_PAIRS = 2
 
 
 @check(id="egress.claude-code-auxiliary", faults={"hold-nonessential=8": "fail"}, phase=Phase.CLIENT_TIMING,
@@ -181,8 +183,8 @@ AUXILIARY_EXTRA_SHARE = 0.25
                    "waiting on them.",
        source="issue #18; Claude Code's network configuration (CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC)",
        features=("sandbox", "claude-code", "messages", "streaming"),
-       evidence="each turn's exit code, result and time, with non-essential traffic disabled and allowed (the two "
-                "turns run side by side)",
+       evidence="each turn's exit code, result and time, with non-essential traffic disabled and allowed (two "
+                "pairs of turns side by side; the faster of each setting is compared)",
        failure_example="with non-essential traffic allowed the turn took 41.0 s against 4.2 s (it waits "
                        "on blocked hosts)",
        bound_s=120.0)
@@ -191,12 +193,18 @@ def claude_code_auxiliary(ctx: CheckContext) -> None:
     from ._client_runs import claude_run, turn_ok
 
     settings = (("disabled", {}), ("allowed", _NONESSENTIAL_ALLOWED))
-    runs = parallel(lambda s: claude_run(ctx, f"Say hi {make_directive(cid=ctx.new_cid())}", extra_env=s[1]), settings)
-    times = {}
-    for (setting, _), run in zip(settings, runs, strict=True):
-        times[setting] = run.ran_s
-        turn_ok(ctx, run, f"non-essential traffic {setting}")
+    times: dict[str, list[float]] = {"disabled": [], "allowed": []}
+    for _ in range(AUXILIARY_PAIRS):
+        runs = parallel(lambda s: claude_run(ctx, f"Say hi {make_directive(cid=ctx.new_cid())}", extra_env=s[1]),
+                        settings)
+        completed = [turn_ok(ctx, run, f"non-essential traffic {setting}")
+                     for (setting, _), run in zip(settings, runs, strict=True)]
+        for (setting, _), run in zip(settings, runs, strict=True):
+            times[setting].append(run.ran_s)
+        if not all(completed):
+            break  # already failed: no need to time it again
     ctx.note("turn_seconds", times)
-    bound = times["disabled"] * (1 + AUXILIARY_EXTRA_SHARE) + AUXILIARY_EXTRA_S
-    holds(ctx, times["allowed"] <= bound, f"with non-essential traffic allowed the turn took {times['allowed']:.1f} s "
-          f"against {times['disabled']:.1f} s (it waits on blocked hosts)", f"at most {bound:.1f} s", times["allowed"])
+    allowed, disabled = min(times["allowed"]), min(times["disabled"])
+    bound = disabled * (1 + AUXILIARY_EXTRA_SHARE) + AUXILIARY_EXTRA_S
+    holds(ctx, allowed <= bound, f"with non-essential traffic allowed the turn took {allowed:.1f} s against "
+          f"{disabled:.1f} s (it waits on blocked hosts)", f"at most {bound:.1f} s", allowed)
