@@ -14,7 +14,9 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +37,24 @@ def listening(port: int, host: str = "127.0.0.1") -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
+# Ports free_port handed out lately. The kernel can give the same free port to two probes that start side by side
+# (16 at once: a repeat in 1 round of 150), and Envoy and HAProxy listen with SO_REUSEPORT, so two gateways given one
+# port both bind it and share its connections: a stability run saw envoy-defaults' requests reset and envoy-sni's
+# TLS answered in plain HTTP, together.
+_HANDED_OUT: deque[int] = deque(maxlen=4096)
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that was free a moment ago and that this process has not handed out lately."""
+    with _HANDED_OUT_LOCK:
+        while True:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = int(sock.getsockname()[1])
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.append(port)
+                return port
 
 
 class ManagedProcess:
