@@ -197,10 +197,10 @@ def claude_code_auxiliary(ctx: CheckContext) -> None:
     for _ in range(AUXILIARY_PAIRS):
         runs = parallel(lambda s: claude_run(ctx, f"Say hi {make_directive(cid=ctx.new_cid())}", extra_env=s[1]),
                         settings)
-        completed = [turn_ok(ctx, run, f"non-essential traffic {setting}")
-                     for (setting, _), run in zip(settings, runs, strict=True)]
+        completed = []
         for (setting, _), run in zip(settings, runs, strict=True):
             times[setting].append(run.ran_s)
+            completed.append(turn_ok(ctx, run, f"non-essential traffic {setting}"))
         if not all(completed):
             break  # already failed: no need to time it again
     ctx.note("turn_seconds", times)
