@@ -78,7 +78,10 @@ class BackgroundServer:
         if self.make_runner is not None:
             self._runner = self.make_runner(self.app)
         else:
-            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+            # A tenth of a second to drain: what it serves is the harness's own (an upstream, a test proxy), so a
+            # stream still open when it stops is cut and an interrupted run ends at once (0.5 s of drain, twice
+            # over its two sites, was most of the second a Ctrl-C took to end a run).
+            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
         self.port = await self._site(self.host, self.port, self.ssl_context)
         if self.extra_tls is not None:
